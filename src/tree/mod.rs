@@ -1,1 +1,382 @@
-//! (not yet written)
+//! The in-memory data tree (ZooKeeper's DataTree): nodes by path, their persisted
+//! Stat, shared ACLs, and the indexes of ephemeral, container and TTL nodes.
+//!
+//! The tree only changes through `txn::apply`, which calls the mutators here with
+//! values that `txn::prep` already validated; a mutator that finds the tree in a
+//! state prep ruled out returns an error code instead of panicking, as
+//! ZooKeeper's DataTree throws, so a replayed txn is harmless.
+
+pub mod acl_cache;
+pub mod path;
+
+use crate::jute::records::{Acl, Stat, StatPersisted};
+use crate::proto::ErrorCode;
+use acl_cache::{read_acl_unsafe, AclCache, OPEN_ACL_INDEX};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+/// `ephemeralOwner` of a container node (`Long.MIN_VALUE`).
+pub const CONTAINER_EPHEMERAL_OWNER: i64 = i64::MIN;
+/// Top byte of `ephemeralOwner` marking an extended type (TTL).
+const EXTENDED_MASK: i64 = 0xff00_0000_0000_0000_u64 as i64;
+/// Largest TTL in ms: the low 40 bits of `ephemeralOwner`.
+pub const MAX_TTL_MS: i64 = (1 << 40) - 1;
+
+/// What kind of node an `ephemeralOwner` value marks (ZooKeeper's EphemeralType).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EphemeralType {
+    /// 0: an ordinary persistent node.
+    Void,
+    /// A session id: an ephemeral node.
+    Normal,
+    /// `Long.MIN_VALUE`: a container.
+    Container,
+    /// 0xFF top byte (extended types enabled): a TTL node with this TTL in ms.
+    Ttl(i64),
+}
+
+impl EphemeralType {
+    /// Classifies `owner`; TTL encodings count only when extended types are enabled.
+    pub fn of(owner: i64, extended_types: bool) -> EphemeralType {
+        match owner {
+            0 => EphemeralType::Void,
+            CONTAINER_EPHEMERAL_OWNER => EphemeralType::Container,
+            o if extended_types && o & EXTENDED_MASK == EXTENDED_MASK => EphemeralType::Ttl(o & MAX_TTL_MS),
+            _ => EphemeralType::Normal,
+        }
+    }
+
+    /// The `ephemeralOwner` encoding of a TTL (feature bits 40..56 are 0 = TTL).
+    pub fn ttl_owner(ttl_ms: i64) -> i64 {
+        EXTENDED_MASK | ttl_ms
+    }
+}
+
+/// One znode. Children are stored by name; the full path is the map key.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// The data; `None` when a client created it with null data (returned as length −1).
+    pub data: Option<Box<[u8]>>,
+    /// Index into the tree's [`AclCache`].
+    pub acl: i64,
+    /// The persisted Stat (cversion counts child creations only).
+    pub stat: StatPersisted,
+    /// Names of the children.
+    pub children: HashSet<Box<str>>,
+}
+
+impl Node {
+    fn new(data: Option<Box<[u8]>>, acl: i64, stat: StatPersisted) -> Node {
+        Node { data, acl, stat, children: HashSet::new() }
+    }
+
+    /// The Stat clients see: derived counts filled in, client-visible cversion
+    /// (creations + deletions = 2 × persisted − children), and ephemeralOwner
+    /// shown only for real ephemerals.
+    pub fn client_stat(&self, extended_types: bool) -> Stat {
+        let s = &self.stat;
+        let num_children = self.children.len() as i32;
+        let owner = match EphemeralType::of(s.ephemeral_owner, extended_types) {
+            EphemeralType::Normal => s.ephemeral_owner,
+            _ => 0,
+        };
+        Stat {
+            czxid: s.czxid,
+            mzxid: s.mzxid,
+            ctime: s.ctime,
+            mtime: s.mtime,
+            version: s.version,
+            cversion: s.cversion.wrapping_mul(2).wrapping_sub(num_children),
+            aversion: s.aversion,
+            ephemeral_owner: owner,
+            data_length: self.data.as_ref().map_or(0, |d| d.len() as i32),
+            num_children,
+            pzxid: s.pzxid,
+        }
+    }
+}
+
+/// A change the tree made, for the watch manager (in the order made).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TreeEvent {
+    /// A node was created.
+    Created { path: Arc<str> },
+    /// A node was deleted.
+    Deleted { path: Arc<str> },
+    /// A node's data was set.
+    DataChanged { path: Arc<str> },
+}
+
+/// Paths that always exist and may not be deleted.
+pub const ZOOKEEPER_PATH: &str = "/zookeeper";
+/// Parent of quota nodes.
+pub const QUOTA_PATH: &str = "/zookeeper/quota";
+/// The dynamic configuration node.
+pub const CONFIG_PATH: &str = "/zookeeper/config";
+
+/// The data tree.
+#[derive(Debug)]
+pub struct DataTree {
+    /// Every node by full path ("/" is the root).
+    nodes: HashMap<Box<str>, Node>,
+    /// Shared ACL lists.
+    acls: AclCache,
+    /// Ephemeral paths by owning session.
+    ephemerals: HashMap<i64, BTreeSet<Box<str>>>,
+    /// Container nodes, for the reaper.
+    containers: BTreeSet<Box<str>>,
+    /// TTL nodes, for the reaper.
+    ttls: BTreeSet<Box<str>>,
+    /// The zxid of the last txn applied.
+    last_processed_zxid: i64,
+    /// Whether TTL encodings in ephemeralOwner are recognised.
+    extended_types: bool,
+    /// Sum of path and data lengths (ZooKeeper's approximateDataSize).
+    approximate_data_size: u64,
+}
+
+impl DataTree {
+    /// A tree holding only "/", "/zookeeper", "/zookeeper/quota" and "/zookeeper/config",
+    /// with zero Stats as in ZooKeeper.
+    pub fn new(extended_types: bool) -> DataTree {
+        let mut tree = DataTree {
+            nodes: HashMap::new(),
+            acls: AclCache::default(),
+            ephemerals: HashMap::new(),
+            containers: BTreeSet::new(),
+            ttls: BTreeSet::new(),
+            last_processed_zxid: 0,
+            extended_types,
+            approximate_data_size: 0,
+        };
+        let empty = || Some(Vec::new().into_boxed_slice());
+        tree.nodes.insert("/".into(), Node::new(empty(), OPEN_ACL_INDEX, StatPersisted::default()));
+        tree.attach("/", "zookeeper", Node::new(empty(), OPEN_ACL_INDEX, StatPersisted::default()));
+        tree.attach(ZOOKEEPER_PATH, "quota", Node::new(empty(), OPEN_ACL_INDEX, StatPersisted::default()));
+        let config_acl = tree.acls.intern(&read_acl_unsafe());
+        let config_stat = StatPersisted { version: -1, ..Default::default() };
+        tree.attach(ZOOKEEPER_PATH, "config", Node::new(empty(), config_acl, config_stat));
+        tree
+    }
+
+    fn attach(&mut self, parent: &str, name: &str, node: Node) {
+        let path = path::join(parent, name);
+        self.approximate_data_size += (path.len() + node.data.as_ref().map_or(0, |d| d.len())) as u64;
+        self.nodes.get_mut(parent).expect("parent exists").children.insert(name.into());
+        self.nodes.insert(path.into(), node);
+    }
+
+    /// Whether TTL encodings are recognised (zookeeper.extendedTypesEnabled).
+    pub fn extended_types(&self) -> bool {
+        self.extended_types
+    }
+
+    /// The node at `path`.
+    pub fn get(&self, path: &str) -> Option<&Node> {
+        self.nodes.get(path)
+    }
+
+    /// The client-visible Stat of the node at `path`.
+    pub fn stat(&self, path: &str) -> Option<Stat> {
+        self.get(path).map(|n| n.client_stat(self.extended_types))
+    }
+
+    /// The ACL list of `node`.
+    pub fn acl_of(&self, node: &Node) -> &Arc<[Acl]> {
+        self.acls.get(node.acl)
+    }
+
+    /// Number of nodes as ZooKeeper counts them (its map holds the root twice, as "" and "/").
+    pub fn node_count(&self) -> usize {
+        self.nodes.len() + 1
+    }
+
+    /// Number of descendants of `path` (all levels); `None` if it does not exist.
+    pub fn all_children_number(&self, path: &str) -> Option<usize> {
+        if path == "/" {
+            return self.nodes.contains_key("/").then(|| self.nodes.len() - 1);
+        }
+        let node = self.nodes.get(path)?;
+        let mut count = 0;
+        let mut stack: Vec<String> = node.children.iter().map(|c| path::join(path, c)).collect();
+        while let Some(p) = stack.pop() {
+            count += 1;
+            if let Some(n) = self.nodes.get(p.as_str()) {
+                stack.extend(n.children.iter().map(|c| path::join(&p, c)));
+            }
+        }
+        Some(count)
+    }
+
+    /// Ephemeral paths owned by `session_id`.
+    pub fn ephemerals(&self, session_id: i64) -> impl Iterator<Item = &str> {
+        self.ephemerals.get(&session_id).into_iter().flat_map(|s| s.iter().map(|p| &**p))
+    }
+
+    /// Every session that owns ephemerals, with its paths (for 4lw dump).
+    pub fn ephemerals_by_session(&self) -> impl Iterator<Item = (i64, &BTreeSet<Box<str>>)> {
+        self.ephemerals.iter().map(|(s, p)| (*s, p))
+    }
+
+    /// Total number of ephemeral nodes.
+    pub fn ephemerals_count(&self) -> usize {
+        self.ephemerals.values().map(BTreeSet::len).sum()
+    }
+
+    /// Container nodes (for the reaper).
+    pub fn containers(&self) -> impl Iterator<Item = &str> {
+        self.containers.iter().map(|p| &**p)
+    }
+
+    /// TTL nodes (for the reaper).
+    pub fn ttls(&self) -> impl Iterator<Item = &str> {
+        self.ttls.iter().map(|p| &**p)
+    }
+
+    /// Sum of path and data lengths over all nodes.
+    pub fn approximate_data_size(&self) -> u64 {
+        self.approximate_data_size
+    }
+
+    /// The zxid of the last applied txn.
+    pub fn last_processed_zxid(&self) -> i64 {
+        self.last_processed_zxid
+    }
+
+    /// Records that the txn `zxid` was applied. Zxids never go backwards.
+    pub fn set_last_processed_zxid(&mut self, zxid: i64) {
+        assert!(zxid >= self.last_processed_zxid, "zxid went backwards: {zxid:#x} < {:#x}", self.last_processed_zxid);
+        self.last_processed_zxid = zxid;
+    }
+
+    /// Creates a node (ZooKeeper's `createNode`). `parent_cversion` −1 means "one
+    /// more than now". The parent's cversion and pzxid only ever rise.
+    #[allow(clippy::too_many_arguments)]
+    pub fn create_node(
+        &mut self,
+        path: &str,
+        data: Option<&[u8]>,
+        acl: &[Acl],
+        ephemeral_owner: i64,
+        parent_cversion: i32,
+        zxid: i64,
+        time: i64,
+        events: &mut Vec<TreeEvent>,
+    ) -> Result<Stat, ErrorCode> {
+        let (parent_path, name) = path::split(path).ok_or(ErrorCode::NoNode)?;
+        let parent = self.nodes.get_mut(parent_path).ok_or(ErrorCode::NoNode)?;
+        if parent.children.contains(name) {
+            return Err(ErrorCode::NodeExists);
+        }
+        let cversion = if parent_cversion == -1 { parent.stat.cversion + 1 } else { parent_cversion };
+        if cversion > parent.stat.cversion {
+            parent.stat.cversion = cversion;
+            parent.stat.pzxid = zxid;
+        }
+        parent.children.insert(name.into());
+        let stat = StatPersisted {
+            czxid: zxid,
+            mzxid: zxid,
+            ctime: time,
+            mtime: time,
+            version: 0,
+            cversion: 0,
+            aversion: 0,
+            ephemeral_owner,
+            pzxid: zxid,
+        };
+        let acl_index = self.acls.intern(acl);
+        let node = Node::new(data.map(Box::from), acl_index, stat);
+        let client_stat = node.client_stat(self.extended_types);
+        self.approximate_data_size += (path.len() + data.map_or(0, <[u8]>::len)) as u64;
+        let key: Box<str> = path.into();
+        match EphemeralType::of(ephemeral_owner, self.extended_types) {
+            EphemeralType::Container => {
+                self.containers.insert(key.clone());
+            }
+            EphemeralType::Ttl(_) => {
+                self.ttls.insert(key.clone());
+            }
+            EphemeralType::Normal => {
+                self.ephemerals.entry(ephemeral_owner).or_default().insert(key.clone());
+            }
+            EphemeralType::Void => {}
+        }
+        self.nodes.insert(key, node);
+        events.push(TreeEvent::Created { path: path.into() });
+        Ok(client_stat)
+    }
+
+    /// Deletes a node (ZooKeeper's `deleteNode`); the parent's pzxid only rises.
+    pub fn delete_node(&mut self, path: &str, zxid: i64, events: &mut Vec<TreeEvent>) -> Result<(), ErrorCode> {
+        let (parent_path, name) = path::split(path).ok_or(ErrorCode::NoNode)?;
+        let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
+        self.acls.release(node.acl);
+        self.approximate_data_size -= (path.len() + node.data.as_ref().map_or(0, |d| d.len())) as u64;
+        if let Some(parent) = self.nodes.get_mut(parent_path) {
+            parent.children.remove(name);
+            if zxid > parent.stat.pzxid {
+                parent.stat.pzxid = zxid;
+            }
+        }
+        match EphemeralType::of(node.stat.ephemeral_owner, self.extended_types) {
+            EphemeralType::Container => {
+                self.containers.remove(path);
+            }
+            EphemeralType::Ttl(_) => {
+                self.ttls.remove(path);
+            }
+            EphemeralType::Normal => {
+                let owner = node.stat.ephemeral_owner;
+                if let Some(set) = self.ephemerals.get_mut(&owner) {
+                    set.remove(path);
+                    if set.is_empty() {
+                        self.ephemerals.remove(&owner);
+                    }
+                }
+            }
+            EphemeralType::Void => {}
+        }
+        events.push(TreeEvent::Deleted { path: path.into() });
+        Ok(())
+    }
+
+    /// Sets a node's data and version (ZooKeeper's `setData`).
+    pub fn set_data(
+        &mut self,
+        path: &str,
+        data: Option<&[u8]>,
+        version: i32,
+        zxid: i64,
+        time: i64,
+        events: &mut Vec<TreeEvent>,
+    ) -> Result<Stat, ErrorCode> {
+        let node = self.nodes.get_mut(path).ok_or(ErrorCode::NoNode)?;
+        let old_len = node.data.as_ref().map_or(0, |d| d.len()) as u64;
+        node.data = data.map(Box::from);
+        node.stat.mtime = time;
+        node.stat.mzxid = zxid;
+        node.stat.version = version;
+        let stat = node.client_stat(self.extended_types);
+        self.approximate_data_size = self.approximate_data_size - old_len + data.map_or(0, <[u8]>::len) as u64;
+        events.push(TreeEvent::DataChanged { path: path.into() });
+        Ok(stat)
+    }
+
+    /// Replaces a node's ACL and sets its aversion (ZooKeeper's `setACL`).
+    pub fn set_acl(&mut self, path: &str, acl: &[Acl], aversion: i32) -> Result<Stat, ErrorCode> {
+        let new_index = self.acls.intern(acl);
+        let Some(node) = self.nodes.get_mut(path) else {
+            self.acls.release(new_index);
+            return Err(ErrorCode::NoNode);
+        };
+        let old_index = std::mem::replace(&mut node.acl, new_index);
+        node.stat.aversion = aversion;
+        let stat = node.client_stat(self.extended_types);
+        self.acls.release(old_index);
+        Ok(stat)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,82 @@
+//! Path helpers and ZooKeeper's path validation rules (`PathUtils.validatePath`).
+
+/// Joins a parent path and a child name.
+pub fn join(parent: &str, name: &str) -> String {
+    let mut p = String::with_capacity(parent.len() + 1 + name.len());
+    p.push_str(parent);
+    if parent != "/" {
+        p.push('/');
+    }
+    p.push_str(name);
+    p
+}
+
+/// Splits a path at its last '/' into parent path and child name; the parent of
+/// a top-level node is "/". `None` for a path without '/' or for "/".
+pub fn split(path: &str) -> Option<(&str, &str)> {
+    let slash = path.rfind('/')?;
+    let name = &path[slash + 1..];
+    if name.is_empty() && slash == 0 {
+        return None;
+    }
+    let parent = if slash == 0 { "/" } else { &path[..slash] };
+    Some((parent, name))
+}
+
+/// The parent path as ZooKeeper's prep computes it (`path.substring(0, lastSlash)`,
+/// "/" for top-level nodes); `None` when the path has no '/'.
+pub fn parent_of(path: &str) -> Option<&str> {
+    let slash = path.rfind('/')?;
+    Some(if slash == 0 { "/" } else { &path[..slash] })
+}
+
+/// True if `path` is a valid znode path: starts with '/', no empty, "." or ".."
+/// segments, no trailing '/' (except the root), no NUL or control characters,
+/// and none of the character ranges ZooKeeper rejects.
+pub fn is_valid(path: &str) -> bool {
+    if !path.starts_with('/') {
+        return false;
+    }
+    if path == "/" {
+        return true;
+    }
+    if path.ends_with('/') {
+        return false;
+    }
+    path[1..].split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..") && path.chars().all(allowed_char)
+}
+
+fn allowed_char(c: char) -> bool {
+    let c = c as u32;
+    !(c == 0
+        || (0x01..=0x1f).contains(&c)
+        || (0x7f..=0x9f).contains(&c)
+        || (0xd800..=0xf8ff).contains(&c)
+        || (0xfff0..=0xffff).contains(&c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_matches_zookeeper_rules() {
+        for ok in ["/", "/a", "/a/b", "/a.b", "/a/...", "/ü"] {
+            assert!(is_valid(ok), "{ok}");
+        }
+        for bad in ["", "a", "/a/", "//", "/a//b", "/a/./b", "/..", "/a\u{0}", "/a\u{1}", "/\u{7f}", "/\u{e000}", "/\u{fff0}"] {
+            assert!(!is_valid(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn split_and_join_agree() {
+        assert_eq!(split("/a"), Some(("/", "a")));
+        assert_eq!(split("/a/b"), Some(("/a", "b")));
+        assert_eq!(split("/"), None);
+        assert_eq!(join("/", "a"), "/a");
+        assert_eq!(join("/a", "b"), "/a/b");
+        assert_eq!(parent_of("/a/"), Some("/a"));
+        assert_eq!(parent_of("/"), Some("/"));
+    }
+}

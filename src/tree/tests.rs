@@ -1,0 +1,59 @@
+use super::acl_cache::open_acl_unsafe;
+use super::*;
+
+fn create(tree: &mut DataTree, path: &str, owner: i64, zxid: i64) -> Stat {
+    tree.create_node(path, Some(b"d"), &open_acl_unsafe(), owner, -1, zxid, 1000, &mut Vec::new()).unwrap()
+}
+
+#[test]
+fn fresh_tree_counts_five_nodes_like_zookeeper() {
+    let tree = DataTree::new(false);
+    assert_eq!(tree.node_count(), 5);
+    assert_eq!(tree.stat("/").unwrap().cversion, -1);
+    assert_eq!(tree.stat("/zookeeper").unwrap().cversion, -2);
+    assert_eq!(tree.all_children_number("/"), Some(3));
+}
+
+#[test]
+fn client_cversion_counts_creations_and_deletions() {
+    let mut tree = DataTree::new(false);
+    create(&mut tree, "/p", 0, 1);
+    create(&mut tree, "/p/a", 0, 2);
+    create(&mut tree, "/p/b", 0, 3);
+    tree.delete_node("/p/a", 4, &mut Vec::new()).unwrap();
+    let stat = tree.stat("/p").unwrap();
+    assert_eq!(stat.cversion, 3);
+    assert_eq!(stat.num_children, 1);
+    assert_eq!(stat.pzxid, 4);
+    assert_eq!(tree.get("/p").unwrap().stat.cversion, 2);
+}
+
+#[test]
+fn ephemerals_are_indexed_by_owner_and_containers_hide_their_owner() {
+    let mut tree = DataTree::new(false);
+    let stat = create(&mut tree, "/e", 0x42, 1);
+    assert_eq!(stat.ephemeral_owner, 0x42);
+    assert_eq!(tree.ephemerals(0x42).collect::<Vec<_>>(), ["/e"]);
+    let stat = create(&mut tree, "/c", CONTAINER_EPHEMERAL_OWNER, 2);
+    assert_eq!(stat.ephemeral_owner, 0);
+    assert_eq!(tree.containers().collect::<Vec<_>>(), ["/c"]);
+    tree.delete_node("/e", 3, &mut Vec::new()).unwrap();
+    assert_eq!(tree.ephemerals_count(), 0);
+}
+
+#[test]
+fn ttl_owner_is_recognised_only_with_extended_types() {
+    let owner = EphemeralType::ttl_owner(5000);
+    assert_eq!(EphemeralType::of(owner, true), EphemeralType::Ttl(5000));
+    assert_eq!(EphemeralType::of(owner, false), EphemeralType::Normal);
+}
+
+#[test]
+fn create_refuses_existing_and_orphan_nodes() {
+    let mut tree = DataTree::new(false);
+    create(&mut tree, "/a", 0, 1);
+    let err = tree.create_node("/a", None, &open_acl_unsafe(), 0, -1, 2, 0, &mut Vec::new());
+    assert_eq!(err, Err(ErrorCode::NodeExists));
+    let err = tree.create_node("/x/y", None, &open_acl_unsafe(), 0, -1, 2, 0, &mut Vec::new());
+    assert_eq!(err, Err(ErrorCode::NoNode));
+}

@@ -85,6 +85,13 @@ pub fn encode<T: Record>(r: &T) -> Vec<u8> {
     out
 }
 
+/// Runs `fill` on a fresh buffer and returns it.
+pub fn encode_with(fill: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut out = Vec::new();
+    fill(&mut out);
+    out
+}
+
 /// A Jute record or field: knows how to read itself from and write itself to bytes.
 pub trait Record: Sized {
     /// Reads the value from the front of `input`.

@@ -1,1 +1,133 @@
-//! (not yet written)
+//! The replicated command. A write request becomes a [`Txn`] in [`prep`]
+//! (ZooKeeper's PrepRequestProcessor) and changes the tree in [`apply`]
+//! (DataTree.processTxn). The Jute bytes of TxnHeader + body are the one encoding
+//! used everywhere: proposal payload, log record body, input of apply.
+
+pub mod apply;
+pub mod prep;
+
+use crate::jute::records::{self, *};
+use crate::jute::{DecodeError, Record};
+use crate::proto::OpCode;
+
+/// The body of a txn, by the record its type carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxnBody {
+    /// createSession (−10).
+    CreateSession(CreateSessionTxn),
+    /// closeSession (−11).
+    CloseSession(CloseSessionTxn),
+    /// create (1) and create2 (15).
+    Create(CreateTxn),
+    /// createTTL (21).
+    CreateTtl(CreateTtlTxn),
+    /// createContainer (19).
+    CreateContainer(CreateContainerTxn),
+    /// delete (2) and deleteContainer (20).
+    Delete(DeleteTxn),
+    /// setData (5) and reconfig (16).
+    SetData(SetDataTxn),
+    /// setACL (7).
+    SetAcl(SetAclTxn),
+    /// check (13), inside multi.
+    Check(CheckVersionTxn),
+    /// error (−1): a write that failed validation still takes a zxid.
+    Error(ErrorTxn),
+    /// multi (14): the sub-txns with their types.
+    Multi(Vec<(i32, TxnBody)>),
+}
+
+impl TxnBody {
+    /// Appends the body's Jute bytes.
+    pub fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            TxnBody::CreateSession(t) => t.write(out),
+            TxnBody::CloseSession(t) => t.write(out),
+            TxnBody::Create(t) => t.write(out),
+            TxnBody::CreateTtl(t) => t.write(out),
+            TxnBody::CreateContainer(t) => t.write(out),
+            TxnBody::Delete(t) => t.write(out),
+            TxnBody::SetData(t) => t.write(out),
+            TxnBody::SetAcl(t) => t.write(out),
+            TxnBody::Check(t) => t.write(out),
+            TxnBody::Error(t) => t.write(out),
+            TxnBody::Multi(subs) => {
+                let txns = subs.iter().map(|(ty, b)| records::Txn { r#type: *ty, data: Some(crate::jute::encode_with(|o| b.write(o))) });
+                MultiTxn { txns: txns.collect() }.write(out)
+            }
+        }
+    }
+
+    /// Decodes a body of txn type `ty` from the front of `bytes`, returning the rest.
+    pub fn read(ty: i32, bytes: &[u8]) -> Result<(TxnBody, &[u8]), DecodeError> {
+        fn rd<T: Record>(b: &[u8], f: impl FnOnce(T) -> TxnBody) -> Result<(TxnBody, &[u8]), DecodeError> {
+            match T::read(b) {
+                Ok((rest, v)) => Ok((f(v), rest)),
+                Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Err(e),
+                Err(nom::Err::Incomplete(_)) => Err(DecodeError::Truncated),
+            }
+        }
+        use OpCode as O;
+        match OpCode::from_i32(ty) {
+            Some(O::CreateSession) => rd(bytes, TxnBody::CreateSession),
+            Some(O::CloseSession) => rd(bytes, TxnBody::CloseSession),
+            Some(O::Create | O::Create2) => rd(bytes, TxnBody::Create),
+            Some(O::CreateTtl) => rd(bytes, TxnBody::CreateTtl),
+            Some(O::CreateContainer) => rd(bytes, TxnBody::CreateContainer),
+            Some(O::Delete | O::DeleteContainer) => rd(bytes, TxnBody::Delete),
+            Some(O::SetData | O::Reconfig) => rd(bytes, TxnBody::SetData),
+            Some(O::SetAcl) => rd(bytes, TxnBody::SetAcl),
+            Some(O::Check) => rd(bytes, TxnBody::Check),
+            Some(O::Error) => rd(bytes, TxnBody::Error),
+            Some(O::Multi) => {
+                let (multi, rest) = match MultiTxn::read(bytes) {
+                    Ok((rest, m)) => (m, rest),
+                    Err(nom::Err::Error(e) | nom::Err::Failure(e)) => return Err(e),
+                    Err(nom::Err::Incomplete(_)) => return Err(DecodeError::Truncated),
+                };
+                let mut subs = Vec::with_capacity(multi.txns.len());
+                for t in multi.txns {
+                    let (body, _) = TxnBody::read(t.r#type, t.data.as_deref().unwrap_or_default())?;
+                    subs.push((t.r#type, body));
+                }
+                Ok((TxnBody::Multi(subs), rest))
+            }
+            _ => Err(DecodeError::Invalid("unsupported txn type")),
+        }
+    }
+}
+
+/// A txn: header (session, cxid, zxid, leader time, type) and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Txn {
+    /// Who asked, when, at which zxid, and the type that selects the body record.
+    pub header: TxnHeader,
+    /// The change itself.
+    pub body: TxnBody,
+}
+
+impl Txn {
+    /// Appends TxnHeader + body.
+    pub fn write(&self, out: &mut Vec<u8>) {
+        self.header.write(out);
+        self.body.write(out);
+    }
+
+    /// The Jute bytes of the txn.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        crate::jute::encode_with(|o| self.write(o))
+    }
+
+    /// Decodes a txn; bytes after the body (e.g. a TxnDigest) are ignored.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Txn, DecodeError> {
+        let (rest, header) = TxnHeader::read(bytes).map_err(|e| match e {
+            nom::Err::Error(e) | nom::Err::Failure(e) => e,
+            nom::Err::Incomplete(_) => DecodeError::Truncated,
+        })?;
+        let (body, _) = TxnBody::read(header.r#type, rest)?;
+        Ok(Txn { header, body })
+    }
+}
+
+#[cfg(test)]
+mod tests;

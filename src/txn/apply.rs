@@ -1,0 +1,116 @@
+//! Txn → tree (ZooKeeper's DataTree.processTxn). Deterministic: no clock, no
+//! randomness, no environment; every replica applying the same txn bytes gets the
+//! same tree. Errors here mean the tree disagreed with prep (or a replayed txn);
+//! they become the reply's error code, never a panic.
+
+use super::{Txn, TxnBody};
+use crate::jute::records::Stat;
+use crate::proto::reply::OpResult;
+use crate::proto::{ErrorCode, OpCode};
+use crate::tree::{DataTree, EphemeralType, TreeEvent, CONTAINER_EPHEMERAL_OWNER};
+
+/// What applying a txn produced: the reply's ingredients and the tree events for watches.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// The error code of the reply (OK for a multi, even a failed one).
+    pub err: Option<ErrorCode>,
+    /// The created path (create ops).
+    pub path: Option<String>,
+    /// The node's new Stat (create2, setData, setACL).
+    pub stat: Option<Stat>,
+    /// Per-op results of a multi.
+    pub multi: Vec<OpResult>,
+    /// Changes made, in order, for the watch manager.
+    pub events: Vec<TreeEvent>,
+}
+
+impl Applied {
+    /// The reply's error code.
+    pub fn error(&self) -> ErrorCode {
+        self.err.unwrap_or(ErrorCode::Ok)
+    }
+}
+
+/// Applies `txn` to `tree` and advances the tree's last processed zxid.
+pub fn apply(tree: &mut DataTree, txn: &Txn) -> Applied {
+    let mut out = Applied::default();
+    let h = &txn.header;
+    match &txn.body {
+        TxnBody::Multi(subs) => apply_multi(tree, h.zxid, h.time, h.client_id, subs, &mut out),
+        body => {
+            if let Err(e) = apply_one(tree, h.zxid, h.time, h.client_id, body, &mut out) {
+                out.err = Some(e);
+            }
+        }
+    }
+    tree.set_last_processed_zxid(h.zxid);
+    out
+}
+
+fn apply_multi(tree: &mut DataTree, zxid: i64, time: i64, client_id: i64, subs: &[(i32, TxnBody)], out: &mut Applied) {
+    if subs.iter().any(|(_, b)| matches!(b, TxnBody::Error(_))) {
+        out.multi = subs
+            .iter()
+            .map(|(_, b)| match b {
+                TxnBody::Error(e) => OpResult::Error(e.err),
+                _ => OpResult::Error(0),
+            })
+            .collect();
+        return;
+    }
+    for (ty, body) in subs {
+        let mut sub = Applied::default();
+        let result = match apply_one(tree, zxid, time, client_id, body, &mut sub) {
+            Err(e) => OpResult::Error(e.code()),
+            Ok(()) => op_result(*ty, sub.path.take(), sub.stat.take()),
+        };
+        out.events.append(&mut sub.events);
+        out.multi.push(result);
+    }
+}
+
+fn op_result(ty: i32, path: Option<String>, stat: Option<Stat>) -> OpResult {
+    match OpCode::from_i32(ty) {
+        Some(OpCode::Create) => OpResult::Create(path.unwrap_or_default()),
+        Some(OpCode::Create2 | OpCode::CreateTtl | OpCode::CreateContainer) => {
+            OpResult::Create2(path.unwrap_or_default(), stat.unwrap_or_default())
+        }
+        Some(OpCode::Delete | OpCode::DeleteContainer) => OpResult::Delete,
+        Some(OpCode::SetData) => OpResult::SetData(stat.unwrap_or_default()),
+        _ => OpResult::Check,
+    }
+}
+
+fn apply_one(tree: &mut DataTree, zxid: i64, time: i64, client_id: i64, body: &TxnBody, out: &mut Applied) -> Result<(), ErrorCode> {
+    let ev = &mut out.events;
+    match body {
+        TxnBody::CreateSession(_) | TxnBody::Check(_) => {}
+        TxnBody::CloseSession(t) => {
+            for p in &t.paths2_delete {
+                // A path already gone (replay) is not an error for a session close.
+                let _ = tree.delete_node(p, zxid, ev);
+            }
+        }
+        TxnBody::Create(t) => {
+            let owner = if t.ephemeral { client_id } else { 0 };
+            let stat = tree.create_node(&t.path, t.data.as_deref(), &t.acl, owner, t.parent_c_version, zxid, time, ev)?;
+            (out.path, out.stat) = (Some(t.path.clone()), Some(stat));
+        }
+        TxnBody::CreateTtl(t) => {
+            let owner = EphemeralType::ttl_owner(t.ttl);
+            let stat = tree.create_node(&t.path, t.data.as_deref(), &t.acl, owner, t.parent_c_version, zxid, time, ev)?;
+            (out.path, out.stat) = (Some(t.path.clone()), Some(stat));
+        }
+        TxnBody::CreateContainer(t) => {
+            let owner = CONTAINER_EPHEMERAL_OWNER;
+            let stat = tree.create_node(&t.path, t.data.as_deref(), &t.acl, owner, t.parent_c_version, zxid, time, ev)?;
+            (out.path, out.stat) = (Some(t.path.clone()), Some(stat));
+        }
+        TxnBody::Delete(t) => tree.delete_node(&t.path, zxid, ev)?,
+        TxnBody::SetData(t) => out.stat = Some(tree.set_data(&t.path, t.data.as_deref(), t.version, zxid, time, ev)?),
+        TxnBody::SetAcl(t) => out.stat = Some(tree.set_acl(&t.path, &t.acl, t.version)?),
+        TxnBody::Error(e) => return Err(ErrorCode::from_i32(e.err).unwrap_or(ErrorCode::SystemError)),
+        TxnBody::Multi(_) => unreachable!("nested multi is not a txn ZooKeeper produces"),
+    }
+    Ok(())
+}

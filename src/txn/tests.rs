@@ -1,0 +1,130 @@
+//! Prep + apply against ZooKeeper's observed behaviour.
+use super::apply::apply;
+use super::prep::{Prep, PrepContext, PrepSettings};
+use super::*;
+use crate::proto::reply::OpResult;
+use crate::proto::request::MultiOp;
+use crate::proto::{ErrorCode, OpCode, Request};
+use crate::tree::acl_cache::open_acl_unsafe;
+use crate::tree::DataTree;
+
+struct Harness {
+    tree: DataTree,
+    prep: Prep,
+    zxid: i64,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        Harness { tree: DataTree::new(false), prep: Prep::new(PrepSettings::default()), zxid: 0 }
+    }
+
+    /// Preps without applying: the txn stays outstanding.
+    fn prep(&mut self, req: Request) -> Txn {
+        self.zxid += 1;
+        let ctx = PrepContext { session_id: 7, cxid: 1, zxid: self.zxid, time: 1000 + self.zxid, auth: &[] };
+        let op = match &req {
+            Request::Create { op, .. } => *op,
+            Request::Delete(_) => OpCode::Delete,
+            Request::SetData(_) => OpCode::SetData,
+            Request::Multi(_) => OpCode::Multi,
+            _ => OpCode::Error,
+        };
+        self.prep.prep(&self.tree, &ctx, op, &req)
+    }
+
+    fn apply(&mut self, t: &Txn) -> apply::Applied {
+        let a = apply(&mut self.tree, t);
+        self.prep.applied(t.header.zxid);
+        a
+    }
+
+    fn run(&mut self, req: Request) -> apply::Applied {
+        let t = self.prep(req);
+        let bytes = t.to_bytes();
+        assert_eq!(Txn::from_bytes(&bytes).unwrap(), t, "txn bytes round-trip");
+        self.apply(&t)
+    }
+}
+
+fn create(path: &str, flags: i32) -> Request {
+    let req = crate::jute::records::CreateRequest { path: path.into(), data: Some(b"x".to_vec()), acl: open_acl_unsafe(), flags };
+    Request::Create { op: OpCode::Create, req }
+}
+
+fn delete(path: &str) -> Request {
+    Request::Delete(crate::jute::records::DeleteRequest { path: path.into(), version: -1 })
+}
+
+#[test]
+fn sequential_names_come_from_the_parents_creation_count() {
+    let mut h = Harness::new();
+    h.run(create("/q", 0));
+    assert_eq!(h.run(create("/q/s-", 2)).path.as_deref(), Some("/q/s-0000000000"));
+    h.run(delete("/q/s-0000000000"));
+    assert_eq!(h.run(create("/q/s-", 2)).path.as_deref(), Some("/q/s-0000000001"));
+}
+
+#[test]
+fn failed_writes_are_error_txns_that_take_a_zxid() {
+    let mut h = Harness::new();
+    h.run(create("/a", 0));
+    let a = h.run(create("/a", 0));
+    assert_eq!(a.error(), ErrorCode::NodeExists);
+    assert_eq!(h.tree.last_processed_zxid(), 2);
+    assert_eq!(h.run(delete("/missing")).error(), ErrorCode::NoNode);
+    assert_eq!(h.run(delete("/zookeeper")).error(), ErrorCode::BadArguments);
+    assert_eq!(h.run(create("/a/b/c", 0)).error(), ErrorCode::NoNode);
+    // The parent of "/a//b" is "/a/", which does not exist: ZooKeeper checks the parent first.
+    assert_eq!(h.run(create("/a//b", 0)).error(), ErrorCode::NoNode);
+    assert_eq!(h.run(create("/a/.", 0)).error(), ErrorCode::BadArguments);
+    assert_eq!(h.run(create("/a", 9)).error(), ErrorCode::BadArguments);
+}
+
+#[test]
+fn pipelined_writes_see_outstanding_changes() {
+    let mut h = Harness::new();
+    let t1 = h.prep(create("/p", 0));
+    let t2 = h.prep(create("/p/c", 1));
+    let t3 = h.prep(delete("/p"));
+    let t4 = h.prep(create("/p/c/x", 0));
+    assert!(matches!(t2.body, TxnBody::Create(_)));
+    assert_eq!(t3.body, TxnBody::Error(crate::jute::records::ErrorTxn { err: ErrorCode::NotEmpty.code() }));
+    assert_eq!(t4.body, TxnBody::Error(crate::jute::records::ErrorTxn { err: ErrorCode::NoChildrenForEphemerals.code() }));
+    for t in [&t1, &t2, &t3, &t4] {
+        h.apply(t);
+    }
+    assert_eq!(h.prep.outstanding_len(), 0);
+    assert_eq!(h.tree.stat("/p/c").unwrap().ephemeral_owner, 7);
+}
+
+#[test]
+fn failed_multi_reports_zookeepers_layout_and_changes_nothing() {
+    let mut h = Harness::new();
+    let ops = vec![
+        MultiOp::Create { op: OpCode::Create, req: crate::jute::records::CreateRequest { path: "/m".into(), data: None, acl: open_acl_unsafe(), flags: 0 } },
+        MultiOp::Delete(crate::jute::records::DeleteRequest { path: "/nope".into(), version: -1 }),
+        MultiOp::SetData(crate::jute::records::SetDataRequest { path: "/m".into(), data: None, version: -1 }),
+    ];
+    let a = h.run(Request::Multi(ops));
+    assert_eq!(a.error(), ErrorCode::Ok);
+    assert_eq!(a.multi, vec![OpResult::Error(0), OpResult::Error(-101), OpResult::Error(-2)]);
+    assert!(h.tree.get("/m").is_none());
+    assert_eq!(h.prep.outstanding_len(), 0);
+    assert_eq!(h.run(create("/m", 0)).error(), ErrorCode::Ok);
+}
+
+#[test]
+fn successful_multi_applies_every_op_in_order() {
+    let mut h = Harness::new();
+    let ops = vec![
+        MultiOp::Create { op: OpCode::Create2, req: crate::jute::records::CreateRequest { path: "/m".into(), data: None, acl: open_acl_unsafe(), flags: 0 } },
+        MultiOp::SetData(crate::jute::records::SetDataRequest { path: "/m".into(), data: Some(b"v".to_vec()), version: 0 }),
+        MultiOp::Check(crate::jute::records::CheckVersionRequest { path: "/m".into(), version: 1 }),
+    ];
+    let a = h.run(Request::Multi(ops));
+    assert!(matches!(&a.multi[0], OpResult::Create2(p, s) if p == "/m" && s.version == 0));
+    assert!(matches!(&a.multi[1], OpResult::SetData(s) if s.version == 1 && s.mzxid == 1));
+    assert_eq!(a.multi[2], OpResult::Check);
+    assert_eq!(a.events.len(), 2);
+}

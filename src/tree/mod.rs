@@ -12,7 +12,7 @@ pub mod path;
 use crate::jute::records::{Acl, Stat, StatPersisted};
 use crate::proto::ErrorCode;
 use acl_cache::{read_acl_unsafe, AclCache, OPEN_ACL_INDEX};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// `ephemeralOwner` of a container node (`Long.MIN_VALUE`).
@@ -61,13 +61,13 @@ pub struct Node {
     pub acl: i64,
     /// The persisted Stat (cversion counts child creations only).
     pub stat: StatPersisted,
-    /// Names of the children.
-    pub children: HashSet<Box<str>>,
+    /// Names of the children, sorted (getChildren answers in this order).
+    pub children: BTreeSet<Box<str>>,
 }
 
 impl Node {
     fn new(data: Option<Box<[u8]>>, acl: i64, stat: StatPersisted) -> Node {
-        Node { data, acl, stat, children: HashSet::new() }
+        Node { data, acl, stat, children: BTreeSet::new() }
     }
 
     /// The Stat clients see: derived counts filled in, client-visible cversion

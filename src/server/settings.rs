@@ -1,0 +1,59 @@
+//! The settings the server shell runs with, resolved from [`crate::config::Config`].
+
+use std::path::PathBuf;
+
+/// Everything the request pipeline and the listener need to know, in resolved units.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// This server's id (myid; 0 standalone): the top byte of its session ids.
+    pub server_id: u64,
+    /// The tick: session expiry granularity.
+    pub tick_time_ms: u32,
+    /// Lower clamp of negotiated session timeouts.
+    pub min_session_timeout_ms: u32,
+    /// Upper clamp of negotiated session timeouts.
+    pub max_session_timeout_ms: u32,
+    /// Largest frame accepted from a client (jute.maxbuffer); larger closes the connection.
+    pub jute_max_buffer: usize,
+    /// Connections allowed per client IP (0 = unlimited).
+    pub max_client_cnxns: u32,
+    /// zookeeper.extendedTypesEnabled: TTL nodes.
+    pub extended_types: bool,
+    /// reconfigEnabled.
+    pub reconfig_enabled: bool,
+    /// Four-letter words allowed on the client port (`None` = all).
+    pub four_letter_whitelist: Option<Vec<String>>,
+    /// dataDir, for `conf`/`dirs`.
+    pub data_dir: PathBuf,
+    /// dataLogDir, for `conf`/`dirs`.
+    pub data_log_dir: PathBuf,
+    /// The client port, for `conf`.
+    pub client_port: u16,
+}
+
+impl Settings {
+    /// ZooKeeper's defaults for a standalone server with tickTime 2000 (tests use this).
+    pub fn for_tests(data_dir: PathBuf) -> Settings {
+        Settings {
+            server_id: 0,
+            tick_time_ms: 2000,
+            min_session_timeout_ms: 4000,
+            max_session_timeout_ms: 40000,
+            jute_max_buffer: 0xfffff,
+            max_client_cnxns: 60,
+            extended_types: false,
+            reconfig_enabled: false,
+            four_letter_whitelist: None,
+            data_log_dir: data_dir.clone(),
+            data_dir,
+            client_port: 0,
+        }
+    }
+
+    /// Clamps a requested session timeout into [min, max] as ZooKeeper does.
+    pub fn negotiate_timeout(&self, requested_ms: i32) -> u32 {
+        let min = self.min_session_timeout_ms as i64;
+        let max = self.max_session_timeout_ms as i64;
+        (requested_ms as i64).clamp(min, max.max(min)) as u32
+    }
+}

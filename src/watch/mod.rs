@@ -31,6 +31,8 @@
 //! # Layout
 //! - `table`: one table (path → watchers, watcher → paths).
 
+#[cfg(test)]
+mod model_check;
 mod table;
 #[cfg(test)]
 mod tests;

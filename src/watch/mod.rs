@@ -52,7 +52,8 @@ pub type WatcherId = u64;
 pub enum WatcherMode {
     /// One-shot: removed when it fires (getData, exists, getChildren).
     Standard,
-    /// Stays after firing; fires for its own path only (addWatch mode 0).
+    /// Stays after firing; fires for its own path, including changes to its
+    /// children list, but not for deeper descendants (addWatch mode 0).
     Persistent,
     /// Stays after firing; fires for its path and every descendant, except
     /// NodeChildrenChanged (addWatch mode 1).

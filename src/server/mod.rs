@@ -1,1 +1,65 @@
-//! (not yet written)
+//! The tokio shell around the sans-IO core: the client listener, one task per
+//! connection, and one task that owns the tree and runs the request pipeline.
+//!
+//! ```text
+//! accept ─▶ conn task (frames, 4lw, handshake) ─CoreMsg▶ core task (prep, apply,
+//!            ▲                                            watches, sessions)
+//!            └──────────────── Outbound frames ◀──────────┘
+//! ```
+//! The core task is the only owner of the tree, so every reply and watch event
+//! is produced in one order and queued on its connection in that order.
+
+mod admin_view;
+mod conn;
+mod core;
+mod reads;
+pub mod settings;
+
+pub use settings::Settings;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+
+/// Bound of the queue from connections to the core: a full queue makes
+/// connection tasks wait, which stops them reading (back-pressure, as
+/// ZooKeeper's globalOutstandingLimit stops reading sockets).
+const CORE_QUEUE_BOUND: usize = 4096;
+
+/// Serves clients on `listener` until `shutdown` completes.
+pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+    let settings = Arc::new(settings);
+    let (core_tx, core_rx) = mpsc::channel(CORE_QUEUE_BOUND);
+    let core = tokio::spawn(core::Core::new(settings.clone()).run(core_rx));
+    let per_ip: Arc<Mutex<HashMap<IpAddr, u32>>> = Arc::default();
+    info!(addr = %listener.local_addr()?, "serving clients");
+    tokio::pin!(shutdown);
+    let mut next_conn_id: u64 = 1;
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => {
+                let (stream, remote) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => { warn!(error = %e, "accept failed"); continue; }
+                };
+                let Some(guard) = conn::IpSlot::take(&per_ip, remote.ip(), settings.max_client_cnxns) else {
+                    warn!(%remote, limit = settings.max_client_cnxns, "too many connections from this address (maxClientCnxns); closing");
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let id = next_conn_id;
+                next_conn_id += 1;
+                tokio::spawn(conn::serve(id, stream, remote, settings.clone(), core_tx.clone(), guard));
+            }
+        }
+    }
+    info!("shutting down");
+    drop(core_tx);
+    core.abort();
+    Ok(())
+}

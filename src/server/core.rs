@@ -1,0 +1,456 @@
+//! The core task: owns the tree, sessions and watches, and runs the pipeline of
+//! ARCHITECTURE.md for a standalone server (a quorum of one).
+//!
+//! Per session, requests complete in the order sent: a write is prepped as soon
+//! as every earlier request of its session has been prepped or answered; a read
+//! waits until the session has no write in flight. Writes are committed in zxid
+//! order; applying one fires its watch events before its reply is queued.
+
+use super::conn::{ConnId, OutTx, Outbound};
+use super::Settings;
+use crate::jute::records::Id;
+use crate::proto::reply::{frame, header_only, watch_event};
+use crate::proto::{ConnectRequest, ConnectResponse, ErrorCode, OpCode, Request};
+use crate::session::{check_password, session_password, SessionTracker};
+use crate::tree::{path::parent_of, DataTree, TreeEvent};
+use crate::txn::apply::{apply, Applied};
+use crate::txn::prep::{Prep, PrepContext, PrepSettings};
+use crate::txn::Txn;
+use crate::watch::{WatchEvent, WatchManager};
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, info};
+
+/// A request as it reaches the core.
+#[derive(Debug)]
+pub enum Inbound {
+    /// A decoded request.
+    Request(Request),
+    /// An opcode clients may not send: answered Unimplemented, then the connection closes.
+    Unimplemented,
+}
+
+/// Messages from connections to the core.
+#[derive(Debug)]
+pub enum CoreMsg {
+    /// A handshake; `done` gets true once the session is established.
+    Connect { conn: ConnId, remote: SocketAddr, req: ConnectRequest, out: OutTx, done: oneshot::Sender<bool> },
+    /// A request after the handshake.
+    Packet { conn: ConnId, xid: i32, op: i32, inbound: Inbound, bytes: usize },
+    /// The connection is gone.
+    Closed { conn: ConnId },
+    /// A four-letter word; `arg` is stmk's mask.
+    Admin { word: super::admin_view::Word, arg: Option<i64>, reply: oneshot::Sender<String> },
+}
+
+/// A request waiting its turn in its session's queue.
+#[derive(Debug)]
+struct Queued {
+    xid: i32,
+    op: i32,
+    inbound: Inbound,
+    received: Instant,
+}
+
+/// Per-connection state kept by the core.
+#[derive(Debug)]
+pub(super) struct Conn {
+    pub out: OutTx,
+    pub remote: SocketAddr,
+    /// 0 until the session is established.
+    pub session_id: i64,
+    /// Identities: ip:<address> from the start, plus those added by addauth.
+    pub auth: Vec<Id>,
+    /// Requests not yet prepped or answered, in arrival order.
+    queue: VecDeque<Queued>,
+    /// Writes of this connection prepped but not yet applied.
+    writes_in_flight: u32,
+    /// Whether the client sent the trailing readOnly flag (replies mirror it).
+    pub read_only_flag: Option<bool>,
+    pub stats: super::admin_view::ConnStats,
+}
+
+/// Who is waiting for a txn.
+#[derive(Debug)]
+enum Origin {
+    Client { conn: ConnId, xid: i32, op: i32, received: Instant },
+    Connect { conn: ConnId, timeout_ms: u32, done: oneshot::Sender<bool> },
+    Expiry,
+}
+
+#[derive(Debug)]
+struct InFlight {
+    txn: Txn,
+    origin: Origin,
+}
+
+/// The pipeline state.
+pub(super) struct Core {
+    pub settings: Arc<Settings>,
+    pub tree: DataTree,
+    prep: Prep,
+    pub sessions: SessionTracker,
+    pub watches: WatchManager,
+    pub conns: HashMap<ConnId, Conn>,
+    session_conn: HashMap<i64, ConnId>,
+    in_flight: VecDeque<InFlight>,
+    /// The last zxid handed out.
+    last_zxid: i64,
+    /// Monotonic origin for session expiry times.
+    epoch: Instant,
+    pub stats: super::admin_view::ServerStats,
+}
+
+/// Messages handled before commits are flushed, at most.
+const BATCH_MESSAGES: usize = 256;
+
+fn wall_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Core {
+    pub fn new(settings: Arc<Settings>) -> Core {
+        let epoch = Instant::now();
+        let sessions = SessionTracker::new(settings.server_id, settings.tick_time_ms, wall_ms() as u64);
+        let prep_settings = PrepSettings { extended_types: settings.extended_types, reconfig_enabled: settings.reconfig_enabled };
+        Core {
+            tree: DataTree::new(settings.extended_types),
+            prep: Prep::new(prep_settings),
+            sessions,
+            watches: WatchManager::new(),
+            conns: HashMap::new(),
+            session_conn: HashMap::new(),
+            in_flight: VecDeque::new(),
+            last_zxid: 0,
+            epoch,
+            stats: super::admin_view::ServerStats::new(),
+            settings,
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// Runs until every connection sender is dropped.
+    pub async fn run(mut self, mut rx: mpsc::Receiver<CoreMsg>) {
+        let mut tick = tokio::time::interval(Duration::from_millis(self.settings.tick_time_ms as u64 / 2));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                msg = rx.recv() => {
+                    let Some(msg) = msg else { break };
+                    self.handle(msg);
+                    for _ in 1..BATCH_MESSAGES {
+                        match rx.try_recv() {
+                            Ok(m) => self.handle(m),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                _ = tick.tick() => self.expire_sessions(),
+            }
+            self.commit_all();
+        }
+    }
+
+    fn handle(&mut self, msg: CoreMsg) {
+        match msg {
+            CoreMsg::Connect { conn, remote, req, out, done } => self.connect(conn, remote, req, out, done),
+            CoreMsg::Packet { conn, xid, op, inbound, bytes } => self.packet(conn, xid, op, inbound, bytes),
+            CoreMsg::Closed { conn } => self.closed(conn),
+            CoreMsg::Admin { word, arg, reply } => {
+                let _ = reply.send(self.four_letter(word, arg));
+            }
+        }
+    }
+
+    // ---- sessions ----
+
+    fn connect(&mut self, conn: ConnId, remote: SocketAddr, req: ConnectRequest, out: OutTx, done: oneshot::Sender<bool>) {
+        if req.last_zxid_seen > self.tree.last_processed_zxid() {
+            info!(%remote, client_zxid = format_args!("{:#x}", req.last_zxid_seen), our_zxid = format_args!("{:#x}", self.tree.last_processed_zxid()),
+                "client has seen a newer zxid than this server; refusing (it must try another server)");
+            let _ = out.send(Outbound::Close);
+            let _ = done.send(false);
+            return;
+        }
+        let timeout_ms = self.settings.negotiate_timeout(req.time_out);
+        let auth = vec![Id { scheme: "ip".into(), id: remote.ip().to_string() }];
+        let stats = super::admin_view::ConnStats::new(wall_ms());
+        let state = Conn { out, remote, session_id: 0, auth, queue: VecDeque::new(), writes_in_flight: 0, read_only_flag: req.read_only, stats };
+        self.conns.insert(conn, state);
+        if req.session_id == 0 {
+            let session_id = self.sessions.next_session_id();
+            let zxid = self.next_zxid();
+            let ctx = PrepContext { session_id, cxid: 0, zxid, time: wall_ms(), auth: &[] };
+            let txn = self.prep.create_session(&ctx, timeout_ms as i32);
+            self.in_flight.push_back(InFlight { txn, origin: Origin::Connect { conn, timeout_ms, done } });
+            return;
+        }
+        let id = req.session_id;
+        let valid = check_password(id, &req.passwd) && self.sessions.contains(id) && !self.sessions.is_closing(id);
+        if !valid {
+            info!(%remote, session = format_args!("{id:#x}"), "reconnect refused: session expired, unknown or wrong password");
+            let reply = ConnectResponse { passwd: vec![0; 16], read_only: req.read_only, ..Default::default() };
+            self.send_connect_response(conn, &reply);
+            self.close_conn(conn);
+            let _ = done.send(false);
+            return;
+        }
+        self.sessions.set_timeout(id, timeout_ms);
+        let now = self.now_ms();
+        self.sessions.touch(id, now);
+        self.establish(conn, id, timeout_ms);
+        let _ = done.send(true);
+    }
+
+    /// Binds `session_id` to `conn` (closing any older connection of the session) and answers the handshake.
+    fn establish(&mut self, conn: ConnId, session_id: i64, timeout_ms: u32) {
+        if let Some(old) = self.session_conn.insert(session_id, conn) {
+            if old != conn {
+                self.close_conn(old);
+            }
+        }
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        c.session_id = session_id;
+        c.stats.timeout_ms = timeout_ms;
+        let reply = ConnectResponse {
+            protocol_version: 0,
+            time_out: timeout_ms as i32,
+            session_id,
+            passwd: session_password(session_id).to_vec(),
+            read_only: c.read_only_flag.map(|_| false),
+        };
+        debug!(conn, session = format_args!("{session_id:#x}"), timeout_ms, "session established");
+        self.send_connect_response(conn, &reply);
+    }
+
+    fn send_connect_response(&mut self, conn: ConnId, reply: &ConnectResponse) {
+        self.send(conn, frame(|o| reply.write(o)));
+    }
+
+    fn expire_sessions(&mut self) {
+        let now = self.now_ms();
+        for session_id in self.sessions.expire(now) {
+            info!(session = format_args!("{session_id:#x}"), "session expired");
+            let zxid = self.next_zxid();
+            let ctx = PrepContext { session_id, cxid: 0, zxid, time: wall_ms(), auth: &[] };
+            let txn = self.prep.close_session(&self.tree, &ctx);
+            self.in_flight.push_back(InFlight { txn, origin: Origin::Expiry });
+        }
+    }
+
+    fn closed(&mut self, conn: ConnId) {
+        if let Some(c) = self.conns.remove(&conn) {
+            self.watches.remove_watcher(conn);
+            if self.session_conn.get(&c.session_id) == Some(&conn) {
+                self.session_conn.remove(&c.session_id);
+            }
+        }
+    }
+
+    /// Flushes and closes `conn`'s socket; the connection task then reports Closed.
+    pub(super) fn close_conn(&mut self, conn: ConnId) {
+        if let Some(c) = self.conns.get(&conn) {
+            let _ = c.out.send(Outbound::Close);
+        }
+        self.watches.remove_watcher(conn);
+    }
+
+    // ---- requests ----
+
+    fn packet(&mut self, conn: ConnId, xid: i32, op: i32, inbound: Inbound, bytes: usize) {
+        let now = self.now_ms();
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        c.stats.received += 1;
+        self.stats.packets_received += 1;
+        self.stats.record_request_bytes(bytes);
+        let session_id = c.session_id;
+        self.sessions.touch(session_id, now);
+        match inbound {
+            Inbound::Request(Request::Ping) => {
+                let zxid = self.tree.last_processed_zxid();
+                self.reply_now(conn, xid, op, Instant::now(), header_only(xid, zxid, ErrorCode::Ok));
+            }
+            Inbound::Request(Request::Auth(packet)) => self.auth(conn, packet),
+            Inbound::Request(Request::Sasl(_)) => {
+                // No SASL mechanism is configured: fail the exchange as a
+                // ZooKeeper without a JAAS Server section does.
+                self.send(conn, header_only(xid, 0, ErrorCode::AuthFailed));
+                self.close_conn(conn);
+            }
+            inbound => {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.queue.push_back(Queued { xid, op, inbound, received: Instant::now() });
+                }
+                self.pump(conn);
+            }
+        }
+    }
+
+    fn auth(&mut self, conn: ConnId, packet: crate::jute::records::AuthPacket) {
+        use crate::proto::codes::xid::AUTH;
+        let id = crate::auth::authenticate(&packet.scheme, packet.auth.as_deref().unwrap_or_default());
+        match id {
+            Some(id) => {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    if !c.auth.contains(&id) {
+                        c.auth.push(id);
+                    }
+                }
+                self.send(conn, header_only(AUTH, 0, ErrorCode::Ok));
+            }
+            None => {
+                info!(conn, scheme = %packet.scheme, "authentication failed; closing connection");
+                self.stats.auth_failed += 1;
+                self.send(conn, header_only(AUTH, 0, ErrorCode::AuthFailed));
+                self.close_conn(conn);
+            }
+        }
+    }
+
+    /// Moves `conn`'s queue forward: preps writes and answers reads, in order,
+    /// stopping at a read that must wait for the session's writes.
+    fn pump(&mut self, conn: ConnId) {
+        loop {
+            let Some(c) = self.conns.get_mut(&conn) else { return };
+            let Some(front) = c.queue.front() else { return };
+            let is_write = matches!(&front.inbound, Inbound::Request(r) if r.is_write());
+            if !is_write && c.writes_in_flight > 0 {
+                return;
+            }
+            let q = c.queue.pop_front().expect("front exists");
+            if is_write {
+                c.writes_in_flight += 1;
+                let (session_id, auth) = (c.session_id, c.auth.clone());
+                let Inbound::Request(req) = q.inbound else { unreachable!("writes are requests") };
+                self.prep_write(conn, session_id, &auth, q.xid, q.op, q.received, &req);
+            } else {
+                self.answer_read(conn, q.xid, q.op, q.received, q.inbound);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn prep_write(&mut self, conn: ConnId, session_id: i64, auth: &[Id], xid: i32, op: i32, received: Instant, req: &Request) {
+        let zxid = self.next_zxid();
+        let ctx = PrepContext { session_id, cxid: xid, zxid, time: wall_ms(), auth };
+        let opcode = OpCode::from_i32(op).unwrap_or(OpCode::Error);
+        if matches!(req, Request::CloseSession) {
+            self.sessions.mark_closing(session_id);
+        }
+        let txn = self.prep.prep(&self.tree, &ctx, opcode, req);
+        self.in_flight.push_back(InFlight { txn, origin: Origin::Client { conn, xid, op, received } });
+    }
+
+    fn answer_read(&mut self, conn: ConnId, xid: i32, op: i32, received: Instant, inbound: Inbound) {
+        match inbound {
+            Inbound::Unimplemented => {
+                let zxid = self.tree.last_processed_zxid();
+                self.reply_now(conn, xid, op, received, header_only(xid, zxid, ErrorCode::Unimplemented));
+                self.close_conn(conn);
+            }
+            Inbound::Request(req) => {
+                let reply = self.read(conn, xid, &req);
+                self.reply_now(conn, xid, op, received, reply);
+            }
+        }
+    }
+
+    fn next_zxid(&mut self) -> i64 {
+        self.last_zxid += 1;
+        self.last_zxid
+    }
+
+    // ---- commit ----
+
+    /// Applies every txn in flight, in zxid order. (Standalone, in memory: a txn
+    /// is committed as soon as it is prepped; a durable log will make this wait.)
+    fn commit_all(&mut self) {
+        while let Some(f) = self.in_flight.pop_front() {
+            self.commit(f);
+        }
+    }
+
+    fn commit(&mut self, f: InFlight) {
+        let zxid = f.txn.header.zxid;
+        let applied = apply(&mut self.tree, &f.txn);
+        self.prep.applied(zxid);
+        self.fire_watches(&applied.events);
+        match f.origin {
+            Origin::Client { conn, xid, op, received } => self.committed_client(conn, xid, op, received, zxid, &f.txn, applied),
+            Origin::Connect { conn, timeout_ms, done } => {
+                let session_id = f.txn.header.client_id;
+                let now = self.now_ms();
+                self.sessions.add(session_id, timeout_ms, now);
+                if self.conns.contains_key(&conn) {
+                    self.establish(conn, session_id, timeout_ms);
+                    let _ = done.send(true);
+                }
+            }
+            Origin::Expiry => self.session_closed(f.txn.header.client_id),
+        }
+    }
+
+    fn committed_client(&mut self, conn: ConnId, xid: i32, op: i32, received: Instant, zxid: i64, txn: &Txn, applied: Applied) {
+        let is_close = op == OpCode::CloseSession as i32;
+        let reply = super::reads::write_reply(xid, zxid, op, txn, &applied);
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.writes_in_flight -= 1;
+        }
+        self.reply_now(conn, xid, op, received, reply);
+        if is_close {
+            self.session_closed(txn.header.client_id);
+        } else {
+            self.pump(conn);
+        }
+    }
+
+    fn session_closed(&mut self, session_id: i64) {
+        self.sessions.remove(session_id);
+        if let Some(conn) = self.session_conn.remove(&session_id) {
+            self.close_conn(conn);
+        }
+    }
+
+    fn fire_watches(&mut self, events: &[TreeEvent]) {
+        if events.is_empty() {
+            return;
+        }
+        let mut out: Vec<(u64, WatchEvent)> = Vec::new();
+        for e in events {
+            match e {
+                TreeEvent::Created { path } => self.watches.node_created(path, parent_of(path).unwrap_or("/"), &mut out),
+                TreeEvent::Deleted { path } => self.watches.node_deleted(path, parent_of(path).unwrap_or("/"), &mut out),
+                TreeEvent::DataChanged { path } => self.watches.data_changed(path, &mut out),
+            }
+        }
+        for (watcher, ev) in out {
+            self.send(watcher, watch_event(ev.event_type, &ev.path));
+        }
+    }
+
+    /// Queues a reply on `conn` and records its latency.
+    fn reply_now(&mut self, conn: ConnId, xid: i32, op: i32, received: Instant, reply: Vec<u8>) {
+        let latency_ms = received.elapsed().as_millis() as u64;
+        let zxid = self.tree.last_processed_zxid();
+        self.stats.record_latency(latency_ms);
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.stats.record_reply(xid, op, zxid, latency_ms, wall_ms());
+        }
+        self.send(conn, reply);
+    }
+
+    /// Queues bytes on `conn` (dropped if it is gone).
+    pub(super) fn send(&mut self, conn: ConnId, bytes: Vec<u8>) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.stats.sent += 1;
+            self.stats.packets_sent += 1;
+            let _ = c.out.send(Outbound::Frame(bytes));
+        }
+    }
+}

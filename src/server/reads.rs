@@ -1,0 +1,209 @@
+//! Answers (ZooKeeper's FinalRequestProcessor): reads served from the tree, and
+//! the reply of an applied write built from its txn and apply result.
+
+use super::conn::ConnId;
+use super::core::Core;
+use crate::jute::records::*;
+use crate::proto::codes::{add_watch_mode, event_type, watcher_type, xid as special_xid};
+use crate::proto::reply::{frame, header_only, reply, watch_event, write_multi_response, OpResult};
+use crate::proto::request::MultiOp;
+use crate::proto::{ErrorCode, OpCode, Request};
+use crate::txn::apply::Applied;
+use crate::txn::Txn;
+
+/// The reply to a write once its txn is applied (xid and zxid from the request and txn).
+pub(super) fn write_reply(xid: i32, zxid: i64, op: i32, _txn: &Txn, applied: &Applied) -> Vec<u8> {
+    let err = applied.error();
+    if err != ErrorCode::Ok {
+        return header_only(xid, zxid, err);
+    }
+    let path = || applied.path.clone().unwrap_or_default();
+    let stat = || applied.stat.clone().unwrap_or_default();
+    match OpCode::from_i32(op) {
+        Some(OpCode::Create) => reply(xid, zxid, err, Some(&CreateResponse { path: path() })),
+        Some(OpCode::Create2 | OpCode::CreateContainer | OpCode::CreateTtl) => {
+            reply(xid, zxid, err, Some(&Create2Response { path: path(), stat: stat() }))
+        }
+        Some(OpCode::SetData) => reply(xid, zxid, err, Some(&SetDataResponse { stat: stat() })),
+        Some(OpCode::SetAcl) => reply(xid, zxid, err, Some(&SetAclResponse { stat: stat() })),
+        Some(OpCode::Multi) => multi_reply(xid, zxid, &applied.multi),
+        _ => header_only(xid, zxid, err),
+    }
+}
+
+fn multi_reply(xid: i32, zxid: i64, results: &[OpResult]) -> Vec<u8> {
+    frame(|out| {
+        ReplyHeader { xid, zxid, err: 0 }.write(out);
+        write_multi_response(results, out);
+    })
+}
+
+impl Core {
+    /// Answers a request that does not change the tree. Watches it asks for
+    /// are registered for `conn`.
+    pub(super) fn read(&mut self, conn: ConnId, xid: i32, req: &Request) -> Vec<u8> {
+        let zxid = self.tree.last_processed_zxid();
+        let ok = ErrorCode::Ok;
+        let no_node = || header_only(xid, zxid, ErrorCode::NoNode);
+        match req {
+            Request::Exists(r) => {
+                // ZooKeeper registers the watch even when the node is absent.
+                if r.watch {
+                    self.watches.add_data_watch(&r.path, conn);
+                }
+                match self.tree.stat(&r.path) {
+                    Some(stat) => reply(xid, zxid, ok, Some(&ExistsResponse { stat })),
+                    None => no_node(),
+                }
+            }
+            Request::GetData(r) => match self.get_data(&r.path) {
+                Some(resp) => {
+                    if r.watch {
+                        self.watches.add_data_watch(&r.path, conn);
+                    }
+                    reply(xid, zxid, ok, Some(&resp))
+                }
+                None => no_node(),
+            },
+            Request::GetChildren(r) => match self.children(&r.path) {
+                Some((children, _)) => {
+                    if r.watch {
+                        self.watches.add_child_watch(&r.path, conn);
+                    }
+                    reply(xid, zxid, ok, Some(&GetChildrenResponse { children }))
+                }
+                None => no_node(),
+            },
+            Request::GetChildren2(r) => match self.children(&r.path) {
+                Some((children, stat)) => {
+                    if r.watch {
+                        self.watches.add_child_watch(&r.path, conn);
+                    }
+                    reply(xid, zxid, ok, Some(&GetChildren2Response { children, stat }))
+                }
+                None => no_node(),
+            },
+            Request::GetAcl(r) => match self.tree.get(&r.path) {
+                Some(node) => {
+                    let acl = self.tree.acl_of(node).to_vec();
+                    let stat = node.client_stat(self.tree.extended_types());
+                    reply(xid, zxid, ok, Some(&GetAclResponse { acl, stat }))
+                }
+                None => no_node(),
+            },
+            Request::GetAllChildrenNumber(r) => match self.tree.all_children_number(&r.path) {
+                Some(n) => reply(xid, zxid, ok, Some(&GetAllChildrenNumberResponse { total_number: n as i32 })),
+                None => no_node(),
+            },
+            Request::GetEphemerals(r) => {
+                let session_id = self.conns.get(&conn).map_or(0, |c| c.session_id);
+                let prefix = r.prefix_path.as_deref().filter(|p| !p.is_empty() && *p != "/");
+                let ephemerals =
+                    self.tree.ephemerals(session_id).filter(|p| prefix.is_none_or(|pre| p.starts_with(pre))).map(str::to_owned).collect();
+                reply(xid, zxid, ok, Some(&GetEphemeralsResponse { ephemerals }))
+            }
+            Request::Sync(r) => reply(xid, zxid, ok, Some(&SyncResponse { path: r.path.clone() })),
+            Request::WhoAmI => {
+                let ids = self.conns.get(&conn).map(|c| c.auth.clone()).unwrap_or_default();
+                let client_info =
+                    ids.iter().map(|id| ClientInfo { auth_scheme: id.scheme.clone(), user: crate::auth::who_am_i_user(id) }).collect();
+                reply(xid, zxid, ok, Some(&WhoAmIResponse { client_info }))
+            }
+            Request::AddWatch(r) => match r.mode {
+                add_watch_mode::PERSISTENT => {
+                    self.watches.add_persistent(&r.path, conn);
+                    reply(xid, zxid, ok, Some(&ErrorResponse { err: 0 }))
+                }
+                add_watch_mode::PERSISTENT_RECURSIVE => {
+                    self.watches.add_persistent_recursive(&r.path, conn);
+                    reply(xid, zxid, ok, Some(&ErrorResponse { err: 0 }))
+                }
+                _ => header_only(xid, zxid, ErrorCode::MarshallingError),
+            },
+            Request::CheckWatches(r) => self.watch_query(xid, zxid, r.r#type, |w| w.check_watches(&r.path, conn, r.r#type)),
+            Request::RemoveWatches(r) => {
+                let (path, ty) = (r.path.clone(), r.r#type);
+                self.watch_query(xid, zxid, ty, |w| w.remove_watches(&path, conn, ty))
+            }
+            Request::SetWatches(w) => {
+                self.set_watches(conn, w);
+                header_only(special_xid::SET_WATCHES, zxid, ok)
+            }
+            Request::MultiRead(ops) => {
+                let results: Vec<OpResult> = ops.iter().map(|op| self.multi_read_op(op)).collect();
+                multi_reply(xid, zxid, &results)
+            }
+            _ => header_only(xid, zxid, ErrorCode::MarshallingError),
+        }
+    }
+
+    fn watch_query(&mut self, xid: i32, zxid: i64, ty: i32, f: impl FnOnce(&mut crate::watch::WatchManager) -> bool) -> Vec<u8> {
+        if !(watcher_type::CHILDREN..=watcher_type::ANY).contains(&ty) {
+            return header_only(xid, zxid, ErrorCode::MarshallingError);
+        }
+        let err = if f(&mut self.watches) { ErrorCode::Ok } else { ErrorCode::NoWatcher };
+        header_only(xid, zxid, err)
+    }
+
+    fn get_data(&self, path: &str) -> Option<GetDataResponse> {
+        let node = self.tree.get(path)?;
+        Some(GetDataResponse { data: node.data.as_ref().map(|d| d.to_vec()), stat: node.client_stat(self.tree.extended_types()) })
+    }
+
+    fn children(&self, path: &str) -> Option<(Vec<String>, Stat)> {
+        let node = self.tree.get(path)?;
+        let children = node.children.iter().map(|c| c.to_string()).collect();
+        Some((children, node.client_stat(self.tree.extended_types())))
+    }
+
+    fn multi_read_op(&self, op: &MultiOp) -> OpResult {
+        match op {
+            MultiOp::GetData(r) => match self.get_data(&r.path) {
+                Some(resp) => OpResult::GetData(resp.data, resp.stat),
+                None => OpResult::Error(ErrorCode::NoNode.code()),
+            },
+            MultiOp::GetChildren(r) => match self.children(&r.path) {
+                Some((children, _)) => OpResult::GetChildren(children),
+                None => OpResult::Error(ErrorCode::NoNode.code()),
+            },
+            _ => OpResult::Error(ErrorCode::MarshallingError.code()),
+        }
+    }
+
+    /// Re-registers a reconnecting client's watches (DataTree.setWatches): a
+    /// watch whose node changed since `relative_zxid` fires at once instead.
+    fn set_watches(&mut self, conn: ConnId, w: &SetWatches2) {
+        let rel = w.relative_zxid;
+        let mut events: Vec<(i32, &str)> = Vec::new();
+        for p in &w.data_watches {
+            match self.tree.get(p) {
+                None => events.push((event_type::NODE_DELETED, p)),
+                Some(n) if n.stat.mzxid > rel => events.push((event_type::NODE_DATA_CHANGED, p)),
+                Some(_) => self.watches.add_data_watch(p, conn),
+            }
+        }
+        for p in &w.exist_watches {
+            match self.tree.get(p) {
+                Some(_) => events.push((event_type::NODE_CREATED, p)),
+                None => self.watches.add_data_watch(p, conn),
+            }
+        }
+        for p in &w.child_watches {
+            match self.tree.get(p) {
+                None => events.push((event_type::NODE_DELETED, p)),
+                Some(n) if n.stat.pzxid > rel => events.push((event_type::NODE_CHILDREN_CHANGED, p)),
+                Some(_) => self.watches.add_child_watch(p, conn),
+            }
+        }
+        for p in &w.persistent_watches {
+            self.watches.add_persistent(p, conn);
+        }
+        for p in &w.persistent_recursive_watches {
+            self.watches.add_persistent_recursive(p, conn);
+        }
+        let frames: Vec<Vec<u8>> = events.into_iter().map(|(ty, p)| watch_event(ty, p)).collect();
+        for f in frames {
+            self.send(conn, f);
+        }
+    }
+}

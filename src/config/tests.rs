@@ -557,3 +557,16 @@ fn load_of_a_missing_file_names_it() {
         "{err}"
     );
 }
+
+#[test]
+fn shipped_configuration_files_parse() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let default = parse(&std::fs::read_to_string(root.join("conf/zoo.cfg")).unwrap());
+    assert_eq!((default.client_port, default.tick_time_ms), (Some(2181), 2000));
+    assert_eq!((default.init_limit, default.sync_limit), (Some(10), Some(5)));
+    assert_eq!(default.data_dir, PathBuf::from("./data"));
+    assert!(default.is_standalone() && default.unsupported_keys.is_empty());
+    let sample = parse(&std::fs::read_to_string(root.join("conf/zoo_sample.cfg")).unwrap());
+    assert_eq!(sample.data_dir, PathBuf::from("/tmp/zookeeper"));
+    assert_eq!(sample.max_client_cnxns, 60);
+}

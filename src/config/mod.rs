@@ -17,6 +17,7 @@
 //! are errors here: an invalid value names the file, line, key and what was
 //! expected, and the server must not start.
 
+mod dynamic;
 mod error;
 mod keys;
 mod properties;
@@ -116,6 +117,12 @@ pub struct Config {
     pub standalone_enabled: bool,
     /// `reconfigEnabled`, default false.
     pub reconfig_enabled: bool,
+    /// `dynamicConfigFile`: the file holding the `server.N` lines instead of
+    /// zoo.cfg (relative paths resolve against the working directory).
+    pub dynamic_config_file: Option<PathBuf>,
+    /// Configuration version from the dynamic file's name
+    /// (`zoo.cfg.dynamic.<hex version>`), when it has one.
+    pub dynamic_config_version: Option<u64>,
     /// `multiAddress.enabled`, default false.
     pub multi_address_enabled: bool,
     /// `jute.maxbuffer` in bytes, default 0xfffff.
@@ -210,8 +217,9 @@ impl Collected {
 impl Config {
     /// Parses zoo.cfg `text` (read from `source`, used in messages) together
     /// with the `-D` words of `jvm_flags`. Pure: reads no file (myid is
-    /// applied by [`Config::apply_my_id`]). Fails on any invalid value,
-    /// naming key and line.
+    /// applied by [`Config::apply_my_id`], a `dynamicConfigFile` by
+    /// [`Config::apply_dynamic_config`]; until then `servers` is empty).
+    /// Fails on any invalid value, naming key and line.
     pub fn parse(text: &str, source: &Path, jvm_flags: &str) -> Result<Config, ConfigError> {
         let collected = Collected::new(text, jvm_flags);
         let keys = Settings {
@@ -230,9 +238,13 @@ impl Config {
         config.read_quorum_keys(&keys)?;
         config.read_properties(&props)?;
         config.admin = read_admin(&props)?;
-        config.servers =
-            quorum::parse_servers(source, &collected.servers, config.multi_address_enabled)?;
-        config.check_ensemble(&keys, &collected.servers)?;
+        if config.dynamic_config_file.is_some() {
+            reject_static_members(&keys, &collected)?;
+        } else {
+            let multi_address = config.multi_address_enabled;
+            config.servers = quorum::parse_servers(source, &collected.servers, multi_address)?;
+            config.check_ensemble(source, &collected.servers)?;
+        }
         config.properties = collected
             .properties
             .iter()
@@ -243,7 +255,8 @@ impl Config {
     }
 
     /// Reads the file at `path`, the `SERVER_JVMFLAGS` and `JVMFLAGS`
-    /// environment variables and `<dataDir>/myid` (when present), and
+    /// environment variables, the `dynamicConfigFile` (when set) and
+    /// `<dataDir>/myid` (when present), and
     /// returns the validated configuration. An ensemble member without a
     /// myid file is an error.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -251,6 +264,13 @@ impl Config {
             ConfigError::file_level(path, format!("cannot read the configuration file: {e}"))
         })?;
         let mut config = Config::parse(&text, path, &jvm_flags_from_env())?;
+        if let Some(dynamic) = config.dynamic_config_file.clone() {
+            let text = std::fs::read_to_string(&dynamic).map_err(|e| {
+                let message = format!("cannot read the dynamic configuration file: {e}");
+                ConfigError::file_level(&dynamic, message)
+            })?;
+            config.apply_dynamic_config(&text, &dynamic)?;
+        }
         match quorum::read_my_id(&config.data_dir)? {
             Some(my_id) => config.apply_my_id(my_id)?,
             None if !config.is_standalone() => {
@@ -303,6 +323,12 @@ impl Config {
         self.servers.is_empty() || (self.standalone_enabled && participants <= 1)
     }
 
+    /// This server's own `server.N` entry, once myid is known.
+    pub fn own_server(&self) -> Option<&ServerSpec> {
+        let my_id = self.my_id?;
+        self.servers.iter().find(|s| s.id == my_id)
+    }
+
     /// The value of system property `name` (full name, e.g. `zookeeper.snapCount`).
     pub fn property(&self, name: &str) -> Option<&str> {
         self.properties.get(name).map(String::as_str)
@@ -344,6 +370,8 @@ impl Config {
             autopurge_purge_interval_hours: 0,
             standalone_enabled: true,
             reconfig_enabled: false,
+            dynamic_config_file: None,
+            dynamic_config_version: None,
             multi_address_enabled: false,
             jute_max_buffer: 0xfffff,
             extended_types_enabled: false,
@@ -370,6 +398,34 @@ pub fn jvm_flags_from_env() -> String {
     let server = std::env::var("SERVER_JVMFLAGS").unwrap_or_default();
     let common = std::env::var("JVMFLAGS").unwrap_or_default();
     format!("{server} {common}")
+}
+
+/// With `dynamicConfigFile` set, membership lines in zoo.cfg are an error,
+/// as in ZooKeeper.
+fn reject_static_members(keys: &Settings<'_>, collected: &Collected) -> Result<(), ConfigError> {
+    let servers = collected
+        .servers
+        .iter()
+        .map(|(id, s)| (format!("server.{id}"), s));
+    let groups = collected
+        .keys
+        .iter()
+        .filter(|(k, _)| k.starts_with("group.") || k.starts_with("weight."));
+    let mut members = servers.chain(groups.map(|(k, s)| (k.clone(), s)));
+    match members.next() {
+        Some((key, setting)) => {
+            let message = format!(
+                "{key} must be in the separate dynamic config file when dynamicConfigFile is set"
+            );
+            Err(ConfigError::for_key(
+                keys.file,
+                &key,
+                Some(setting.origin),
+                message,
+            ))
+        }
+        None => Ok(()),
+    }
 }
 
 /// `dataDir` is required and must not be empty.

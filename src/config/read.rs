@@ -2,6 +2,7 @@
 //! the typed fields.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use super::values::{java_decimal, Setting, Settings};
 use super::{
@@ -128,7 +129,7 @@ impl Config {
     }
 
     /// peerType, standaloneEnabled, reconfigEnabled, multiAddress.enabled,
-    /// and the unsupported dynamicConfigFile.
+    /// dynamicConfigFile.
     pub(super) fn read_quorum_keys(&mut self, keys: &Settings<'_>) -> Result<(), ConfigError> {
         self.peer_type = keys.parsed_or(
             "peerType",
@@ -141,10 +142,9 @@ impl Config {
         self.reconfig_enabled = keys.parsed_or("reconfigEnabled", false, TRUE_FALSE, true_false)?;
         self.multi_address_enabled =
             keys.parsed_or("multiAddress.enabled", false, TRUE_FALSE, true_false)?;
-        if keys.get("dynamicConfigFile").is_some() {
-            let message = "dynamicConfigFile is not supported by Paddock yet: put the server.N lines in this file";
-            return Err(keys.error("dynamicConfigFile", message));
-        }
+        self.dynamic_config_file = keys
+            .get("dynamicConfigFile")
+            .map(|s| s.value.clone().into());
         Ok(())
     }
 
@@ -235,16 +235,18 @@ impl Config {
         Ok(())
     }
 
-    /// Ensemble shape, and initLimit/syncLimit when running as an ensemble.
+    /// Ensemble shape (errors located in `servers_file`, which holds
+    /// `server_lines`), and initLimit/syncLimit when running as an ensemble.
     pub(super) fn check_ensemble(
         &self,
-        keys: &Settings<'_>,
+        servers_file: &Path,
         server_lines: &BTreeMap<String, Setting>,
     ) -> Result<(), ConfigError> {
+        let standalone_enabled = self.standalone_enabled;
         quorum::check_ensemble_shape(
-            keys.file,
+            servers_file,
             &self.servers,
-            self.standalone_enabled,
+            standalone_enabled,
             server_lines,
         )?;
         if self.is_standalone() {
@@ -255,10 +257,9 @@ impl Config {
             ("syncLimit", self.sync_limit),
         ] {
             if value.is_none() {
-                return Err(keys.error(
-                    key,
-                    format!("{key} is not set: an ensemble needs it (a positive number of ticks)"),
-                ));
+                let message =
+                    format!("{key} is not set: an ensemble needs it (a positive number of ticks)");
+                return Err(ConfigError::for_key(&self.source, key, None, message));
             }
         }
         Ok(())

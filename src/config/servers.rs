@@ -67,6 +67,38 @@ pub struct ServerSpec {
     pub client: Option<ClientEndpoint>,
 }
 
+impl ServerSpec {
+    /// The line's value as ZooKeeper prints it in dynamic configuration
+    /// text (`conf`'s membership, `zoo.cfg.dynamic.*`):
+    /// `host:quorumPort:electionPort:role[;clientHost:clientPort]`, IPv6
+    /// hosts in brackets, the role always spelled out.
+    pub fn config_value(&self) -> String {
+        let role = match self.role {
+            LearnerRole::Participant => "participant",
+            LearnerRole::Observer => "observer",
+        };
+        let mut value = format!(
+            "{}:{}:{}:{role}",
+            bracketed(&self.host),
+            self.quorum_port,
+            self.election_port
+        );
+        if let Some(client) = &self.client {
+            value.push_str(&format!(";{}:{}", bracketed(&client.host), client.port));
+        }
+        value
+    }
+}
+
+/// Wraps an IPv6 literal in brackets.
+fn bracketed(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    }
+}
+
 /// Parses the id part of a `server.N` key (`N`, a decimal id).
 pub fn parse_server_id(key_suffix: &str) -> Result<u64, String> {
     key_suffix
@@ -261,6 +293,22 @@ mod tests {
             let err = spec(value).unwrap_err();
             assert!(err.contains(needle), "{value}: {err}");
         }
+    }
+
+    #[test]
+    fn config_value_spells_out_role_and_client_part() {
+        assert_eq!(
+            spec("h:2888:3888").unwrap().config_value(),
+            "h:2888:3888:participant"
+        );
+        assert_eq!(
+            spec("h:1:2:observer;2181").unwrap().config_value(),
+            "h:1:2:observer;0.0.0.0:2181"
+        );
+        assert_eq!(
+            spec("[::1]:1:2;[::1]:3").unwrap().config_value(),
+            "[::1]:1:2:participant;[::1]:3"
+        );
     }
 
     #[test]

@@ -470,12 +470,6 @@ fn invalid_values_name_key_line_and_expectation() {
             2,
             "client port",
         ),
-        (
-            "dataDir=/d\ndynamicConfigFile=/z.dyn\n",
-            "dynamicConfigFile",
-            2,
-            "not supported",
-        ),
     ];
     for (text, key, line, needle) in cases {
         let err = error(text);
@@ -562,11 +556,41 @@ fn load_of_a_missing_file_names_it() {
 fn shipped_configuration_files_parse() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let default = parse(&std::fs::read_to_string(root.join("conf/zoo.cfg")).unwrap());
-    assert_eq!((default.client_port, default.tick_time_ms), (Some(2181), 2000));
-    assert_eq!((default.init_limit, default.sync_limit), (Some(10), Some(5)));
+    assert_eq!(
+        (default.client_port, default.tick_time_ms),
+        (Some(2181), 2000)
+    );
+    assert_eq!(
+        (default.init_limit, default.sync_limit),
+        (Some(10), Some(5))
+    );
     assert_eq!(default.data_dir, PathBuf::from("./data"));
     assert!(default.is_standalone() && default.unsupported_keys.is_empty());
     let sample = parse(&std::fs::read_to_string(root.join("conf/zoo_sample.cfg")).unwrap());
     assert_eq!(sample.data_dir, PathBuf::from("/tmp/zookeeper"));
     assert_eq!(sample.max_client_cnxns, 60);
+}
+
+#[test]
+fn load_reads_the_dynamic_config_file() {
+    let dir = TempDir::new("dynamic");
+    let cfg = dir.0.join("zoo.cfg");
+    let dynamic = dir.0.join("zoo.cfg.dynamic.100000000");
+    let text = format!(
+        "dataDir={}\ninitLimit=5\nsyncLimit=2\ndynamicConfigFile={}\n",
+        dir.0.display(),
+        dynamic.display()
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let members =
+        "server.1=a:2888:3888;2181\nserver.2=b:2888:3888;2182\nserver.3=c:2888:3888;2183\n";
+    std::fs::write(&dynamic, members).unwrap();
+    std::fs::write(dir.0.join("myid"), "3").unwrap();
+    let config = Config::load(&cfg).unwrap();
+    assert_eq!(config.servers.len(), 3);
+    assert_eq!(config.own_server().map(|s| s.host.as_str()), Some("c"));
+    assert_eq!(
+        (config.client_port, config.dynamic_config_version),
+        (Some(2183), Some(0x1_0000_0000))
+    );
 }

@@ -64,10 +64,11 @@ impl Config {
     }
 }
 
-/// The hex version at the end of a `<name>.dynamic.<version>` file name.
+/// The version ZooKeeper reads from a dynamic file's name: the text after
+/// its last '.', as hex (`zoo.cfg.dynamic.100000000` → 0x100000000).
 fn version_from_file_name(path: &Path) -> Option<u64> {
     let name = path.file_name()?.to_str()?;
-    let (_, version) = name.rsplit_once(".dynamic.")?;
+    let (_, version) = name.rsplit_once('.')?;
     u64::from_str_radix(version, 16).ok()
 }
 
@@ -134,5 +135,9 @@ server.3=c:2888:3888:observer\ngroup.1=1:2\n";
             Some(0x2a)
         );
         assert_eq!(version_from_file_name(Path::new("/x/members.cfg")), None);
+        assert_eq!(
+            version_from_file_name(Path::new("/x/zoo.cfg.dynamic")),
+            None
+        );
     }
 }

@@ -103,7 +103,9 @@ pub struct Config {
     pub four_letter_whitelist: FourLetterWhitelist,
     /// The `server.N` members, sorted by id; empty for a plain standalone server.
     pub servers: Vec<ServerSpec>,
-    /// This server's role: `peerType`, overridden by its own `server.N` role once myid is known.
+    /// This server's role. After [`Config::parse`] it is `peerType`; myid
+    /// ([`Config::apply_my_id`], [`Config::load`]) settles it as ZooKeeper
+    /// does: the own `server.N` role, else participant.
     pub peer_type: LearnerRole,
     /// `snapCount`: transactions between snapshots, default 100000, at least 2.
     pub snap_count: u32,
@@ -260,9 +262,10 @@ impl Config {
     /// returns the validated configuration. An ensemble member without a
     /// myid file is an error.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let bytes = std::fs::read(path).map_err(|e| {
             ConfigError::file_level(path, format!("cannot read the configuration file: {e}"))
         })?;
+        let text = decode_config_bytes(bytes);
         let mut config = Config::parse(&text, path, &jvm_flags_from_env())?;
         if let Some(dynamic) = config.dynamic_config_file.clone() {
             let text = std::fs::read_to_string(&dynamic).map_err(|e| {
@@ -281,14 +284,15 @@ impl Config {
                 );
                 return Err(ConfigError::for_key(path, "myid", None, message));
             }
-            None => {}
+            None => config.settle_peer_type(),
         }
         Ok(config)
     }
 
     /// Records this server's id and resolves what depends on it, as
     /// ZooKeeper's `setupMyId`/`setupClientPort`/`setupPeerType` do: the own
-    /// `server.N` role wins over `peerType`, and its `;` client part sets the
+    /// `server.N` role (participant when absent) wins over `peerType`, and
+    /// its `;` client part sets the
     /// client port (a different `clientPort`/`clientPortAddress` is an
     /// error). Fails when the id is too large for extended types or, in an
     /// ensemble, absent from the `server.N` list.
@@ -298,6 +302,7 @@ impl Config {
             return Err(ConfigError::for_key(&self.source, "myid", None, message));
         }
         self.my_id = Some(my_id);
+        self.settle_peer_type();
         let Some(own) = self.servers.iter().find(|s| s.id == my_id).cloned() else {
             if self.is_standalone() {
                 return Ok(());
@@ -305,13 +310,23 @@ impl Config {
             let message = format!("server id {my_id} (from myid) has no server.{my_id} line");
             return Err(ConfigError::for_key(&self.source, "myid", None, message));
         };
-        if own.role != self.peer_type {
-            tracing::warn!(server_list = ?own.role, peer_type = ?self.peer_type, "peerType does not match the server.N role; using the server.N role");
-            self.peer_type = own.role;
-        }
         match own.client {
             Some(client) => self.take_client_endpoint(my_id, &client),
             None => Ok(()),
+        }
+    }
+
+    /// ZooKeeper's `setupPeerType`: the role comes from the server list (no
+    /// id, or an id without a `server.N` line, counts as participant); a
+    /// `peerType` that disagrees only draws a warning.
+    fn settle_peer_type(&mut self) {
+        let by_server_list = self
+            .own_server()
+            .map_or(LearnerRole::Participant, |s| s.role);
+        if by_server_list != self.peer_type {
+            tracing::warn!(server_list = ?by_server_list, peer_type = ?self.peer_type,
+                "peerType does not match the server list; using the server list");
+            self.peer_type = by_server_list;
         }
     }
 
@@ -390,6 +405,13 @@ impl Config {
             unsupported_keys: Vec::new(),
         }
     }
+}
+
+/// Decodes a configuration file: UTF-8 when valid, else ISO-8859-1, the
+/// encoding `java.util.Properties` reads files in.
+fn decode_config_bytes(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes)
+        .unwrap_or_else(|e| e.into_bytes().iter().map(|&b| char::from(b)).collect())
 }
 
 /// Reads the `SERVER_JVMFLAGS` and `JVMFLAGS` environment variables joined

@@ -92,10 +92,12 @@ impl Config {
             resolve_ip,
         )?;
         if self.client_port_address.is_some() && self.client_port.is_none() {
-            return Err(keys.error(
-                "clientPortAddress",
-                "clientPortAddress is set but clientPort is not set",
-            ));
+            let message = "clientPortAddress is set but clientPort is not set";
+            return Err(keys.error("clientPortAddress", message));
+        }
+        if keys.get("secureClientPortAddress").is_some() && self.secure_client_port.is_none() {
+            let message = "secureClientPortAddress is set but secureClientPort is not set";
+            return Err(keys.error("secureClientPortAddress", message));
         }
         Ok(())
     }

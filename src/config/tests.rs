@@ -373,6 +373,12 @@ fn invalid_values_name_key_line_and_expectation() {
             "IP address",
         ),
         (
+            "dataDir=/d\nsecureClientPortAddress=127.0.0.1\n",
+            "secureClientPortAddress",
+            2,
+            "secureClientPort is not set",
+        ),
+        (
             "dataDir=/d\npeerType=voter\n",
             "peerType",
             2,
@@ -592,5 +598,28 @@ fn load_reads_the_dynamic_config_file() {
     assert_eq!(
         (config.client_port, config.dynamic_config_version),
         (Some(2183), Some(0x1_0000_0000))
+    );
+}
+
+#[test]
+fn peer_type_follows_the_server_list_once_myid_is_known() {
+    let mut config = parse(&format!("{ENSEMBLE}peerType=observer\n"));
+    assert_eq!(config.peer_type, LearnerRole::Observer);
+    config.apply_my_id(1).unwrap();
+    assert_eq!(config.peer_type, LearnerRole::Participant);
+    let mut config = parse("dataDir=/d\npeerType=observer\n");
+    config.apply_my_id(5).unwrap();
+    assert_eq!(config.peer_type, LearnerRole::Participant);
+}
+
+#[test]
+fn non_utf8_files_are_read_as_latin1() {
+    assert_eq!(
+        decode_config_bytes(b"dataDir=/d\xe9\n".to_vec()),
+        "dataDir=/d\u{e9}\n"
+    );
+    assert_eq!(
+        decode_config_bytes("dataDir=/d\u{e9}".as_bytes().to_vec()),
+        "dataDir=/d\u{e9}"
     );
 }

@@ -129,6 +129,10 @@ pub struct Config {
     pub multi_address_enabled: bool,
     /// `jute.maxbuffer` in bytes, default 0xfffff.
     pub jute_max_buffer: usize,
+    /// `zookeeper.jute.maxbuffer.extrasize`: slack over `jute_max_buffer`
+    /// allowed when decoding a record's fields; defaults to `jute_max_buffer`,
+    /// never below 1024.
+    pub jute_max_buffer_extra_size: usize,
     /// `zookeeper.extendedTypesEnabled` (TTL nodes), default false.
     pub extended_types_enabled: bool,
     /// `readonlymode.enabled`, default false.
@@ -389,6 +393,7 @@ impl Config {
             dynamic_config_version: None,
             multi_address_enabled: false,
             jute_max_buffer: 0xfffff,
+            jute_max_buffer_extra_size: 0xfffff,
             extended_types_enabled: false,
             read_only_mode_enabled: false,
             container_check_interval_ms: 60_000,

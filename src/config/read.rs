@@ -48,6 +48,12 @@ impl Config {
         self.quorum_listen_on_all_ips =
             keys.parsed_or("quorumListenOnAllIPs", false, TRUE_FALSE, true_false)?;
         self.sync_enabled = keys.parsed_or("syncEnabled", true, TRUE_FALSE, true_false)?;
+        self.read_autopurge(keys)
+    }
+
+    /// autopurge.snapRetainCount (raised to 3 as ZooKeeper does) and
+    /// autopurge.purgeInterval (negative means off, like 0).
+    fn read_autopurge(&mut self, keys: &Settings<'_>) -> Result<(), ConfigError> {
         let retain = keys.parsed_or(
             "autopurge.snapRetainCount",
             3,
@@ -158,6 +164,14 @@ impl Config {
             "a positive integer (bytes)",
             |t| decoded_in(1, INT_MAX)(t).map(|n| n as usize),
         )?;
+        // ZooKeeper raises values below 1024, its former fixed slack.
+        let extra = props.parsed_or(
+            "zookeeper.jute.maxbuffer.extrasize",
+            self.jute_max_buffer,
+            "a non-negative integer (bytes)",
+            |t| decoded_in(0, INT_MAX)(t).map(|n| n as usize),
+        )?;
+        self.jute_max_buffer_extra_size = extra.max(1024);
         self.read_only_mode_enabled =
             props.parsed_or("readonlymode.enabled", false, TRUE_FALSE, true_false)?;
         self.extended_types_enabled = props.parsed_or(

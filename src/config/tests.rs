@@ -170,6 +170,7 @@ znode.container.checkIntervalMs=1000\nznode.container.maxPerMinute=50\nznode.con
     let config = parse(text);
     assert_eq!(config.snap_count, 300);
     assert_eq!(config.jute_max_buffer, 0x400000);
+    assert_eq!(config.jute_max_buffer_extra_size, 0x400000);
     assert!(config.read_only_mode_enabled);
     assert!(config.four_letter_whitelist.allows("isro"));
     assert_eq!(config.container_check_interval_ms, 1000);
@@ -183,6 +184,10 @@ fn jvm_flags_set_properties_and_ignore_other_words() {
     let flags = "-Xmx512m -Djute.maxbuffer=4194304 -XX:+UseG1GC \"-Dzookeeper.DigestAuthenticationProvider.superDigest=super:x y\" -Dreadonlymode.enabled=true -Dfoo.bar";
     let config = parse_with("dataDir=/d\n", flags);
     assert_eq!(config.jute_max_buffer, 4_194_304);
+    let flags = "-Djute.maxbuffer=100 -Dzookeeper.jute.maxbuffer.extrasize=7";
+    let extra = |flags| parse_with("dataDir=/d\n", flags).jute_max_buffer_extra_size;
+    assert_eq!(extra(flags), 1024);
+    assert_eq!(extra("-Dzookeeper.jute.maxbuffer.extrasize=5000"), 5000);
     assert_eq!(config.super_digest.as_deref(), Some("super:x y"));
     assert!(config.read_only_mode_enabled);
     assert_eq!(config.property("foo.bar"), Some(""));

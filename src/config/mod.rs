@@ -81,7 +81,8 @@ pub struct Config {
     /// Plain client port; `None` means no client listener. Set by `clientPort`
     /// (0 = unset) or by this server's `server.N` `;` part once myid is known.
     pub client_port: Option<u16>,
-    /// Address to bind the client port to; `None` = all interfaces.
+    /// Address to bind the client port to. `None` = all interfaces: ZooKeeper
+    /// then binds the wildcard of a dual-stack socket (IPv4 and IPv6).
     pub client_port_address: Option<IpAddr>,
     /// `clientPortListenBacklog`; -1 = OS default.
     pub client_port_listen_backlog: i32,

@@ -1,1 +1,79 @@
-fn main() {}
+//! `paddock`: the command-line front of the library.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use paddock::config::Config;
+use paddock::server::{self, Settings};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use tokio::net::TcpListener;
+use tracing::{error, info};
+
+#[derive(Parser)]
+#[command(name = "paddock", version, about = "A ZooKeeper-compatible coordination server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs a server in the foreground on a ZooKeeper zoo.cfg (default conf/zoo.cfg).
+    Server {
+        /// Path of the zoo.cfg file.
+        #[arg(default_value = "conf/zoo.cfg")]
+        config: PathBuf,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PADDOCK_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Server { config } => run_server(config),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            error!("{e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_server(path: PathBuf) -> anyhow::Result<()> {
+    let config = Config::load(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    config.log_unsupported();
+    anyhow::ensure!(config.is_standalone(), "{}: ensemble mode (server.N lines) is not supported yet", path.display());
+    let port = config.client_port.with_context(|| format!("{}: no clientPort is set", path.display()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let listener = bind(config.client_port_address, port).await?;
+        info!(config = %path.display(), data_dir = %config.data_dir.display(), "paddock {} starting (standalone)", env!("CARGO_PKG_VERSION"));
+        server::run(listener, Settings::from_config(&config), shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+/// Binds the client port: the configured address, else the dual-stack wildcard
+/// (as ZooKeeper), falling back to IPv4 when IPv6 is unavailable.
+async fn bind(address: Option<IpAddr>, port: u16) -> anyhow::Result<TcpListener> {
+    if let Some(ip) = address {
+        return TcpListener::bind(SocketAddr::new(ip, port)).await.with_context(|| format!("binding {ip}:{port}"));
+    }
+    match TcpListener::bind(SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port)).await {
+        Ok(l) => Ok(l),
+        Err(_) => TcpListener::bind(("0.0.0.0", port)).await.with_context(|| format!("binding 0.0.0.0:{port}")),
+    }
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("install SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => info!("SIGINT received"),
+        _ = term.recv() => info!("SIGTERM received"),
+    }
+}

@@ -4,6 +4,7 @@
 use super::conn::ConnId;
 use super::core::Core;
 use crate::jute::records::*;
+use crate::jute::Record;
 use crate::proto::codes::{add_watch_mode, event_type, watcher_type, xid as special_xid};
 use crate::proto::reply::{frame, header_only, reply, watch_event, write_multi_response, OpResult};
 use crate::proto::request::MultiOp;

@@ -1,5 +1,6 @@
 //! The settings the server shell runs with, resolved from [`crate::config::Config`].
 
+use crate::config::{Config, FourLetterWhitelist};
 use std::path::PathBuf;
 
 /// Everything the request pipeline and the listener need to know, in resolved units.
@@ -21,8 +22,8 @@ pub struct Settings {
     pub extended_types: bool,
     /// reconfigEnabled.
     pub reconfig_enabled: bool,
-    /// Four-letter words allowed on the client port (`None` = all).
-    pub four_letter_whitelist: Option<Vec<String>>,
+    /// Four-letter words allowed on the client port.
+    pub four_letter_whitelist: FourLetterWhitelist,
     /// dataDir, for `conf`/`dirs`.
     pub data_dir: PathBuf,
     /// dataLogDir, for `conf`/`dirs`.
@@ -43,10 +44,28 @@ impl Settings {
             max_client_cnxns: 60,
             extended_types: false,
             reconfig_enabled: false,
-            four_letter_whitelist: None,
+            four_letter_whitelist: FourLetterWhitelist::All,
             data_log_dir: data_dir.clone(),
             data_dir,
             client_port: 0,
+        }
+    }
+
+    /// The settings a standalone server takes from its zoo.cfg.
+    pub fn from_config(c: &Config) -> Settings {
+        Settings {
+            server_id: c.my_id.unwrap_or(0),
+            tick_time_ms: c.tick_time_ms,
+            min_session_timeout_ms: c.min_session_timeout_ms,
+            max_session_timeout_ms: c.max_session_timeout_ms,
+            jute_max_buffer: c.jute_max_buffer,
+            max_client_cnxns: c.max_client_cnxns,
+            extended_types: c.extended_types_enabled,
+            reconfig_enabled: c.reconfig_enabled,
+            four_letter_whitelist: c.four_letter_whitelist.clone(),
+            data_dir: c.data_dir.clone(),
+            data_log_dir: c.data_log_dir.clone(),
+            client_port: c.client_port.unwrap_or(0),
         }
     }
 

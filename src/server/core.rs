@@ -350,8 +350,8 @@ impl Core {
     fn answer_read(&mut self, conn: ConnId, xid: i32, op: i32, received: Instant, inbound: Inbound) {
         match inbound {
             Inbound::Unimplemented => {
-                let zxid = self.tree.last_processed_zxid();
-                self.reply_now(conn, xid, op, received, header_only(xid, zxid, ErrorCode::Unimplemented));
+                // ZooKeeper answers with the request's zxid, −1 for a non-txn request.
+                self.reply_now(conn, xid, op, received, header_only(xid, -1, ErrorCode::Unimplemented));
                 self.close_conn(conn);
             }
             Inbound::Request(req) => {

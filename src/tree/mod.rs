@@ -154,7 +154,8 @@ impl DataTree {
         tree.attach("/", "zookeeper", Node::new(empty(), OPEN_ACL_INDEX, StatPersisted::default()));
         tree.attach(ZOOKEEPER_PATH, "quota", Node::new(empty(), OPEN_ACL_INDEX, StatPersisted::default()));
         let config_acl = tree.acls.intern(&read_acl_unsafe());
-        let config_stat = StatPersisted { version: -1, ..Default::default() };
+        // ZooKeeper 3.8 shows aversion −1 on a standalone server's /zookeeper/config.
+        let config_stat = StatPersisted { aversion: -1, ..Default::default() };
         tree.attach(ZOOKEEPER_PATH, "config", Node::new(empty(), config_acl, config_stat));
         tree
     }

@@ -71,8 +71,9 @@ fn apply_multi(tree: &mut DataTree, zxid: i64, time: i64, client_id: i64, subs: 
 
 fn op_result(ty: i32, path: Option<String>, stat: Option<Stat>) -> OpResult {
     match OpCode::from_i32(ty) {
-        Some(OpCode::Create) => OpResult::Create(path.unwrap_or_default()),
-        Some(OpCode::Create2 | OpCode::CreateTtl | OpCode::CreateContainer) => {
+        // Observed on 3.8.0: inside a multi, create2 answers like create (path only).
+        Some(OpCode::Create | OpCode::Create2) => OpResult::Create(path.unwrap_or_default()),
+        Some(OpCode::CreateTtl | OpCode::CreateContainer) => {
             OpResult::Create2(path.unwrap_or_default(), stat.unwrap_or_default())
         }
         Some(OpCode::Delete | OpCode::DeleteContainer) => OpResult::Delete,

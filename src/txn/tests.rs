@@ -123,7 +123,7 @@ fn successful_multi_applies_every_op_in_order() {
         MultiOp::Check(crate::jute::records::CheckVersionRequest { path: "/m".into(), version: 1 }),
     ];
     let a = h.run(Request::Multi(ops));
-    assert!(matches!(&a.multi[0], OpResult::Create2(p, s) if p == "/m" && s.version == 0));
+    assert_eq!(a.multi[0], OpResult::Create("/m".into()));
     assert!(matches!(&a.multi[1], OpResult::SetData(s) if s.version == 1 && s.mzxid == 1));
     assert_eq!(a.multi[2], OpResult::Check);
     assert_eq!(a.events.len(), 2);

@@ -12,7 +12,8 @@
 //! - `view`: the [`ServerView`] trait and the plain structs it returns.
 //! - `stats`: counters the server keeps so the numbers print as ZooKeeper's
 //!   ([`Summary`], [`BufferStats`], [`ConnectionStats`]).
-//! - `commands`: the text of every word; `monitor`: `mntr`.
+//! - `commands`: the text of every word; `monitor`: `mntr`; `metrics`: the
+//!   counters and summaries ZooKeeper registers ([`Metrics`]).
 //! - `environment`: `envi` keys, file-descriptor counts, directory sizes
 //!   (reads `/proc` on Linux).
 //! - `java`: JVM renderings (doubles, socket addresses, dates, hex).
@@ -20,6 +21,7 @@
 mod commands;
 mod environment;
 mod java;
+mod metrics;
 mod monitor;
 mod stats;
 mod view;
@@ -29,6 +31,7 @@ pub use commands::{execute, respond, NOT_SERVING};
 pub use environment::{
     dir_size, environment, max_file_descriptor_count, open_file_descriptor_count,
 };
+pub use metrics::{Metrics, COUNTERS, PERCENTILE_SUMMARIES, SUMMARIES};
 pub use monitor::summary_metrics;
 pub use stats::{BufferStats, ConnectionStats, Summary};
 pub use view::{

@@ -422,6 +422,20 @@ fn mntr_starts_like_zookeeper() {
 }
 
 #[test]
+fn mntr_with_metrics_has_every_zookeeper_key() {
+    let mut server = captured_server();
+    server.monitor.extra = Metrics::new().lines();
+    let keys = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(|line| line.split('\t').next().unwrap().to_owned())
+            .filter(|key| !key.ends_with("_per_namespace"))
+            .collect()
+    };
+    let ours = run(&mut server, FourLetterWord::Mntr);
+    assert_eq!(keys(&ours), keys(expected("mntr")));
+}
+
+#[test]
 fn stmk_sets_the_mask_from_the_payload_and_echoes_it() {
     let mut server = captured_server();
     server.trace_mask = DEFAULT_TRACE_MASK;

@@ -46,3 +46,5 @@ pub const DEFAULT_TRACE_MASK: i64 = 306;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_quorum;

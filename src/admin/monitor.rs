@@ -1,8 +1,9 @@
 //! `mntr`: `zk_<key>\t<value>` lines. `zk_version` and `zk_server_state`
 //! come first (and `zk_peer_state` on a quorum member), then the gauges in
-//! the order ZooKeeper 3.8.0 printed them, then the quorum gauges, then the
-//! server's further metrics.
+//! the order ZooKeeper 3.8.0 printed them (quorum gauges among them), then
+//! the server's further metrics.
 
+use std::collections::HashMap;
 use std::fmt::Write;
 
 use super::java;
@@ -42,9 +43,6 @@ pub(super) fn monitor(view: &dyn ServerView) -> String {
         }
     }
     lines.extend(gauges(view, &stats, &monitor));
-    if let Some(quorum) = &monitor.quorum {
-        lines.extend(quorum_gauges(quorum));
-    }
     lines.extend(monitor.extra);
     let mut out = String::new();
     for (key, value) in lines {
@@ -53,15 +51,75 @@ pub(super) fn monitor(view: &dyn ServerView) -> String {
     out
 }
 
-/// The server gauges, in the order ZooKeeper 3.8.0 printed them.
+/// Gauge names in the order ZooKeeper 3.8.0 printed them on a leader.
+/// Standalone servers and followers register fewer gauges and print them in
+/// the same relative order.
+const GAUGE_ORDER: [&str; 34] = [
+    "ephemerals_count",
+    "num_alive_connections",
+    "avg_latency",
+    "min_proposal_size",
+    "outstanding_requests",
+    "znode_count",
+    "global_sessions",
+    "non_mtls_remote_conn_count",
+    "last_client_response_size",
+    "packets_sent",
+    "packets_received",
+    "max_proposal_size",
+    "max_client_response_size",
+    "synced_followers",
+    "connection_drop_probability",
+    "watch_count",
+    "synced_non_voting_followers",
+    "synced_observers",
+    "auth_failed_count",
+    "min_latency",
+    "max_file_descriptor_count",
+    "approximate_data_size",
+    "open_file_descriptor_count",
+    "last_proposal_size",
+    "pending_syncs",
+    "leader_uptime",
+    "local_sessions",
+    "uptime",
+    "max_latency",
+    "outstanding_tls_handshake",
+    "learners",
+    "min_client_response_size",
+    "non_mtls_local_conn_count",
+    "quorum_size",
+];
+
+/// The gauges this server registers, in [`GAUGE_ORDER`].
 fn gauges(
     view: &dyn ServerView,
     stats: &StatsView,
     monitor: &MonitorView,
 ) -> Vec<(String, MetricValue)> {
+    let mut present: HashMap<&str, MetricValue> = server_gauges(view, stats, monitor)
+        .into_iter()
+        .chain(monitor.quorum.iter().flat_map(quorum_gauges))
+        .collect();
+    GAUGE_ORDER
+        .iter()
+        .filter_map(|name| {
+            present
+                .remove(name)
+                .map(|value| ((*name).to_owned(), value))
+        })
+        .collect()
+}
+
+/// The gauges every server registers.
+fn server_gauges(
+    view: &dyn ServerView,
+    stats: &StatsView,
+    monitor: &MonitorView,
+) -> [(&'static str, MetricValue); 24] {
     use MetricValue::{Double, Int};
     let responses = monitor.client_response_sizes;
-    let gauges = [
+    [
         ("ephemerals_count", Int(monitor.ephemerals_count)),
         ("num_alive_connections", Int(stats.num_alive_connections)),
         ("avg_latency", Double(stats.avg_latency_ms)),
@@ -104,15 +162,11 @@ fn gauges(
             "non_mtls_local_conn_count",
             Int(monitor.non_mtls_local_conn_count),
         ),
-    ];
-    gauges
-        .into_iter()
-        .map(|(key, value)| (key.to_owned(), value))
-        .collect()
+    ]
 }
 
 /// `zk_quorum_size`, `zk_synced_observers` and the leader gauges.
-fn quorum_gauges(quorum: &QuorumMonitor) -> Vec<(String, MetricValue)> {
+fn quorum_gauges(quorum: &QuorumMonitor) -> Vec<(&'static str, MetricValue)> {
     use MetricValue::Int;
     let mut gauges = vec![("quorum_size", Int(quorum.quorum_size))];
     if let Some(synced) = quorum.synced_observers {
@@ -134,9 +188,6 @@ fn quorum_gauges(quorum: &QuorumMonitor) -> Vec<(String, MetricValue)> {
         ]);
     }
     gauges
-        .into_iter()
-        .map(|(key, value)| (key.to_owned(), value))
-        .collect()
 }
 
 /// A value as ZooKeeper's `MonitorCommand` prints it.

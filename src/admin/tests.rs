@@ -7,9 +7,8 @@ use std::net::SocketAddr;
 use super::*;
 use crate::proto::codes::OpCode;
 
-/// The captured answers, as (name, text).
-fn captured() -> Vec<(&'static str, &'static str)> {
-    let mut rest = include_str!("testdata/zk-3.8.0-4lw.txt");
+/// The answers captured in a fixture file, as (name, text).
+pub(super) fn parse_fixture(mut rest: &'static str) -> Vec<(&'static str, &'static str)> {
     let mut answers = Vec::new();
     while let Some(start) = rest.find("===== ") {
         let header_end = start + rest[start..].find('\n').expect("header line");
@@ -23,33 +22,40 @@ fn captured() -> Vec<(&'static str, &'static str)> {
     answers
 }
 
-/// The captured answer to `name`.
-fn expected(name: &str) -> &'static str {
-    captured()
+/// The answer named `name` in a fixture file.
+pub(super) fn fixture_answer(fixture: &'static str, name: &str) -> &'static str {
+    parse_fixture(fixture)
         .into_iter()
         .find(|(captured_name, _)| *captured_name == name)
         .unwrap_or_else(|| panic!("no capture named {name}"))
         .1
 }
 
+/// The standalone answer to `name`.
+fn expected(name: &str) -> &'static str {
+    fixture_answer(include_str!("testdata/zk-3.8.0-4lw.txt"), name)
+}
+
 const SESSION_A: i64 = 0x0100_0011_4c57_0002;
 const SESSION_B: i64 = 0x0100_0011_4c57_0003;
 
 /// A fake server holding plain values; counts the resets it is asked for.
-struct FakeServer {
-    serving: bool,
-    mode: ServerMode,
-    stats: StatsView,
-    connections: Vec<ConnectionInfo>,
-    conf: ConfView,
-    watches: Vec<SessionWatches>,
-    sessions: SessionDump,
-    ephemerals: Vec<(i64, Vec<String>)>,
-    connection_dump: Option<Vec<ExpiryBucket<ConnectionEntry>>>,
-    monitor: MonitorView,
-    digest_log: Vec<(i64, i64)>,
-    trace_mask: i64,
-    server_stats_resets: u32,
+pub(super) struct FakeServer {
+    pub(super) serving: bool,
+    pub(super) mode: ServerMode,
+    pub(super) stats: StatsView,
+    pub(super) connections: Vec<ConnectionInfo>,
+    pub(super) conf: ConfView,
+    pub(super) watches: Vec<SessionWatches>,
+    pub(super) sessions: SessionDump,
+    pub(super) ephemerals: Vec<(i64, Vec<String>)>,
+    pub(super) connection_dump: Option<Vec<ExpiryBucket<ConnectionEntry>>>,
+    pub(super) monitor: MonitorView,
+    pub(super) digest_log: Vec<(i64, i64)>,
+    pub(super) trace_mask: i64,
+    pub(super) server_stats_resets: u32,
+    pub(super) dir_sizes: (u64, u64),
+    pub(super) open_file_descriptors: i64,
 }
 
 impl ServerView for FakeServer {
@@ -72,7 +78,7 @@ impl ServerView for FakeServer {
         self.conf.clone()
     }
     fn dir_sizes(&self) -> (u64, u64) {
-        (67_109_337, 67_109_337)
+        self.dir_sizes
     }
     fn data_watches(&self) -> Vec<SessionWatches> {
         self.watches.clone()
@@ -117,20 +123,20 @@ impl ServerView for FakeServer {
             .collect()
     }
     fn open_file_descriptor_count(&self) -> i64 {
-        43
+        self.open_file_descriptors
     }
     fn max_file_descriptor_count(&self) -> i64 {
         20_000
     }
 }
 
-fn addr(port: u16) -> SocketAddr {
+pub(super) fn addr(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }
 
 /// A connection with a session, replies recorded as (op, cxid, zxid,
 /// start, end).
-fn session_connection(
+pub(super) fn session_connection(
     port: u16,
     session_id: i64,
     established_ms: i64,
@@ -156,7 +162,7 @@ fn session_connection(
 }
 
 /// The connection that asked: no session, one packet received.
-fn asking_connection(port: u16) -> ConnectionInfo {
+pub(super) fn asking_connection(port: u16) -> ConnectionInfo {
     let mut stats = ConnectionStats::default();
     stats.packets_received = 1;
     ConnectionInfo {
@@ -170,7 +176,7 @@ fn asking_connection(port: u16) -> ConnectionInfo {
     }
 }
 
-fn bucket<T>(expire_at_ms: i64, members: Vec<T>) -> ExpiryBucket<T> {
+pub(super) fn bucket<T>(expire_at_ms: i64, members: Vec<T>) -> ExpiryBucket<T> {
     ExpiryBucket {
         expire_at_ms,
         members,
@@ -178,7 +184,7 @@ fn bucket<T>(expire_at_ms: i64, members: Vec<T>) -> ExpiryBucket<T> {
 }
 
 /// ZooKeeper 3.8.0's state during the capture.
-fn captured_server() -> FakeServer {
+pub(super) fn captured_server() -> FakeServer {
     let session_b = session_connection(
         35896,
         SESSION_B,
@@ -303,10 +309,12 @@ fn captured_server() -> FakeServer {
         digest_log: vec![],
         trace_mask: 386,
         server_stats_resets: 0,
+        dir_sizes: (67_109_337, 67_109_337),
+        open_file_descriptors: 43,
     }
 }
 
-fn run(server: &mut FakeServer, word: FourLetterWord) -> String {
+pub(super) fn run(server: &mut FakeServer, word: FourLetterWord) -> String {
     execute(word, &[], server)
 }
 
@@ -534,13 +542,13 @@ fn quorum_conf_adds_quorum_keys_and_membership() {
         election_ports: vec![3888],
         quorum_ports: vec![2888, 2889],
         observer: false,
-        membership: "server.1=127.0.0.1:2888:3888:participant;0.0.0.0:2181\nversion=0\n".to_owned(),
+        membership: "server.1=127.0.0.1:2888:3888:participant;0.0.0.0:2181\nversion=0".to_owned(),
     });
     let conf = run(&mut server, FourLetterWord::Conf);
     assert!(conf.ends_with(
         "serverId=2\ninitLimit=10\nsyncLimit=5\nelectionAlg=3\nelectionPort=3888\n\
          quorumPort=2888|2889\npeerType=0\nmembership: \n\
-         server.1=127.0.0.1:2888:3888:participant;0.0.0.0:2181\nversion=0\n"
+         server.1=127.0.0.1:2888:3888:participant;0.0.0.0:2181\nversion=0"
     ));
 }
 
@@ -569,36 +577,6 @@ fn leader_dump_with_local_sessions_prefixes_global() {
     let dump = run(&mut server, FourLetterWord::Dump);
     assert!(dump.starts_with(
         "SessionTracker dump:\nLocal Session Sets (0)/(0):\nGlobal Session Sets (2)/(2):\n"
-    ));
-}
-
-#[test]
-fn quorum_mntr_adds_peer_state_and_leader_gauges() {
-    let mut server = captured_server();
-    server.mode = ServerMode::Leader;
-    server.monitor.quorum = Some(QuorumMonitor {
-        peer_state: "leading - broadcast".to_owned(),
-        quorum_size: 3,
-        synced_observers: Some(0),
-        leader: Some(LeaderMonitor {
-            learners: 2,
-            synced_followers: 2,
-            synced_non_voting_followers: 0,
-            pending_syncs: 0,
-            leader_uptime_ms: 1234,
-            proposal_sizes: BufferStats::default(),
-        }),
-        observer_master_id: None,
-    });
-    let mntr = run(&mut server, FourLetterWord::Mntr);
-    assert!(mntr.contains(
-        "zk_server_state\tleader\nzk_peer_state\tleading - broadcast\nzk_ephemerals_count\t2\n"
-    ));
-    assert!(mntr.contains(
-        "zk_non_mtls_local_conn_count\t0\nzk_quorum_size\t3\nzk_synced_observers\t0\n\
-         zk_learners\t2\nzk_synced_followers\t2\nzk_synced_non_voting_followers\t0\n\
-         zk_pending_syncs\t0\nzk_leader_uptime\t1234\nzk_last_proposal_size\t-1\n\
-         zk_max_proposal_size\t-1\nzk_min_proposal_size\t-1\nzk_proposal_count\t0\n"
     ));
 }
 

@@ -132,8 +132,10 @@ pub struct QuorumConfView {
     pub quorum_ports: Vec<u16>,
     /// True for an observer (`peerType=1`), false for a participant (0).
     pub observer: bool,
-    /// The membership as the dynamic config file writes it: `server.N=...`
-    /// lines, each ending in a newline, then `version=<hex>`.
+    /// The membership as ZooKeeper's `QuorumVerifier.toString` writes it (the
+    /// same text as the data of `/zookeeper/config`): `server.N=...` lines,
+    /// each ending in a newline, then `version=<hex>` with no newline, so
+    /// `conf` on a quorum member ends without one.
     pub membership: String,
 }
 
@@ -190,7 +192,8 @@ pub struct QuorumMonitor {
     pub peer_state: String,
     /// `zk_quorum_size`: voting members in the current configuration.
     pub quorum_size: i64,
-    /// `zk_synced_observers` (leader and follower).
+    /// `zk_synced_observers`: observers synced with this server. ZooKeeper
+    /// 3.8.0 printed it on the leader but not on a plain follower.
     pub synced_observers: Option<i64>,
     /// Leader-only gauges.
     pub leader: Option<LeaderMonitor>,

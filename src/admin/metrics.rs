@@ -267,6 +267,13 @@ impl Metrics {
         }
     }
 
+    /// Every counter and summary back to zero (part of `srst`).
+    pub fn reset(&mut self) {
+        self.counters.fill(0);
+        self.summaries.fill(Summary::default());
+        self.percentiles.fill(PercentileSummary::default());
+    }
+
     /// The `mntr` lines of every metric, in ZooKeeper 3.8.0's order:
     /// counters, summaries, then percentile summaries.
     pub fn lines(&self) -> Vec<(String, MetricValue)> {
@@ -329,6 +336,16 @@ mod tests {
         assert_eq!(value(&metrics, "snap_count"), MetricValue::Int(3));
         assert_eq!(value(&metrics, "avg_fsynctime"), MetricValue::Double(0.5));
         assert_eq!(value(&metrics, "cnt_fsynctime"), MetricValue::Int(2));
+    }
+
+    #[test]
+    fn reset_zeroes_every_metric() {
+        let mut metrics = Metrics::new();
+        metrics.add("snap_count", 2);
+        metrics.observe("fsynctime", 7);
+        metrics.observe("readlatency", 3);
+        metrics.reset();
+        assert_eq!(metrics.lines(), Metrics::new().lines());
     }
 
     #[test]

@@ -6,6 +6,18 @@
 //! asks [`FourLetterWord::from_frame_len`]; on a match it reads
 //! [`FourLetterWord::payload_len`] more bytes, calls [`respond`] with its
 //! [`ServerView`] implementation, writes the text unframed and closes.
+//! ZooKeeper counts the word as one packet received, both on the asking
+//! connection (`cons` shows it with `recved=1`) and in the server's
+//! `Received:` total, before it answers.
+//!
+//! ```text
+//! let len = i32::from_be_bytes(first_four_bytes);
+//! if let Some(word) = admin::FourLetterWord::from_frame_len(len) {
+//!     let payload = read_exactly(word.payload_len());   // 8 bytes for stmk
+//!     let text = admin::respond(word, &payload, &whitelist, &mut view);
+//!     write_all(text.as_bytes()); close();
+//! }
+//! ```
 //!
 //! # Layout
 //! - `word`: [`FourLetterWord`] and the whitelist rule.

@@ -313,9 +313,11 @@ pub trait ServerView {
     /// The digest log, `(zxid, digest)` oldest first, for `hash`.
     fn digest_log(&self) -> Vec<(i64, i64)>;
 
-    /// `srst`: zero the latency summary, packet counters, auth-failure and
-    /// non-mTLS counters, client response sizes and, on a leader, proposal
-    /// sizes.
+    /// `srst`: reset the request latency summary, the packet counters, the
+    /// client response sizes, every counter and summary of
+    /// [`super::Metrics`] ([`super::Metrics::reset`]) and, on a leader, the
+    /// proposal sizes. The auth-failure and non-mTLS counts are kept, as in
+    /// ZooKeeper.
     fn reset_server_stats(&mut self);
 
     /// `crst`: [`ConnectionStats::reset`] on every connection.

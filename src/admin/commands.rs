@@ -19,7 +19,9 @@ pub const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving 
 /// The whole answer to `word`: [`not_whitelisted_message`] when the
 /// whitelist refuses it, else [`execute`]. The server writes the returned
 /// text as is (no framing) and closes the connection; an empty answer (telnet
-/// close) means close without writing.
+/// close) means close without writing. Check [`FourLetterWhitelist::allows`]
+/// before reading the `stmk` payload: ZooKeeper refuses a word without
+/// reading what follows it.
 pub fn respond(
     word: FourLetterWord,
     payload: &[u8],

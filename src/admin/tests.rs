@@ -464,6 +464,47 @@ fn telnet_close_answers_nothing() {
 }
 
 #[test]
+fn respond_refuses_like_zookeeper_with_a_short_whitelist() {
+    // Captured from ZooKeeper 3.8.0 with `4lw.commands.whitelist=ruok, stat`.
+    let mut server = captured_server();
+    let whitelist = FourLetterWhitelist::from_config(Some("ruok, stat"), false);
+    let refused = [
+        (
+            FourLetterWord::Mntr,
+            "mntr is not executed because it is not in the whitelist.\n",
+        ),
+        (
+            FourLetterWord::Isro,
+            "isro is not executed because it is not in the whitelist.\n",
+        ),
+        (
+            FourLetterWord::TelnetClose,
+            "telnet close is not executed because it is not in the whitelist.\n",
+        ),
+        (
+            FourLetterWord::Stmk,
+            "stmk is not executed because it is not in the whitelist.\n",
+        ),
+        (
+            FourLetterWord::Hash,
+            "hash is not executed because it is not in the whitelist.\n",
+        ),
+    ];
+    for (word, answer) in refused {
+        assert_eq!(respond(word, &[0; 8], &whitelist, &mut server), answer);
+    }
+    assert_eq!(server.trace_mask, 386);
+    assert_eq!(
+        respond(FourLetterWord::Ruok, &[], &whitelist, &mut server),
+        "imok"
+    );
+    assert_eq!(
+        respond(FourLetterWord::Srvr, &[], &whitelist, &mut server),
+        expected("srvr")
+    );
+}
+
+#[test]
 fn respond_refuses_words_outside_the_whitelist() {
     let mut server = captured_server();
     let whitelist = FourLetterWhitelist::from_config(None, false);

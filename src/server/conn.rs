@@ -142,11 +142,18 @@ async fn read_loop(
     let mut rd = BufReader::with_capacity(READ_BUFFER_BYTES, rd);
     let Some(len) = read_len(&mut rd).await? else { return Ok(()) };
     if let Some(word) = super::admin_view::detect(len) {
-        let arg = if super::admin_view::takes_mask(word) { Some(rd.read_i64().await?) } else { None };
+        // ZooKeeper reads stmk's mask only for a whitelisted word.
+        let mut payload = Vec::new();
+        if settings.four_letter_whitelist.allows(word) {
+            payload.resize(word.payload_len(), 0);
+            rd.read_exact(&mut payload).await?;
+        }
         let (reply_tx, reply_rx) = oneshot::channel();
-        core.send(CoreMsg::Admin { word, arg, reply: reply_tx }).await.map_err(|_| ConnEnd::CoreGone)?;
+        core.send(CoreMsg::Admin { word, payload, reply: reply_tx }).await.map_err(|_| ConnEnd::CoreGone)?;
         let text = reply_rx.await.map_err(|_| ConnEnd::CoreGone)?;
-        let _ = out.send(Outbound::Frame(text.into_bytes()));
+        if !text.is_empty() {
+            let _ = out.send(Outbound::Frame(text.into_bytes()));
+        }
         let _ = out.send(Outbound::Close);
         return Ok(());
     }

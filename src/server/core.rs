@@ -42,8 +42,8 @@ pub enum CoreMsg {
     Packet { conn: ConnId, xid: i32, op: i32, inbound: Inbound, bytes: usize },
     /// The connection is gone.
     Closed { conn: ConnId },
-    /// A four-letter word; `arg` is stmk's mask.
-    Admin { word: super::admin_view::Word, arg: Option<i64>, reply: oneshot::Sender<String> },
+    /// A four-letter word with the bytes that follow it (stmk's mask).
+    Admin { word: super::admin_view::Word, payload: Vec<u8>, reply: oneshot::Sender<String> },
 }
 
 /// A request waiting its turn in its session's queue.
@@ -52,7 +52,7 @@ struct Queued {
     xid: i32,
     op: i32,
     inbound: Inbound,
-    received: Instant,
+    received_ms: i64,
 }
 
 /// Per-connection state kept by the core.
@@ -70,13 +70,25 @@ pub(super) struct Conn {
     writes_in_flight: u32,
     /// Whether the client sent the trailing readOnly flag (replies mirror it).
     pub read_only_flag: Option<bool>,
-    pub stats: super::admin_view::ConnStats,
+    /// `cons` counters.
+    pub stats: crate::admin::ConnectionStats,
+    /// When the connection was accepted (ms since the epoch).
+    pub established_ms: i64,
+    /// The negotiated session timeout.
+    pub timeout_ms: u32,
+}
+
+impl Conn {
+    /// Requests received and not yet answered.
+    pub fn outstanding(&self) -> usize {
+        self.queue.len() + self.writes_in_flight as usize
+    }
 }
 
 /// Who is waiting for a txn.
 #[derive(Debug)]
 enum Origin {
-    Client { conn: ConnId, xid: i32, op: i32, received: Instant },
+    Client { conn: ConnId, xid: i32, op: i32, received_ms: i64 },
     Connect { conn: ConnId, timeout_ms: u32, done: oneshot::Sender<bool> },
     Expiry,
 }
@@ -162,8 +174,9 @@ impl Core {
             CoreMsg::Connect { conn, remote, req, out, done } => self.connect(conn, remote, req, out, done),
             CoreMsg::Packet { conn, xid, op, inbound, bytes } => self.packet(conn, xid, op, inbound, bytes),
             CoreMsg::Closed { conn } => self.closed(conn),
-            CoreMsg::Admin { word, arg, reply } => {
-                let _ = reply.send(self.four_letter(word, arg));
+            CoreMsg::Admin { word, payload, reply } => {
+                self.stats.packets_received += 1;
+                let _ = reply.send(self.four_letter(word, &payload));
             }
         }
     }
@@ -180,8 +193,18 @@ impl Core {
         }
         let timeout_ms = self.settings.negotiate_timeout(req.time_out);
         let auth = vec![Id { scheme: "ip".into(), id: remote.ip().to_string() }];
-        let stats = super::admin_view::ConnStats::new(wall_ms());
-        let state = Conn { out, remote, session_id: 0, auth, queue: VecDeque::new(), writes_in_flight: 0, read_only_flag: req.read_only, stats };
+        let state = Conn {
+            out,
+            remote,
+            session_id: 0,
+            auth,
+            queue: VecDeque::new(),
+            writes_in_flight: 0,
+            read_only_flag: req.read_only,
+            stats: Default::default(),
+            established_ms: wall_ms(),
+            timeout_ms,
+        };
         self.conns.insert(conn, state);
         if req.session_id == 0 {
             let session_id = self.sessions.next_session_id();
@@ -217,7 +240,7 @@ impl Core {
         }
         let Some(c) = self.conns.get_mut(&conn) else { return };
         c.session_id = session_id;
-        c.stats.timeout_ms = timeout_ms;
+        c.timeout_ms = timeout_ms;
         let reply = ConnectResponse {
             protocol_version: 0,
             time_out: timeout_ms as i32,
@@ -266,15 +289,16 @@ impl Core {
     fn packet(&mut self, conn: ConnId, xid: i32, op: i32, inbound: Inbound, bytes: usize) {
         let now = self.now_ms();
         let Some(c) = self.conns.get_mut(&conn) else { return };
-        c.stats.received += 1;
+        c.stats.packets_received += 1;
         self.stats.packets_received += 1;
-        self.stats.record_request_bytes(bytes);
+        self.stats.metrics.observe("bytes_received_count", bytes as i64);
         let session_id = c.session_id;
         self.sessions.touch(session_id, now);
         match inbound {
             Inbound::Request(Request::Ping) => {
                 let zxid = self.tree.last_processed_zxid();
-                self.reply_now(conn, xid, op, Instant::now(), header_only(xid, zxid, ErrorCode::Ok));
+                let now = self.mono_ms();
+                self.reply_now(conn, xid, op, now, header_only(xid, zxid, ErrorCode::Ok));
             }
             Inbound::Request(Request::Auth(packet)) => self.auth(conn, packet),
             Inbound::Request(Request::Sasl(_)) => {
@@ -284,8 +308,9 @@ impl Core {
                 self.close_conn(conn);
             }
             inbound => {
+                let received_ms = self.mono_ms();
                 if let Some(c) = self.conns.get_mut(&conn) {
-                    c.queue.push_back(Queued { xid, op, inbound, received: Instant::now() });
+                    c.queue.push_back(Queued { xid, op, inbound, received_ms });
                 }
                 self.pump(conn);
             }
@@ -307,6 +332,7 @@ impl Core {
             None => {
                 info!(conn, scheme = %packet.scheme, "authentication failed; closing connection");
                 self.stats.auth_failed += 1;
+                self.stats.metrics.add("auth_failed_count", 1);
                 self.send(conn, header_only(AUTH, 0, ErrorCode::AuthFailed));
                 self.close_conn(conn);
             }
@@ -328,15 +354,15 @@ impl Core {
                 c.writes_in_flight += 1;
                 let (session_id, auth) = (c.session_id, c.auth.clone());
                 let Inbound::Request(req) = q.inbound else { unreachable!("writes are requests") };
-                self.prep_write(conn, session_id, &auth, q.xid, q.op, q.received, &req);
+                self.prep_write(conn, session_id, &auth, q.xid, q.op, q.received_ms, &req);
             } else {
-                self.answer_read(conn, q.xid, q.op, q.received, q.inbound);
+                self.answer_read(conn, q.xid, q.op, q.received_ms, q.inbound);
             }
         }
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn prep_write(&mut self, conn: ConnId, session_id: i64, auth: &[Id], xid: i32, op: i32, received: Instant, req: &Request) {
+    fn prep_write(&mut self, conn: ConnId, session_id: i64, auth: &[Id], xid: i32, op: i32, received_ms: i64, req: &Request) {
         let zxid = self.next_zxid();
         let ctx = PrepContext { session_id, cxid: xid, zxid, time: wall_ms(), auth };
         let opcode = OpCode::from_i32(op).unwrap_or(OpCode::Error);
@@ -344,19 +370,19 @@ impl Core {
             self.sessions.mark_closing(session_id);
         }
         let txn = self.prep.prep(&self.tree, &ctx, opcode, req);
-        self.in_flight.push_back(InFlight { txn, origin: Origin::Client { conn, xid, op, received } });
+        self.in_flight.push_back(InFlight { txn, origin: Origin::Client { conn, xid, op, received_ms } });
     }
 
-    fn answer_read(&mut self, conn: ConnId, xid: i32, op: i32, received: Instant, inbound: Inbound) {
+    fn answer_read(&mut self, conn: ConnId, xid: i32, op: i32, received_ms: i64, inbound: Inbound) {
         match inbound {
             Inbound::Unimplemented => {
                 // ZooKeeper answers with the request's zxid, −1 for a non-txn request.
-                self.reply_now(conn, xid, op, received, header_only(xid, -1, ErrorCode::Unimplemented));
+                self.reply_now(conn, xid, op, received_ms, header_only(xid, -1, ErrorCode::Unimplemented));
                 self.close_conn(conn);
             }
             Inbound::Request(req) => {
                 let reply = self.read(conn, xid, &req);
-                self.reply_now(conn, xid, op, received, reply);
+                self.reply_now(conn, xid, op, received_ms, reply);
             }
         }
     }
@@ -382,7 +408,7 @@ impl Core {
         self.prep.applied(zxid);
         self.fire_watches(&applied.events);
         match f.origin {
-            Origin::Client { conn, xid, op, received } => self.committed_client(conn, xid, op, received, zxid, &f.txn, applied),
+            Origin::Client { conn, xid, op, received_ms } => self.committed_client(conn, xid, op, received_ms, zxid, &f.txn, applied),
             Origin::Connect { conn, timeout_ms, done } => {
                 let session_id = f.txn.header.client_id;
                 let now = self.now_ms();
@@ -396,13 +422,14 @@ impl Core {
         }
     }
 
-    fn committed_client(&mut self, conn: ConnId, xid: i32, op: i32, received: Instant, zxid: i64, txn: &Txn, applied: Applied) {
+    #[allow(clippy::too_many_arguments)]
+    fn committed_client(&mut self, conn: ConnId, xid: i32, op: i32, received_ms: i64, zxid: i64, txn: &Txn, applied: Applied) {
         let is_close = op == OpCode::CloseSession as i32;
         let reply = super::reads::write_reply(xid, zxid, op, txn, &applied);
         if let Some(c) = self.conns.get_mut(&conn) {
             c.writes_in_flight -= 1;
         }
-        self.reply_now(conn, xid, op, received, reply);
+        self.reply_now(conn, xid, op, received_ms, reply);
         if is_close {
             self.session_closed(txn.header.client_id);
         } else {
@@ -435,20 +462,27 @@ impl Core {
     }
 
     /// Queues a reply on `conn` and records its latency.
-    fn reply_now(&mut self, conn: ConnId, xid: i32, op: i32, received: Instant, reply: Vec<u8>) {
-        let latency_ms = received.elapsed().as_millis() as u64;
+    fn reply_now(&mut self, conn: ConnId, xid: i32, op: i32, received_ms: i64, reply: Vec<u8>) {
+        let now = self.mono_ms();
         let zxid = self.tree.last_processed_zxid();
-        self.stats.record_latency(latency_ms);
+        self.stats.latency_ms.add(now - received_ms);
+        self.stats.response_sizes.record(reply.len() as i64 - 4);
         if let Some(c) = self.conns.get_mut(&conn) {
-            c.stats.record_reply(xid, op, zxid, latency_ms, wall_ms());
+            let op = OpCode::from_i32(op).unwrap_or(OpCode::Error);
+            c.stats.record_response(op, xid, zxid, received_ms, now);
         }
         self.send(conn, reply);
+    }
+
+    /// Requests received and not yet answered, over all connections.
+    pub(super) fn outstanding_requests(&self) -> usize {
+        self.conns.values().map(Conn::outstanding).sum()
     }
 
     /// Queues bytes on `conn` (dropped if it is gone).
     pub(super) fn send(&mut self, conn: ConnId, bytes: Vec<u8>) {
         if let Some(c) = self.conns.get_mut(&conn) {
-            c.stats.sent += 1;
+            c.stats.packets_sent += 1;
             self.stats.packets_sent += 1;
             let _ = c.out.send(Outbound::Frame(bytes));
         }

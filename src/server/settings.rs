@@ -1,6 +1,7 @@
 //! The settings the server shell runs with, resolved from [`crate::config::Config`].
 
-use crate::config::{Config, FourLetterWhitelist};
+use crate::admin::FourLetterWhitelist;
+use crate::config::Config;
 use std::path::PathBuf;
 
 /// Everything the request pipeline and the listener need to know, in resolved units.
@@ -44,7 +45,7 @@ impl Settings {
             max_client_cnxns: 60,
             extended_types: false,
             reconfig_enabled: false,
-            four_letter_whitelist: FourLetterWhitelist::All,
+            four_letter_whitelist: FourLetterWhitelist::from_config(Some("*"), false),
             data_log_dir: data_dir.clone(),
             data_dir,
             client_port: 0,
@@ -62,7 +63,10 @@ impl Settings {
             max_client_cnxns: c.max_client_cnxns,
             extended_types: c.extended_types_enabled,
             reconfig_enabled: c.reconfig_enabled,
-            four_letter_whitelist: c.four_letter_whitelist.clone(),
+            four_letter_whitelist: FourLetterWhitelist::from_config(
+                c.property("zookeeper.4lw.commands.whitelist"),
+                c.read_only_mode_enabled,
+            ),
             data_dir: c.data_dir.clone(),
             data_log_dir: c.data_log_dir.clone(),
             client_port: c.client_port.unwrap_or(0),

@@ -153,7 +153,7 @@ impl Core {
 
     fn children(&self, path: &str) -> Option<(Vec<String>, Stat)> {
         let node = self.tree.get(path)?;
-        let children = node.children.iter().map(|c| c.to_string()).collect();
+        let children = node.children.java_order().into_iter().map(str::to_owned).collect();
         Some((children, node.client_stat(self.tree.extended_types())))
     }
 

@@ -7,11 +7,13 @@
 //! ZooKeeper's DataTree throws, so a replayed txn is harmless.
 
 pub mod acl_cache;
+pub mod children;
 pub mod path;
 
 use crate::jute::records::{Acl, Stat, StatPersisted};
 use crate::proto::ErrorCode;
 use acl_cache::{read_acl_unsafe, AclCache, OPEN_ACL_INDEX};
+use children::Children;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -61,13 +63,13 @@ pub struct Node {
     pub acl: i64,
     /// The persisted Stat (cversion counts child creations only).
     pub stat: StatPersisted,
-    /// Names of the children, sorted (getChildren answers in this order).
-    pub children: BTreeSet<Box<str>>,
+    /// Names of the children (getChildren answers in ZooKeeper's order).
+    pub children: Children,
 }
 
 impl Node {
     fn new(data: Option<Box<[u8]>>, acl: i64, stat: StatPersisted) -> Node {
-        Node { data, acl, stat, children: BTreeSet::new() }
+        Node { data, acl, stat, children: Children::default() }
     }
 
     /// The Stat clients see: derived counts filled in, client-visible cversion
@@ -163,7 +165,7 @@ impl DataTree {
     fn attach(&mut self, parent: &str, name: &str, node: Node) {
         let path = path::join(parent, name);
         self.approximate_data_size += (path.len() + node.data.as_ref().map_or(0, |d| d.len())) as u64;
-        self.nodes.get_mut(parent).expect("parent exists").children.insert(name.into());
+        self.nodes.get_mut(parent).expect("parent exists").children.insert(name);
         self.nodes.insert(path.into(), node);
     }
 
@@ -274,7 +276,7 @@ impl DataTree {
             parent.stat.cversion = cversion;
             parent.stat.pzxid = zxid;
         }
-        parent.children.insert(name.into());
+        parent.children.insert(name);
         let stat = StatPersisted {
             czxid: zxid,
             mzxid: zxid,

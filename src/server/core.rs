@@ -291,7 +291,7 @@ impl Core {
         let Some(c) = self.conns.get_mut(&conn) else { return };
         c.stats.packets_received += 1;
         self.stats.packets_received += 1;
-        self.stats.metrics.observe("bytes_received_count", bytes as i64);
+        self.stats.metrics.add("bytes_received_count", bytes as i64);
         let session_id = c.session_id;
         self.sessions.touch(session_id, now);
         match inbound {
@@ -332,7 +332,6 @@ impl Core {
             None => {
                 info!(conn, scheme = %packet.scheme, "authentication failed; closing connection");
                 self.stats.auth_failed += 1;
-                self.stats.metrics.add("auth_failed_count", 1);
                 self.send(conn, header_only(AUTH, 0, ErrorCode::AuthFailed));
                 self.close_conn(conn);
             }

@@ -36,7 +36,10 @@ pub fn fixup_acl(acl: &[Acl], session_ids: &[Id]) -> Result<Vec<Acl>, ErrorCode>
                     session_ids
                         .iter()
                         .filter(|id| is_authenticated_scheme(&id.scheme))
-                        .map(|id| Acl { perms: a.perms, id: id.clone() }),
+                        .map(|id| Acl {
+                            perms: a.perms,
+                            id: id.clone(),
+                        }),
                 );
                 if out.len() == before {
                     return Err(ErrorCode::InvalidAcl);
@@ -53,7 +56,10 @@ pub fn fixup_acl(acl: &[Acl], session_ids: &[Id]) -> Result<Vec<Acl>, ErrorCode>
 /// Java's `String.split(sep)` piece count: trailing empty pieces are dropped.
 fn java_split_count(s: &str, sep: char) -> usize {
     let pieces: Vec<&str> = s.split(sep).collect();
-    pieces.iter().rposition(|p| !p.is_empty()).map_or(0, |i| i + 1)
+    pieces
+        .iter()
+        .rposition(|p| !p.is_empty())
+        .map_or(0, |i| i + 1)
 }
 
 /// A digest id is `user:hash`: exactly two pieces around ':'.
@@ -83,7 +89,10 @@ fn is_valid_ip_id(id: &str) -> bool {
 /// 32 if `addr` is four dot-separated decimal numbers 0..=255 (leading zeros allowed, as Java's parseInt).
 fn ipv4_width(addr: &str) -> Option<i32> {
     let parts: Vec<&str> = addr.split('.').collect();
-    let ok = parts.len() == 4 && parts.iter().all(|p| !p.is_empty() && p.len() <= 3 && p.parse::<u16>().is_ok_and(|n| n <= 255));
+    let ok = parts.len() == 4
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 3 && p.parse::<u16>().is_ok_and(|n| n <= 255));
     ok.then_some(32)
 }
 
@@ -92,28 +101,67 @@ mod tests {
     use super::*;
 
     fn acl(perms: i32, scheme: &str, id: &str) -> Acl {
-        Acl { perms, id: Id { scheme: scheme.into(), id: id.into() } }
+        Acl {
+            perms,
+            id: Id {
+                scheme: scheme.into(),
+                id: id.into(),
+            },
+        }
     }
 
     #[test]
     fn fixup_keeps_valid_ids_and_drops_duplicates() {
-        let list = vec![acl(31, "world", "anyone"), acl(31, "world", "anyone"), acl(1, "ip", "10.0.0.0/8"), acl(3, "digest", "u:h")];
-        assert_eq!(fixup_acl(&list, &[]).unwrap(), vec![list[0].clone(), list[2].clone(), list[3].clone()]);
+        let list = vec![
+            acl(31, "world", "anyone"),
+            acl(31, "world", "anyone"),
+            acl(1, "ip", "10.0.0.0/8"),
+            acl(3, "digest", "u:h"),
+        ];
+        assert_eq!(
+            fixup_acl(&list, &[]).unwrap(),
+            vec![list[0].clone(), list[2].clone(), list[3].clone()]
+        );
     }
 
     #[test]
     fn fixup_rejects_bad_ids_and_unknown_schemes() {
-        for bad in [acl(1, "world", "someone"), acl(1, "digest", "nohash"), acl(1, "digest", "u:"), acl(1, "ip", "1.2.3.4/33"), acl(1, "foo", "x")] {
-            assert_eq!(fixup_acl(&[bad.clone()], &[]), Err(ErrorCode::InvalidAcl), "{bad:?}");
+        for bad in [
+            acl(1, "world", "someone"),
+            acl(1, "digest", "nohash"),
+            acl(1, "digest", "u:"),
+            acl(1, "ip", "1.2.3.4/33"),
+            acl(1, "foo", "x"),
+        ] {
+            assert_eq!(
+                fixup_acl(std::slice::from_ref(&bad), &[]),
+                Err(ErrorCode::InvalidAcl),
+                "{bad:?}"
+            );
         }
         assert_eq!(fixup_acl(&[], &[]), Err(ErrorCode::InvalidAcl));
     }
 
     #[test]
     fn auth_expands_to_authenticated_ids_only() {
-        let ids = [Id { scheme: "ip".into(), id: "127.0.0.1".into() }, Id { scheme: "digest".into(), id: "u:h".into() }];
-        assert_eq!(fixup_acl(&[acl(31, "auth", "")], &ids).unwrap(), vec![acl(31, "digest", "u:h")]);
-        assert_eq!(fixup_acl(&[acl(31, "auth", "")], &ids[..1]), Err(ErrorCode::InvalidAcl));
+        let ids = [
+            Id {
+                scheme: "ip".into(),
+                id: "127.0.0.1".into(),
+            },
+            Id {
+                scheme: "digest".into(),
+                id: "u:h".into(),
+            },
+        ];
+        assert_eq!(
+            fixup_acl(&[acl(31, "auth", "")], &ids).unwrap(),
+            vec![acl(31, "digest", "u:h")]
+        );
+        assert_eq!(
+            fixup_acl(&[acl(31, "auth", "")], &ids[..1]),
+            Err(ErrorCode::InvalidAcl)
+        );
     }
 }
 
@@ -122,8 +170,13 @@ mod tests {
 pub fn digest_id(user_password: &str) -> Option<String> {
     use base64::Engine;
     let (user, _) = user_password.split_once(':')?;
-    let hash = sha1_smol::Sha1::from(user_password.as_bytes()).digest().bytes();
-    Some(format!("{user}:{}", base64::engine::general_purpose::STANDARD.encode(hash)))
+    let hash = sha1_smol::Sha1::from(user_password.as_bytes())
+        .digest()
+        .bytes();
+    Some(format!(
+        "{user}:{}",
+        base64::engine::general_purpose::STANDARD.encode(hash)
+    ))
 }
 
 /// The identity an AuthPacket adds to its connection, or `None` when ZooKeeper
@@ -132,7 +185,10 @@ pub fn authenticate(scheme: &str, auth: &[u8]) -> Option<Id> {
     match scheme {
         "digest" => {
             let text = std::str::from_utf8(auth).ok()?;
-            Some(Id { scheme: "digest".into(), id: digest_id(text)? })
+            Some(Id {
+                scheme: "digest".into(),
+                id: digest_id(text)?,
+            })
         }
         _ => None,
     }

@@ -71,7 +71,7 @@ pub fn finish<T>(r: JResult<'_, T>) -> Result<T, DecodeError> {
 /// Decodes one whole record from `bytes`, refusing trailing bytes.
 pub fn decode_exact<T: Record>(bytes: &[u8]) -> Result<T, DecodeError> {
     match T::read(bytes) {
-        Ok((rest, v)) if rest.is_empty() => Ok(v),
+        Ok(([], v)) => Ok(v),
         Ok(_) => Err(DecodeError::Invalid("trailing bytes after record")),
         Err(nom::Err::Error(e)) | Err(nom::Err::Failure(e)) => Err(e),
         Err(nom::Err::Incomplete(_)) => Err(DecodeError::Truncated),

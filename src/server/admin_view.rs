@@ -4,8 +4,9 @@
 
 use super::core::Core;
 use crate::admin::{
-    self, BufferStats, ConfView, ConnectionEntry, ConnectionInfo, ExpiryBucket, FourLetterWord, GlobalSessions, Metrics,
-    MonitorView, ServerMode, ServerView, SessionDump, SessionWatches, StatsView, Summary,
+    self, BufferStats, ConfView, ConnectionEntry, ConnectionInfo, ExpiryBucket, FourLetterWord,
+    GlobalSessions, Metrics, MonitorView, ServerMode, ServerView, SessionDump, SessionWatches,
+    StatsView, Summary,
 };
 use std::time::Instant;
 
@@ -128,7 +129,10 @@ impl ServerView for Core {
     }
 
     fn dir_sizes(&self) -> (u64, u64) {
-        (admin::dir_size(&self.settings.data_dir), admin::dir_size(&self.settings.data_log_dir))
+        (
+            admin::dir_size(&self.settings.data_dir),
+            admin::dir_size(&self.settings.data_log_dir),
+        )
     }
 
     fn data_watches(&self) -> Vec<SessionWatches> {
@@ -146,13 +150,22 @@ impl ServerView for Core {
         let buckets = self
             .sessions
             .expiry_buckets()
-            .map(|(at, ids)| ExpiryBucket { expire_at_ms: at as i64, members: ids.collect() })
+            .map(|(at, ids)| ExpiryBucket {
+                expire_at_ms: at as i64,
+                members: ids.collect(),
+            })
             .collect();
-        SessionDump { local: None, global: GlobalSessions::Expiry(buckets) }
+        SessionDump {
+            local: None,
+            global: GlobalSessions::Expiry(buckets),
+        }
     }
 
     fn ephemerals(&self) -> Vec<(i64, Vec<String>)> {
-        self.tree.ephemerals_by_session().map(|(s, paths)| (s, paths.iter().map(|p| p.to_string()).collect())).collect()
+        self.tree
+            .ephemerals_by_session()
+            .map(|(s, paths)| (s, paths.iter().map(|p| p.to_string()).collect()))
+            .collect()
     }
 
     fn connection_dump(&self) -> Option<Vec<ExpiryBucket<ConnectionEntry>>> {

@@ -37,13 +37,29 @@ pub enum Inbound {
 #[derive(Debug)]
 pub enum CoreMsg {
     /// A handshake; `done` gets true once the session is established.
-    Connect { conn: ConnId, remote: SocketAddr, req: ConnectRequest, out: OutTx, done: oneshot::Sender<bool> },
+    Connect {
+        conn: ConnId,
+        remote: SocketAddr,
+        req: ConnectRequest,
+        out: OutTx,
+        done: oneshot::Sender<bool>,
+    },
     /// A request after the handshake.
-    Packet { conn: ConnId, xid: i32, op: i32, inbound: Inbound, bytes: usize },
+    Packet {
+        conn: ConnId,
+        xid: i32,
+        op: i32,
+        inbound: Inbound,
+        bytes: usize,
+    },
     /// The connection is gone.
     Closed { conn: ConnId },
     /// A four-letter word with the bytes that follow it (stmk's mask).
-    Admin { word: super::admin_view::Word, payload: Vec<u8>, reply: oneshot::Sender<String> },
+    Admin {
+        word: super::admin_view::Word,
+        payload: Vec<u8>,
+        reply: oneshot::Sender<String>,
+    },
 }
 
 /// A request waiting its turn in its session's queue.
@@ -88,8 +104,17 @@ impl Conn {
 /// Who is waiting for a txn.
 #[derive(Debug)]
 enum Origin {
-    Client { conn: ConnId, xid: i32, op: i32, received_ms: i64 },
-    Connect { conn: ConnId, timeout_ms: u32, done: oneshot::Sender<bool> },
+    Client {
+        conn: ConnId,
+        xid: i32,
+        op: i32,
+        received_ms: i64,
+    },
+    Connect {
+        conn: ConnId,
+        timeout_ms: u32,
+        done: oneshot::Sender<bool>,
+    },
     Expiry,
 }
 
@@ -120,14 +145,20 @@ pub(super) struct Core {
 const BATCH_MESSAGES: usize = 256;
 
 fn wall_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 impl Core {
     pub fn new(settings: Arc<Settings>) -> Core {
         let epoch = Instant::now();
-        let sessions = SessionTracker::new(settings.server_id, settings.tick_time_ms, wall_ms() as u64);
-        let prep_settings = PrepSettings { extended_types: settings.extended_types, reconfig_enabled: settings.reconfig_enabled };
+        let sessions =
+            SessionTracker::new(settings.server_id, settings.tick_time_ms, wall_ms() as u64);
+        let prep_settings = PrepSettings {
+            extended_types: settings.extended_types,
+            reconfig_enabled: settings.reconfig_enabled,
+        };
         Core {
             tree: DataTree::new(settings.extended_types),
             prep: Prep::new(prep_settings),
@@ -149,7 +180,8 @@ impl Core {
 
     /// Runs until every connection sender is dropped.
     pub async fn run(mut self, mut rx: mpsc::Receiver<CoreMsg>) {
-        let mut tick = tokio::time::interval(Duration::from_millis(self.settings.tick_time_ms as u64 / 2));
+        let mut tick =
+            tokio::time::interval(Duration::from_millis(self.settings.tick_time_ms as u64 / 2));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
@@ -171,10 +203,26 @@ impl Core {
 
     fn handle(&mut self, msg: CoreMsg) {
         match msg {
-            CoreMsg::Connect { conn, remote, req, out, done } => self.connect(conn, remote, req, out, done),
-            CoreMsg::Packet { conn, xid, op, inbound, bytes } => self.packet(conn, xid, op, inbound, bytes),
+            CoreMsg::Connect {
+                conn,
+                remote,
+                req,
+                out,
+                done,
+            } => self.connect(conn, remote, req, out, done),
+            CoreMsg::Packet {
+                conn,
+                xid,
+                op,
+                inbound,
+                bytes,
+            } => self.packet(conn, xid, op, inbound, bytes),
             CoreMsg::Closed { conn } => self.closed(conn),
-            CoreMsg::Admin { word, payload, reply } => {
+            CoreMsg::Admin {
+                word,
+                payload,
+                reply,
+            } => {
                 self.stats.packets_received += 1;
                 let _ = reply.send(self.four_letter(word, &payload));
             }
@@ -183,7 +231,14 @@ impl Core {
 
     // ---- sessions ----
 
-    fn connect(&mut self, conn: ConnId, remote: SocketAddr, req: ConnectRequest, out: OutTx, done: oneshot::Sender<bool>) {
+    fn connect(
+        &mut self,
+        conn: ConnId,
+        remote: SocketAddr,
+        req: ConnectRequest,
+        out: OutTx,
+        done: oneshot::Sender<bool>,
+    ) {
         if req.last_zxid_seen > self.tree.last_processed_zxid() {
             info!(%remote, client_zxid = format_args!("{:#x}", req.last_zxid_seen), our_zxid = format_args!("{:#x}", self.tree.last_processed_zxid()),
                 "client has seen a newer zxid than this server; refusing (it must try another server)");
@@ -192,7 +247,10 @@ impl Core {
             return;
         }
         let timeout_ms = self.settings.negotiate_timeout(req.time_out);
-        let auth = vec![Id { scheme: "ip".into(), id: remote.ip().to_string() }];
+        let auth = vec![Id {
+            scheme: "ip".into(),
+            id: remote.ip().to_string(),
+        }];
         let state = Conn {
             out,
             remote,
@@ -209,16 +267,35 @@ impl Core {
         if req.session_id == 0 {
             let session_id = self.sessions.next_session_id();
             let zxid = self.next_zxid();
-            let ctx = PrepContext { session_id, cxid: 0, zxid, time: wall_ms(), auth: &[] };
+            let ctx = PrepContext {
+                session_id,
+                cxid: 0,
+                zxid,
+                time: wall_ms(),
+                auth: &[],
+            };
             let txn = self.prep.create_session(&ctx, timeout_ms as i32);
-            self.in_flight.push_back(InFlight { txn, origin: Origin::Connect { conn, timeout_ms, done } });
+            self.in_flight.push_back(InFlight {
+                txn,
+                origin: Origin::Connect {
+                    conn,
+                    timeout_ms,
+                    done,
+                },
+            });
             return;
         }
         let id = req.session_id;
-        let valid = check_password(id, &req.passwd) && self.sessions.contains(id) && !self.sessions.is_closing(id);
+        let valid = check_password(id, &req.passwd)
+            && self.sessions.contains(id)
+            && !self.sessions.is_closing(id);
         if !valid {
             info!(%remote, session = format_args!("{id:#x}"), "reconnect refused: session expired, unknown or wrong password");
-            let reply = ConnectResponse { passwd: vec![0; 16], read_only: req.read_only, ..Default::default() };
+            let reply = ConnectResponse {
+                passwd: vec![0; 16],
+                read_only: req.read_only,
+                ..Default::default()
+            };
             self.send_connect_response(conn, &reply);
             self.close_conn(conn);
             let _ = done.send(false);
@@ -238,7 +315,9 @@ impl Core {
                 self.close_conn(old);
             }
         }
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         c.session_id = session_id;
         c.timeout_ms = timeout_ms;
         let reply = ConnectResponse {
@@ -248,7 +327,12 @@ impl Core {
             passwd: session_password(session_id).to_vec(),
             read_only: c.read_only_flag.map(|_| false),
         };
-        debug!(conn, session = format_args!("{session_id:#x}"), timeout_ms, "session established");
+        debug!(
+            conn,
+            session = format_args!("{session_id:#x}"),
+            timeout_ms,
+            "session established"
+        );
         self.send_connect_response(conn, &reply);
     }
 
@@ -261,9 +345,18 @@ impl Core {
         for session_id in self.sessions.expire(now) {
             info!(session = format_args!("{session_id:#x}"), "session expired");
             let zxid = self.next_zxid();
-            let ctx = PrepContext { session_id, cxid: 0, zxid, time: wall_ms(), auth: &[] };
+            let ctx = PrepContext {
+                session_id,
+                cxid: 0,
+                zxid,
+                time: wall_ms(),
+                auth: &[],
+            };
             let txn = self.prep.close_session(&self.tree, &ctx);
-            self.in_flight.push_back(InFlight { txn, origin: Origin::Expiry });
+            self.in_flight.push_back(InFlight {
+                txn,
+                origin: Origin::Expiry,
+            });
         }
     }
 
@@ -288,7 +381,9 @@ impl Core {
 
     fn packet(&mut self, conn: ConnId, xid: i32, op: i32, inbound: Inbound, bytes: usize) {
         let now = self.now_ms();
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         c.stats.packets_received += 1;
         self.stats.packets_received += 1;
         self.stats.metrics.add("bytes_received_count", bytes as i64);
@@ -310,7 +405,12 @@ impl Core {
             inbound => {
                 let received_ms = self.mono_ms();
                 if let Some(c) = self.conns.get_mut(&conn) {
-                    c.queue.push_back(Queued { xid, op, inbound, received_ms });
+                    c.queue.push_back(Queued {
+                        xid,
+                        op,
+                        inbound,
+                        received_ms,
+                    });
                 }
                 self.pump(conn);
             }
@@ -319,7 +419,8 @@ impl Core {
 
     fn auth(&mut self, conn: ConnId, packet: crate::jute::records::AuthPacket) {
         use crate::proto::codes::xid::AUTH;
-        let id = crate::auth::authenticate(&packet.scheme, packet.auth.as_deref().unwrap_or_default());
+        let id =
+            crate::auth::authenticate(&packet.scheme, packet.auth.as_deref().unwrap_or_default());
         match id {
             Some(id) => {
                 if let Some(c) = self.conns.get_mut(&conn) {
@@ -342,7 +443,9 @@ impl Core {
     /// stopping at a read that must wait for the session's writes.
     fn pump(&mut self, conn: ConnId) {
         loop {
-            let Some(c) = self.conns.get_mut(&conn) else { return };
+            let Some(c) = self.conns.get_mut(&conn) else {
+                return;
+            };
             let Some(front) = c.queue.front() else { return };
             let is_write = matches!(&front.inbound, Inbound::Request(r) if r.is_write());
             if !is_write && c.writes_in_flight > 0 {
@@ -352,7 +455,9 @@ impl Core {
             if is_write {
                 c.writes_in_flight += 1;
                 let (session_id, auth) = (c.session_id, c.auth.clone());
-                let Inbound::Request(req) = q.inbound else { unreachable!("writes are requests") };
+                let Inbound::Request(req) = q.inbound else {
+                    unreachable!("writes are requests")
+                };
                 self.prep_write(conn, session_id, &auth, q.xid, q.op, q.received_ms, &req);
             } else {
                 self.answer_read(conn, q.xid, q.op, q.received_ms, q.inbound);
@@ -361,22 +466,51 @@ impl Core {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn prep_write(&mut self, conn: ConnId, session_id: i64, auth: &[Id], xid: i32, op: i32, received_ms: i64, req: &Request) {
+    fn prep_write(
+        &mut self,
+        conn: ConnId,
+        session_id: i64,
+        auth: &[Id],
+        xid: i32,
+        op: i32,
+        received_ms: i64,
+        req: &Request,
+    ) {
         let zxid = self.next_zxid();
-        let ctx = PrepContext { session_id, cxid: xid, zxid, time: wall_ms(), auth };
+        let ctx = PrepContext {
+            session_id,
+            cxid: xid,
+            zxid,
+            time: wall_ms(),
+            auth,
+        };
         let opcode = OpCode::from_i32(op).unwrap_or(OpCode::Error);
         if matches!(req, Request::CloseSession) {
             self.sessions.mark_closing(session_id);
         }
         let txn = self.prep.prep(&self.tree, &ctx, opcode, req);
-        self.in_flight.push_back(InFlight { txn, origin: Origin::Client { conn, xid, op, received_ms } });
+        self.in_flight.push_back(InFlight {
+            txn,
+            origin: Origin::Client {
+                conn,
+                xid,
+                op,
+                received_ms,
+            },
+        });
     }
 
     fn answer_read(&mut self, conn: ConnId, xid: i32, op: i32, received_ms: i64, inbound: Inbound) {
         match inbound {
             Inbound::Unimplemented => {
                 // ZooKeeper answers with the request's zxid, −1 for a non-txn request.
-                self.reply_now(conn, xid, op, received_ms, header_only(xid, -1, ErrorCode::Unimplemented));
+                self.reply_now(
+                    conn,
+                    xid,
+                    op,
+                    received_ms,
+                    header_only(xid, -1, ErrorCode::Unimplemented),
+                );
                 self.close_conn(conn);
             }
             Inbound::Request(req) => {
@@ -407,8 +541,17 @@ impl Core {
         self.prep.applied(zxid);
         self.fire_watches(&applied.events);
         match f.origin {
-            Origin::Client { conn, xid, op, received_ms } => self.committed_client(conn, xid, op, received_ms, zxid, &f.txn, applied),
-            Origin::Connect { conn, timeout_ms, done } => {
+            Origin::Client {
+                conn,
+                xid,
+                op,
+                received_ms,
+            } => self.committed_client(conn, xid, op, received_ms, zxid, &f.txn, applied),
+            Origin::Connect {
+                conn,
+                timeout_ms,
+                done,
+            } => {
                 let session_id = f.txn.header.client_id;
                 let now = self.now_ms();
                 self.sessions.add(session_id, timeout_ms, now);
@@ -422,7 +565,16 @@ impl Core {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn committed_client(&mut self, conn: ConnId, xid: i32, op: i32, received_ms: i64, zxid: i64, txn: &Txn, applied: Applied) {
+    fn committed_client(
+        &mut self,
+        conn: ConnId,
+        xid: i32,
+        op: i32,
+        received_ms: i64,
+        zxid: i64,
+        txn: &Txn,
+        applied: Applied,
+    ) {
         let is_close = op == OpCode::CloseSession as i32;
         let reply = super::reads::write_reply(xid, zxid, op, txn, &applied);
         if let Some(c) = self.conns.get_mut(&conn) {
@@ -450,8 +602,14 @@ impl Core {
         let mut out: Vec<(u64, WatchEvent)> = Vec::new();
         for e in events {
             match e {
-                TreeEvent::Created { path } => self.watches.node_created(path, parent_of(path).unwrap_or("/"), &mut out),
-                TreeEvent::Deleted { path } => self.watches.node_deleted(path, parent_of(path).unwrap_or("/"), &mut out),
+                TreeEvent::Created { path } => {
+                    self.watches
+                        .node_created(path, parent_of(path).unwrap_or("/"), &mut out)
+                }
+                TreeEvent::Deleted { path } => {
+                    self.watches
+                        .node_deleted(path, parent_of(path).unwrap_or("/"), &mut out)
+                }
                 TreeEvent::DataChanged { path } => self.watches.data_changed(path, &mut out),
             }
         }

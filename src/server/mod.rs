@@ -31,7 +31,11 @@ use tracing::{info, warn};
 const CORE_QUEUE_BOUND: usize = 4096;
 
 /// Serves clients on `listener` until `shutdown` completes.
-pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+pub async fn run(
+    listener: TcpListener,
+    settings: Settings,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let settings = Arc::new(settings);
     let (core_tx, core_rx) = mpsc::channel(CORE_QUEUE_BOUND);
     let mut core = tokio::spawn(core::Core::new(settings.clone()).run(core_rx));

@@ -22,9 +22,15 @@ pub(super) fn write_reply(xid: i32, zxid: i64, op: i32, _txn: &Txn, applied: &Ap
     let stat = || applied.stat.clone().unwrap_or_default();
     match OpCode::from_i32(op) {
         Some(OpCode::Create) => reply(xid, zxid, err, Some(&CreateResponse { path: path() })),
-        Some(OpCode::Create2 | OpCode::CreateContainer | OpCode::CreateTtl) => {
-            reply(xid, zxid, err, Some(&Create2Response { path: path(), stat: stat() }))
-        }
+        Some(OpCode::Create2 | OpCode::CreateContainer | OpCode::CreateTtl) => reply(
+            xid,
+            zxid,
+            err,
+            Some(&Create2Response {
+                path: path(),
+                stat: stat(),
+            }),
+        ),
         Some(OpCode::SetData) => reply(xid, zxid, err, Some(&SetDataResponse { stat: stat() })),
         Some(OpCode::SetAcl) => reply(xid, zxid, err, Some(&SetAclResponse { stat: stat() })),
         Some(OpCode::Multi) => multi_reply(xid, zxid, &applied.multi),
@@ -80,7 +86,12 @@ impl Core {
                     if r.watch {
                         self.watches.add_child_watch(&r.path, conn);
                     }
-                    reply(xid, zxid, ok, Some(&GetChildren2Response { children, stat }))
+                    reply(
+                        xid,
+                        zxid,
+                        ok,
+                        Some(&GetChildren2Response { children, stat }),
+                    )
                 }
                 None => no_node(),
             },
@@ -93,21 +104,51 @@ impl Core {
                 None => no_node(),
             },
             Request::GetAllChildrenNumber(r) => match self.tree.all_children_number(&r.path) {
-                Some(n) => reply(xid, zxid, ok, Some(&GetAllChildrenNumberResponse { total_number: n as i32 })),
+                Some(n) => reply(
+                    xid,
+                    zxid,
+                    ok,
+                    Some(&GetAllChildrenNumberResponse {
+                        total_number: n as i32,
+                    }),
+                ),
                 None => no_node(),
             },
             Request::GetEphemerals(r) => {
                 let session_id = self.conns.get(&conn).map_or(0, |c| c.session_id);
-                let prefix = r.prefix_path.as_deref().filter(|p| !p.is_empty() && *p != "/");
-                let ephemerals =
-                    self.tree.ephemerals(session_id).filter(|p| prefix.is_none_or(|pre| p.starts_with(pre))).map(str::to_owned).collect();
+                let prefix = r
+                    .prefix_path
+                    .as_deref()
+                    .filter(|p| !p.is_empty() && *p != "/");
+                let ephemerals = self
+                    .tree
+                    .ephemerals(session_id)
+                    .filter(|p| prefix.is_none_or(|pre| p.starts_with(pre)))
+                    .map(str::to_owned)
+                    .collect();
                 reply(xid, zxid, ok, Some(&GetEphemeralsResponse { ephemerals }))
             }
-            Request::Sync(r) => reply(xid, zxid, ok, Some(&SyncResponse { path: r.path.clone() })),
+            Request::Sync(r) => reply(
+                xid,
+                zxid,
+                ok,
+                Some(&SyncResponse {
+                    path: r.path.clone(),
+                }),
+            ),
             Request::WhoAmI => {
-                let ids = self.conns.get(&conn).map(|c| c.auth.clone()).unwrap_or_default();
-                let client_info =
-                    ids.iter().map(|id| ClientInfo { auth_scheme: id.scheme.clone(), user: crate::auth::who_am_i_user(id) }).collect();
+                let ids = self
+                    .conns
+                    .get(&conn)
+                    .map(|c| c.auth.clone())
+                    .unwrap_or_default();
+                let client_info = ids
+                    .iter()
+                    .map(|id| ClientInfo {
+                        auth_scheme: id.scheme.clone(),
+                        user: crate::auth::who_am_i_user(id),
+                    })
+                    .collect();
                 reply(xid, zxid, ok, Some(&WhoAmIResponse { client_info }))
             }
             Request::AddWatch(r) => match r.mode {
@@ -121,7 +162,9 @@ impl Core {
                 }
                 _ => header_only(xid, zxid, ErrorCode::MarshallingError),
             },
-            Request::CheckWatches(r) => self.watch_query(xid, zxid, r.r#type, |w| w.check_watches(&r.path, conn, r.r#type)),
+            Request::CheckWatches(r) => self.watch_query(xid, zxid, r.r#type, |w| {
+                w.check_watches(&r.path, conn, r.r#type)
+            }),
             Request::RemoveWatches(r) => {
                 let (path, ty) = (r.path.clone(), r.r#type);
                 self.watch_query(xid, zxid, ty, |w| w.remove_watches(&path, conn, ty))
@@ -138,22 +181,40 @@ impl Core {
         }
     }
 
-    fn watch_query(&mut self, xid: i32, zxid: i64, ty: i32, f: impl FnOnce(&mut crate::watch::WatchManager) -> bool) -> Vec<u8> {
+    fn watch_query(
+        &mut self,
+        xid: i32,
+        zxid: i64,
+        ty: i32,
+        f: impl FnOnce(&mut crate::watch::WatchManager) -> bool,
+    ) -> Vec<u8> {
         if !(watcher_type::CHILDREN..=watcher_type::ANY).contains(&ty) {
             return header_only(xid, zxid, ErrorCode::MarshallingError);
         }
-        let err = if f(&mut self.watches) { ErrorCode::Ok } else { ErrorCode::NoWatcher };
+        let err = if f(&mut self.watches) {
+            ErrorCode::Ok
+        } else {
+            ErrorCode::NoWatcher
+        };
         header_only(xid, zxid, err)
     }
 
     fn get_data(&self, path: &str) -> Option<GetDataResponse> {
         let node = self.tree.get(path)?;
-        Some(GetDataResponse { data: node.data.as_ref().map(|d| d.to_vec()), stat: node.client_stat(self.tree.extended_types()) })
+        Some(GetDataResponse {
+            data: node.data.as_ref().map(|d| d.to_vec()),
+            stat: node.client_stat(self.tree.extended_types()),
+        })
     }
 
     fn children(&self, path: &str) -> Option<(Vec<String>, Stat)> {
         let node = self.tree.get(path)?;
-        let children = node.children.java_order().into_iter().map(str::to_owned).collect();
+        let children = node
+            .children
+            .java_order()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
         Some((children, node.client_stat(self.tree.extended_types())))
     }
 
@@ -192,7 +253,9 @@ impl Core {
         for p in &w.child_watches {
             match self.tree.get(p) {
                 None => events.push((event_type::NODE_DELETED, p)),
-                Some(n) if n.stat.pzxid > rel => events.push((event_type::NODE_CHILDREN_CHANGED, p)),
+                Some(n) if n.stat.pzxid > rel => {
+                    events.push((event_type::NODE_CHILDREN_CHANGED, p))
+                }
                 Some(_) => self.watches.add_child_watch(p, conn),
             }
         }
@@ -202,7 +265,10 @@ impl Core {
         for p in &w.persistent_recursive_watches {
             self.watches.add_persistent_recursive(p, conn);
         }
-        let frames: Vec<Vec<u8>> = events.into_iter().map(|(ty, p)| watch_event(ty, p)).collect();
+        let frames: Vec<Vec<u8>> = events
+            .into_iter()
+            .map(|(ty, p)| watch_event(ty, p))
+            .collect();
         for f in frames {
             self.send(conn, f);
         }

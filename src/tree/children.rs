@@ -42,7 +42,13 @@ fn java_hash(name: &str) -> u32 {
 impl Children {
     /// Adds `name`; false if it was already there.
     pub fn insert(&mut self, name: &str) -> bool {
-        let inner = self.inner.get_or_insert_with(|| Box::new(Inner { names: HashMap::new(), next_seq: 0, capacity: 8 }));
+        let inner = self.inner.get_or_insert_with(|| {
+            Box::new(Inner {
+                names: HashMap::new(),
+                next_seq: 0,
+                capacity: 8,
+            })
+        });
         if inner.names.contains_key(name) {
             return false;
         }
@@ -56,12 +62,16 @@ impl Children {
 
     /// Removes `name`; false if it was not there.
     pub fn remove(&mut self, name: &str) -> bool {
-        self.inner.as_mut().is_some_and(|i| i.names.remove(name).is_some())
+        self.inner
+            .as_mut()
+            .is_some_and(|i| i.names.remove(name).is_some())
     }
 
     /// True if `name` is a child.
     pub fn contains(&self, name: &str) -> bool {
-        self.inner.as_ref().is_some_and(|i| i.names.contains_key(name))
+        self.inner
+            .as_ref()
+            .is_some_and(|i| i.names.contains_key(name))
     }
 
     /// Number of children.
@@ -81,9 +91,15 @@ impl Children {
 
     /// The names in the order ZooKeeper's getChildren returns them.
     pub fn java_order(&self) -> Vec<&str> {
-        let Some(inner) = &self.inner else { return Vec::new() };
+        let Some(inner) = &self.inner else {
+            return Vec::new();
+        };
         let mask = inner.capacity - 1;
-        let mut keyed: Vec<(u32, u32, &str)> = inner.names.iter().map(|(n, seq)| (java_hash(n) & mask, *seq, &**n)).collect();
+        let mut keyed: Vec<(u32, u32, &str)> = inner
+            .names
+            .iter()
+            .map(|(n, seq)| (java_hash(n) & mask, *seq, &**n))
+            .collect();
         keyed.sort_unstable();
         keyed.into_iter().map(|(_, _, n)| n).collect()
     }
@@ -131,10 +147,12 @@ mod tests {
         for i in 0..20 {
             c.insert(&format!("s-{i:010}"));
         }
-        let expected: Vec<String> = [7, 18, 6, 17, 9, 8, 19, 10, 1, 12, 0, 11, 3, 14, 2, 13, 5, 16, 4, 15]
-            .iter()
-            .map(|i| format!("s-{i:010}"))
-            .collect();
+        let expected: Vec<String> = [
+            7, 18, 6, 17, 9, 8, 19, 10, 1, 12, 0, 11, 3, 14, 2, 13, 5, 16, 4, 15,
+        ]
+        .iter()
+        .map(|i| format!("s-{i:010}"))
+        .collect();
         assert_eq!(c.java_order(), expected);
     }
 }

@@ -43,7 +43,9 @@ impl EphemeralType {
         match owner {
             0 => EphemeralType::Void,
             CONTAINER_EPHEMERAL_OWNER => EphemeralType::Container,
-            o if extended_types && o & EXTENDED_MASK == EXTENDED_MASK => EphemeralType::Ttl(o & MAX_TTL_MS),
+            o if extended_types && o & EXTENDED_MASK == EXTENDED_MASK => {
+                EphemeralType::Ttl(o & MAX_TTL_MS)
+            }
             _ => EphemeralType::Normal,
         }
     }
@@ -69,7 +71,12 @@ pub struct Node {
 
 impl Node {
     fn new(data: Option<Box<[u8]>>, acl: i64, stat: StatPersisted) -> Node {
-        Node { data, acl, stat, children: Children::default() }
+        Node {
+            data,
+            acl,
+            stat,
+            children: Children::default(),
+        }
     }
 
     /// The Stat clients see: derived counts filled in, client-visible cversion
@@ -152,20 +159,43 @@ impl DataTree {
             approximate_data_size: 0,
         };
         let empty = || Some(Vec::new().into_boxed_slice());
-        tree.nodes.insert("/".into(), Node::new(empty(), OPEN_ACL_INDEX, StatPersisted::default()));
-        tree.attach("/", "zookeeper", Node::new(empty(), OPEN_ACL_INDEX, StatPersisted::default()));
-        tree.attach(ZOOKEEPER_PATH, "quota", Node::new(empty(), OPEN_ACL_INDEX, StatPersisted::default()));
+        tree.nodes.insert(
+            "/".into(),
+            Node::new(empty(), OPEN_ACL_INDEX, StatPersisted::default()),
+        );
+        tree.attach(
+            "/",
+            "zookeeper",
+            Node::new(empty(), OPEN_ACL_INDEX, StatPersisted::default()),
+        );
+        tree.attach(
+            ZOOKEEPER_PATH,
+            "quota",
+            Node::new(empty(), OPEN_ACL_INDEX, StatPersisted::default()),
+        );
         let config_acl = tree.acls.intern(&read_acl_unsafe());
         // ZooKeeper 3.8 shows aversion −1 on a standalone server's /zookeeper/config.
-        let config_stat = StatPersisted { aversion: -1, ..Default::default() };
-        tree.attach(ZOOKEEPER_PATH, "config", Node::new(empty(), config_acl, config_stat));
+        let config_stat = StatPersisted {
+            aversion: -1,
+            ..Default::default()
+        };
+        tree.attach(
+            ZOOKEEPER_PATH,
+            "config",
+            Node::new(empty(), config_acl, config_stat),
+        );
         tree
     }
 
     fn attach(&mut self, parent: &str, name: &str, node: Node) {
         let path = path::join(parent, name);
-        self.approximate_data_size += (path.len() + node.data.as_ref().map_or(0, |d| d.len())) as u64;
-        self.nodes.get_mut(parent).expect("parent exists").children.insert(name);
+        self.approximate_data_size +=
+            (path.len() + node.data.as_ref().map_or(0, |d| d.len())) as u64;
+        self.nodes
+            .get_mut(parent)
+            .expect("parent exists")
+            .children
+            .insert(name);
         self.nodes.insert(path.into(), node);
     }
 
@@ -213,7 +243,10 @@ impl DataTree {
 
     /// Ephemeral paths owned by `session_id`.
     pub fn ephemerals(&self, session_id: i64) -> impl Iterator<Item = &str> {
-        self.ephemerals.get(&session_id).into_iter().flat_map(|s| s.iter().map(|p| &**p))
+        self.ephemerals
+            .get(&session_id)
+            .into_iter()
+            .flat_map(|s| s.iter().map(|p| &**p))
     }
 
     /// Every session that owns ephemerals, with its paths (for 4lw dump).
@@ -248,7 +281,11 @@ impl DataTree {
 
     /// Records that the txn `zxid` was applied. Zxids never go backwards.
     pub fn set_last_processed_zxid(&mut self, zxid: i64) {
-        assert!(zxid >= self.last_processed_zxid, "zxid went backwards: {zxid:#x} < {:#x}", self.last_processed_zxid);
+        assert!(
+            zxid >= self.last_processed_zxid,
+            "zxid went backwards: {zxid:#x} < {:#x}",
+            self.last_processed_zxid
+        );
         self.last_processed_zxid = zxid;
     }
 
@@ -271,7 +308,11 @@ impl DataTree {
         if parent.children.contains(name) {
             return Err(ErrorCode::NodeExists);
         }
-        let cversion = if parent_cversion == -1 { parent.stat.cversion + 1 } else { parent_cversion };
+        let cversion = if parent_cversion == -1 {
+            parent.stat.cversion + 1
+        } else {
+            parent_cversion
+        };
         if cversion > parent.stat.cversion {
             parent.stat.cversion = cversion;
             parent.stat.pzxid = zxid;
@@ -301,7 +342,10 @@ impl DataTree {
                 self.ttls.insert(key.clone());
             }
             EphemeralType::Normal => {
-                self.ephemerals.entry(ephemeral_owner).or_default().insert(key.clone());
+                self.ephemerals
+                    .entry(ephemeral_owner)
+                    .or_default()
+                    .insert(key.clone());
             }
             EphemeralType::Void => {}
         }
@@ -311,11 +355,17 @@ impl DataTree {
     }
 
     /// Deletes a node (ZooKeeper's `deleteNode`); the parent's pzxid only rises.
-    pub fn delete_node(&mut self, path: &str, zxid: i64, events: &mut Vec<TreeEvent>) -> Result<(), ErrorCode> {
+    pub fn delete_node(
+        &mut self,
+        path: &str,
+        zxid: i64,
+        events: &mut Vec<TreeEvent>,
+    ) -> Result<(), ErrorCode> {
         let (parent_path, name) = path::split(path).ok_or(ErrorCode::NoNode)?;
         let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
         self.acls.release(node.acl);
-        self.approximate_data_size -= (path.len() + node.data.as_ref().map_or(0, |d| d.len())) as u64;
+        self.approximate_data_size -=
+            (path.len() + node.data.as_ref().map_or(0, |d| d.len())) as u64;
         if let Some(parent) = self.nodes.get_mut(parent_path) {
             parent.children.remove(name);
             if zxid > parent.stat.pzxid {
@@ -361,7 +411,8 @@ impl DataTree {
         node.stat.mzxid = zxid;
         node.stat.version = version;
         let stat = node.client_stat(self.extended_types);
-        self.approximate_data_size = self.approximate_data_size - old_len + data.map_or(0, <[u8]>::len) as u64;
+        self.approximate_data_size =
+            self.approximate_data_size - old_len + data.map_or(0, <[u8]>::len) as u64;
         events.push(TreeEvent::DataChanged { path: path.into() });
         Ok(stat)
     }

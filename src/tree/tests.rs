@@ -2,7 +2,17 @@ use super::acl_cache::open_acl_unsafe;
 use super::*;
 
 fn create(tree: &mut DataTree, path: &str, owner: i64, zxid: i64) -> Stat {
-    tree.create_node(path, Some(b"d"), &open_acl_unsafe(), owner, -1, zxid, 1000, &mut Vec::new()).unwrap()
+    tree.create_node(
+        path,
+        Some(b"d"),
+        &open_acl_unsafe(),
+        owner,
+        -1,
+        zxid,
+        1000,
+        &mut Vec::new(),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -54,6 +64,15 @@ fn create_refuses_existing_and_orphan_nodes() {
     create(&mut tree, "/a", 0, 1);
     let err = tree.create_node("/a", None, &open_acl_unsafe(), 0, -1, 2, 0, &mut Vec::new());
     assert_eq!(err, Err(ErrorCode::NodeExists));
-    let err = tree.create_node("/x/y", None, &open_acl_unsafe(), 0, -1, 2, 0, &mut Vec::new());
+    let err = tree.create_node(
+        "/x/y",
+        None,
+        &open_acl_unsafe(),
+        0,
+        -1,
+        2,
+        0,
+        &mut Vec::new(),
+    );
     assert_eq!(err, Err(ErrorCode::NoNode));
 }

@@ -23,7 +23,10 @@ pub struct TempDir(pub std::path::PathBuf);
 
 impl TempDir {
     pub fn new(tag: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
         let p = std::env::temp_dir().join(format!("paddock-{tag}-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&p).unwrap();
         TempDir(p)
@@ -48,7 +51,11 @@ impl TestServer {
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 addr_tx.send(listener.local_addr().unwrap()).unwrap();
@@ -60,7 +67,12 @@ impl TestServer {
             });
         });
         let addr = addr_rx.recv_timeout(Duration::from_secs(10)).unwrap();
-        TestServer { addr, stop: Some(stop_tx), thread: Some(thread), _dir: dir }
+        TestServer {
+            addr,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+            _dir: dir,
+        }
     }
 }
 
@@ -111,10 +123,24 @@ impl Client {
     }
 
     /// Connects with a session id and password; `None` if the server answered "expired".
-    pub fn connect_session(addr: SocketAddr, session_id: i64, passwd: Vec<u8>, timeout_ms: i32) -> Option<Client> {
+    pub fn connect_session(
+        addr: SocketAddr,
+        session_id: i64,
+        passwd: Vec<u8>,
+        timeout_ms: i32,
+    ) -> Option<Client> {
         let mut stream = TcpStream::connect(addr).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let req = ConnectRequest { protocol_version: 0, last_zxid_seen: 0, time_out: timeout_ms, session_id, passwd, read_only: Some(false) };
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let req = ConnectRequest {
+            protocol_version: 0,
+            last_zxid_seen: 0,
+            time_out: timeout_ms,
+            session_id,
+            passwd,
+            read_only: Some(false),
+        };
         let f = frame(|o| {
             req.protocol_version.write(o);
             req.last_zxid_seen.write(o);
@@ -128,7 +154,13 @@ impl Client {
         let time_out = i32::from_be_bytes(resp[4..8].try_into().unwrap());
         let session_id = i64::from_be_bytes(resp[8..16].try_into().unwrap());
         let passwd = resp[20..36].to_vec();
-        (time_out > 0).then_some(Client { stream, session_id, passwd, timeout_ms: time_out, xid: 0 })
+        (time_out > 0).then_some(Client {
+            stream,
+            session_id,
+            passwd,
+            timeout_ms: time_out,
+            xid: 0,
+        })
     }
 
     /// Sends a request and returns its xid (not waiting for the reply).
@@ -149,7 +181,10 @@ impl Client {
     pub fn recv(&mut self) -> Reply {
         let f = read_frame(&mut self.stream).expect("a reply");
         let (body, header) = ReplyHeader::read(&f).unwrap();
-        Reply { header, body: body.to_vec() }
+        Reply {
+            header,
+            body: body.to_vec(),
+        }
     }
 
     /// Sends and waits for the reply (watch events arriving first are returned too).
@@ -173,9 +208,20 @@ impl Client {
 }
 
 pub fn open_acl() -> Vec<Acl> {
-    vec![Acl { perms: 31, id: Id { scheme: "world".into(), id: "anyone".into() } }]
+    vec![Acl {
+        perms: 31,
+        id: Id {
+            scheme: "world".into(),
+            id: "anyone".into(),
+        },
+    }]
 }
 
 pub fn create_req(path: &str, data: &[u8], flags: i32) -> CreateRequest {
-    CreateRequest { path: path.into(), data: Some(data.to_vec()), acl: open_acl(), flags }
+    CreateRequest {
+        path: path.into(),
+        data: Some(data.to_vec()),
+        acl: open_acl(),
+        flags,
+    }
 }

@@ -30,6 +30,9 @@ final class JavaClientSessions {
             expiry(a.zk, proxy);
         }
         closeSession(a.zk);
+        try (TcpProxy proxy = new TcpProxy(Check.connectString())) {
+            reconnectPersistent(a.zk, proxy);
+        }
         oversized(a);
     }
 
@@ -102,6 +105,38 @@ final class JavaClientSessions {
         Stat s = a.exists("/jc", false);
         Check.stat("/jc after closeSession", "czxid=+0 mzxid=+0 pzxid=+102 version=0 cversion=32 aversion=0 "
                 + "ephemeralOwner=0 dataLength=4 numChildren=14", s);
+    }
+
+    /**
+     * With a persistent watch registered the client re-arms its watches with
+     * SetWatches2 on reconnect: one-shot watches fire for what was missed,
+     * persistent ones do not replay missed changes but keep working.
+     */
+    private static void reconnectPersistent(ZooKeeper a, TcpProxy proxy) throws Exception {
+        Check.section("reconnect with a persistent watch (SetWatches2)");
+        a.create("/jc/sw/p", bytes("0"), Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
+        Zk.Client q = Zk.open("Q", proxy.connectString(), JavaClientSuite.TIMEOUT_MS);
+        Events recursive = new Events("Q-recursive");
+        Events data = new Events("Q-data");
+        q.zk.addWatch("/jc/sw/p", recursive, org.apache.zookeeper.AddWatchMode.PERSISTENT_RECURSIVE);
+        q.zk.getData("/jc/sw/p", data, null);
+        proxy.cut();
+        q.events.expectState(KeeperState.Disconnected);
+        a.setData("/jc/sw/p", bytes("1"), -1);
+        a.create("/jc/sw/p/c", null, Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
+        proxy.restore();
+        q.events.expectState(KeeperState.SyncConnected);
+        data.expect("NodeDataChanged /jc/sw/p");
+        // The server sends that one event once; the client hands it to every watcher of the
+        // path, the recursive one included. The missed create of /jc/sw/p/c is not replayed.
+        recursive.expect("NodeDataChanged /jc/sw/p");
+        recursive.expectNone(JavaClientWatches.QUIET_MS);
+        a.setData("/jc/sw/p/c", bytes("x"), -1);
+        recursive.expect("NodeDataChanged /jc/sw/p/c");
+        a.delete("/jc/sw/p/c", -1);
+        recursive.expect("NodeDeleted /jc/sw/p/c");
+        data.expectNone(JavaClientWatches.QUIET_MS);
+        q.zk.close();
     }
 
     private static String sorted(java.util.List<String> in) {

@@ -1,5 +1,6 @@
 package paddock.compat;
 
+import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -135,7 +136,7 @@ public final class Check {
 
     /** Formats data bytes: {@code null}, or the UTF-8 text in quotes. */
     public static String data(byte[] bytes) {
-        return bytes == null ? "null" : "'" + new String(bytes, java.nio.charset.StandardCharsets.UTF_8) + "'";
+        return bytes == null ? "null" : "'" + new String(bytes, StandardCharsets.UTF_8) + "'";
     }
 
     /** Formats an ACL list as {@code perms:scheme:id} items. */

@@ -16,6 +16,7 @@ import org.apache.curator.x.discovery.ServiceDiscovery;
 import org.apache.curator.x.discovery.ServiceDiscoveryBuilder;
 import org.apache.curator.x.discovery.ServiceInstance;
 import org.apache.curator.x.discovery.details.JsonInstanceSerializer;
+import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
 
 /** The curator suite's DistributedAtomicLong, transaction and service discovery checks. */
@@ -78,7 +79,7 @@ final class CuratorMisc {
         c.create().forPath("/cu/tx");
         List<CuratorTransactionResult> ok = c.transaction().forOperations(
                 c.transactionOp().create().forPath("/cu/tx/a", "a".getBytes(StandardCharsets.UTF_8)),
-                c.transactionOp().create().withMode(org.apache.zookeeper.CreateMode.PERSISTENT_SEQUENTIAL).forPath("/cu/tx/s-"),
+                c.transactionOp().create().withMode(CreateMode.PERSISTENT_SEQUENTIAL).forPath("/cu/tx/s-"),
                 c.transactionOp().setData().forPath("/cu/tx/a", "b".getBytes(StandardCharsets.UTF_8)),
                 c.transactionOp().check().withVersion(1).forPath("/cu/tx/a"));
         eq("transaction ok", "[CREATE /cu/tx/a -> /cu/tx/a err=0, CREATE /cu/tx/s- -> /cu/tx/s-0000000001 err=0, "

@@ -1,7 +1,9 @@
 package paddock.compat;
 
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
+import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -44,7 +46,7 @@ public final class DubboSuite {
             Check.section("provider 2 frozen past its session timeout");
             signal(p2, "STOP");
             seen.expect(List.of(url1).toString());
-            Check.eq("provider 2 node gone", "[" + java.net.URLEncoder.encode(url1, StandardCharsets.UTF_8) + "]",
+            Check.eq("provider 2 node gone", "[" + URLEncoder.encode(url1, StandardCharsets.UTF_8) + "]",
                     consumer.getChildren().forPath(DubboRegistry.PROVIDERS).toString());
             signal(p2, "CONT");
             out.expect("registered on a new session");
@@ -81,7 +83,7 @@ public final class DubboSuite {
                 for (String line; (line = r.readLine()) != null; ) {
                     feed.add(line);
                 }
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 // the provider exited
             }
         }, "provider-output");

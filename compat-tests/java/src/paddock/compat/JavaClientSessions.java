@@ -4,6 +4,10 @@ import static paddock.compat.Check.code;
 import static paddock.compat.Check.eq;
 import static paddock.compat.JavaClientSuite.bytes;
 
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import org.apache.zookeeper.AddWatchMode;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.Watcher.Event.KeeperState;
 import org.apache.zookeeper.ZooDefs.Ids;
@@ -118,7 +122,7 @@ final class JavaClientSessions {
         Zk.Client q = Zk.open("Q", proxy.connectString(), JavaClientSuite.TIMEOUT_MS);
         Events recursive = new Events("Q-recursive");
         Events data = new Events("Q-data");
-        q.zk.addWatch("/jc/sw/p", recursive, org.apache.zookeeper.AddWatchMode.PERSISTENT_RECURSIVE);
+        q.zk.addWatch("/jc/sw/p", recursive, AddWatchMode.PERSISTENT_RECURSIVE);
         q.zk.getData("/jc/sw/p", data, null);
         proxy.cut();
         q.events.expectState(KeeperState.Disconnected);
@@ -139,9 +143,9 @@ final class JavaClientSessions {
         q.zk.close();
     }
 
-    private static String sorted(java.util.List<String> in) {
-        java.util.List<String> out = new java.util.ArrayList<>(in);
-        java.util.Collections.sort(out);
+    private static String sorted(List<String> in) {
+        List<String> out = new ArrayList<>(in);
+        Collections.sort(out);
         return out.toString();
     }
 

@@ -12,9 +12,14 @@ import java.util.Collections;
 import java.util.List;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
+import org.apache.zookeeper.Op;
 import org.apache.zookeeper.OpResult;
 import org.apache.zookeeper.ZooDefs.Ids;
 import org.apache.zookeeper.ZooKeeper;
+import org.apache.zookeeper.admin.ZooKeeperAdmin;
+import org.apache.zookeeper.data.ACL;
+import org.apache.zookeeper.data.ClientInfo;
+import org.apache.zookeeper.data.Id;
 import org.apache.zookeeper.data.Stat;
 
 /**
@@ -126,7 +131,7 @@ public final class JavaClientSuite {
         Stat got = new Stat();
         eq("getData /jc/p", "'p22'", Check.data(zk.getData("/jc/p", false, got)));
         stat("getData /jc/p", Check.stat(s), got);
-        truth("mtime moved past ctime", got.getMtime() >= got.getCtime());
+        Check.truth("mtime moved past ctime", got.getMtime() >= got.getCtime());
         zk.create("/jc/p/c", null, Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
         code("delete non-empty", "NOTEMPTY", () -> zk.delete("/jc/p", -1));
         code("delete bad version", "BADVERSION", () -> zk.delete("/jc/p/c", 3));
@@ -136,20 +141,16 @@ public final class JavaClientSuite {
                 zk.exists("/jc/p", false));
     }
 
-    private static void truth(String what, boolean b) {
-        Check.truth(what, b);
-    }
-
     private static void acls(ZooKeeper zk) throws Exception {
         section("acl");
         zk.create("/jc/acl", bytes("a"), Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
         Stat s = new Stat();
         eq("getACL default", "[31:world:anyone]", Check.acl(zk.getACL("/jc/acl", s)));
         stat("getACL stat", "czxid=+27 mzxid=+27 pzxid=+27 version=0 cversion=0 aversion=0 ephemeralOwner=0 dataLength=1 numChildren=0", s);
-        List<org.apache.zookeeper.data.ACL> acl = new ArrayList<>();
-        acl.add(new org.apache.zookeeper.data.ACL(31, new org.apache.zookeeper.data.Id("ip", "127.0.0.1")));
-        acl.add(new org.apache.zookeeper.data.ACL(1, new org.apache.zookeeper.data.Id("world", "anyone")));
-        acl.add(new org.apache.zookeeper.data.ACL(3, new org.apache.zookeeper.data.Id("digest", "bob:Xyz0abc=")));
+        List<ACL> acl = new ArrayList<>();
+        acl.add(new ACL(31, new Id("ip", "127.0.0.1")));
+        acl.add(new ACL(1, new Id("world", "anyone")));
+        acl.add(new ACL(3, new Id("digest", "bob:Xyz0abc=")));
         code("setACL bad version", "BADVERSION", () -> zk.setACL("/jc/acl", acl, 4));
         code("setACL auth scheme unauthenticated", "INVALIDACL",
                 () -> zk.setACL("/jc/acl", Ids.CREATOR_ALL_ACL, -1));
@@ -219,19 +220,19 @@ public final class JavaClientSuite {
         section("multi");
         zk.create("/jc/m", bytes("m"), Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
         List<OpResult> ok = zk.multi(Arrays.asList(
-                org.apache.zookeeper.Op.create("/jc/m/a", bytes("a"), Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT),
-                org.apache.zookeeper.Op.create("/jc/m/s-", null, Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT_SEQUENTIAL),
-                org.apache.zookeeper.Op.setData("/jc/m", bytes("m2"), 0),
-                org.apache.zookeeper.Op.check("/jc/m", 1),
-                org.apache.zookeeper.Op.delete("/jc/m/a", 0)));
+                Op.create("/jc/m/a", bytes("a"), Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT),
+                Op.create("/jc/m/s-", null, Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT_SEQUENTIAL),
+                Op.setData("/jc/m", bytes("m2"), 0),
+                Op.check("/jc/m", 1),
+                Op.delete("/jc/m/a", 0)));
         eq("multi ok", "[create /jc/m/a, create /jc/m/s-0000000001, "
                 + "setData czxid=+35 mzxid=+36 pzxid=+36 version=1 cversion=2 aversion=0 ephemeralOwner=0 dataLength=2 numChildren=2, "
                 + "check, delete]", results(ok));
         try {
             zk.multi(Arrays.asList(
-                    org.apache.zookeeper.Op.create("/jc/m/b", null, Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT),
-                    org.apache.zookeeper.Op.setData("/jc/m", bytes("m3"), 7),
-                    org.apache.zookeeper.Op.delete("/jc/m/s-0000000001", -1)));
+                    Op.create("/jc/m/b", null, Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT),
+                    Op.setData("/jc/m", bytes("m3"), 7),
+                    Op.delete("/jc/m/s-0000000001", -1)));
             throw new AssertionError("failing multi succeeded");
         } catch (KeeperException e) {
             eq("multi failure code", "BADVERSION", e.code().name());
@@ -241,17 +242,17 @@ public final class JavaClientSuite {
         eq("multi failure applied nothing", null, zk.exists("/jc/m/b", false));
         eq("multi failure left data", "'m2'", Check.data(zk.getData("/jc/m", false, null)));
         code("multi check fails", "NONODE", () -> zk.multi(Arrays.asList(
-                org.apache.zookeeper.Op.check("/jc/m/zz", -1))));
+                Op.check("/jc/m/zz", -1))));
         eq("empty multi", "[]", results(zk.multi(new ArrayList<>())));
     }
 
     private static void multiRead(ZooKeeper zk) throws Exception {
         section("multi read");
         List<OpResult> rs = zk.multi(Arrays.asList(
-                org.apache.zookeeper.Op.getData("/jc/m"),
-                org.apache.zookeeper.Op.getChildren("/jc/m"),
-                org.apache.zookeeper.Op.getData("/jc/nope"),
-                org.apache.zookeeper.Op.getChildren("/jc/nope")));
+                Op.getData("/jc/m"),
+                Op.getChildren("/jc/m"),
+                Op.getData("/jc/nope"),
+                Op.getChildren("/jc/nope")));
         eq("multiRead", "[getData 'm2' czxid=+35 mzxid=+36 pzxid=+36 version=1 cversion=3 aversion=0 ephemeralOwner=0 dataLength=2 numChildren=1, "
                 + "getChildren [s-0000000001], error -101, error -101]", results(rs));
     }
@@ -272,8 +273,8 @@ public final class JavaClientSuite {
         zk.delete("/zookeeper/mine", -1);
         eq("getAllChildrenNumber /", 18, zk.getAllChildrenNumber("/"));
         eq("whoAmI", "[ip:127.0.0.1]", whoAmI(zk));
-        org.apache.zookeeper.admin.ZooKeeperAdmin admin =
-                new org.apache.zookeeper.admin.ZooKeeperAdmin(Check.connectString(), TIMEOUT_MS, e -> { });
+        ZooKeeperAdmin admin =
+                new ZooKeeperAdmin(Check.connectString(), TIMEOUT_MS, e -> { });
         code("reconfig in standalone", "RECONFIGDISABLED",
                 () -> admin.reconfigure(null, null, "server.1=127.0.0.1:2888:3888;2181", -1, null));
         admin.close();
@@ -281,7 +282,7 @@ public final class JavaClientSuite {
 
     private static String whoAmI(ZooKeeper zk) throws Exception {
         List<String> out = new ArrayList<>();
-        for (org.apache.zookeeper.data.ClientInfo ci : zk.whoAmI()) {
+        for (ClientInfo ci : zk.whoAmI()) {
             out.add(ci.getAuthScheme() + ":" + ci.getUser());
         }
         return out.toString();

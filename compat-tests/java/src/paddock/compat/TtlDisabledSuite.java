@@ -3,7 +3,9 @@ package paddock.compat;
 import static paddock.compat.Check.code;
 import static paddock.compat.Check.eq;
 
+import java.util.Arrays;
 import org.apache.zookeeper.CreateMode;
+import org.apache.zookeeper.Op;
 import org.apache.zookeeper.ZooDefs.Ids;
 import org.apache.zookeeper.ZooKeeper;
 import org.apache.zookeeper.data.Stat;
@@ -27,8 +29,8 @@ public final class TtlDisabledSuite {
                     () -> zk.create("/td/ttl", null, Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT_WITH_TTL, new Stat(), 1000));
             code("create PERSISTENT_SEQUENTIAL_WITH_TTL", "UNIMPLEMENTED",
                     () -> zk.create("/td/ttls-", null, Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL, new Stat(), 1000));
-            code("multi with a TTL create", "UNIMPLEMENTED", () -> zk.multi(java.util.Arrays.asList(
-                    org.apache.zookeeper.Op.create("/td/ttlm", null, Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT_WITH_TTL, 1000))));
+            code("multi with a TTL create", "UNIMPLEMENTED", () -> zk.multi(Arrays.asList(
+                    Op.create("/td/ttlm", null, Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT_WITH_TTL, 1000))));
             eq("nothing created", "[]", zk.getChildren("/td", false).toString());
             zk.create("/td/cont", null, Ids.OPEN_ACL_UNSAFE, CreateMode.CONTAINER, s);
             Check.stat("container", "czxid=+4 mzxid=+4 pzxid=+4 version=0 cversion=0 aversion=0 ephemeralOwner=0 dataLength=0 numChildren=0", s);

@@ -38,6 +38,7 @@ final class JavaClientSessions {
             reconnectPersistent(a.zk, proxy);
         }
         oversized(a);
+        digestAuth(a.zk);
     }
 
     private static void reconnect(ZooKeeper a, TcpProxy proxy) throws Exception {
@@ -141,6 +142,33 @@ final class JavaClientSessions {
         recursive.expect("NodeDeleted /jc/sw/p/c");
         data.expectNone(JavaClientWatches.QUIET_MS);
         q.zk.close();
+    }
+
+    /** Digest authentication: creator ACLs, NOAUTH for others, whoAmI. Uses /jcauth so /jc's counters stay put. */
+    private static void digestAuth(ZooKeeper a) throws Exception {
+        Check.section("digest auth");
+        Zk.Client d = Zk.open("D", Check.connectString(), JavaClientSuite.TIMEOUT_MS);
+        code("create with creator ACL unauthenticated", "INVALIDACL",
+                () -> d.zk.create("/jcauth", null, Ids.CREATOR_ALL_ACL, CreateMode.PERSISTENT));
+        d.zk.addAuthInfo("digest", bytes("bob:secret"));
+        eq("whoAmI after addAuthInfo", "[digest:bob, ip:127.0.0.1]", JavaClientSuite.whoAmI(d.zk));
+        d.zk.create("/jcauth", bytes("s"), Ids.CREATOR_ALL_ACL, CreateMode.PERSISTENT);
+        eq("creator ACL stored as digest", "[31:digest:bob:fyVmFCwVbTJYrznoSu1koqYEYF0=]",
+                Check.acl(d.zk.getACL("/jcauth", new Stat())));
+        code("getACL without auth", "NOAUTH", () -> a.getACL("/jcauth", new Stat()));
+        code("getData without auth", "NOAUTH", () -> a.getData("/jcauth", false, null));
+        code("exists needs no permission", "OK", () -> a.exists("/jcauth", false));
+        Zk.Client e = Zk.open("E", Check.connectString(), JavaClientSuite.TIMEOUT_MS);
+        e.zk.addAuthInfo("digest", bytes("bob:wrong"));
+        code("getData with wrong password", "NOAUTH", () -> e.zk.getData("/jcauth", false, null));
+        e.zk.addAuthInfo("digest", bytes("bob:secret"));
+        eq("getData after adding the right identity", "'s'", Check.data(e.zk.getData("/jcauth", false, null)));
+        // Both identities stay (bob:wrong and bob:secret hash differently); whoAmI shows only the user.
+        eq("whoAmI with two digests", "[digest:bob, digest:bob, ip:127.0.0.1]", JavaClientSuite.whoAmI(e.zk));
+        e.zk.close();
+        d.zk.setACL("/jcauth", Ids.OPEN_ACL_UNSAFE, -1);
+        eq("getData after opening the ACL", "'s'", Check.data(a.getData("/jcauth", false, null)));
+        d.zk.close();
     }
 
     private static String sorted(List<String> in) {

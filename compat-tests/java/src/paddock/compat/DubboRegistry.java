@@ -21,8 +21,10 @@ import org.apache.zookeeper.Watcher;
 public final class DubboRegistry {
     /** The service interface every provider of the suite exports. */
     public static final String SERVICE = "org.apache.dubbo.demo.DemoService";
+    /** The directory of {@link #SERVICE}; Dubbo keeps one per category under it. */
+    public static final String ROOT = "/dubbo/" + SERVICE;
     /** The providers directory of {@link #SERVICE}. */
-    public static final String PROVIDERS = "/dubbo/" + SERVICE + "/providers";
+    public static final String PROVIDERS = ROOT + "/providers";
 
     private DubboRegistry() {}
 
@@ -34,7 +36,12 @@ public final class DubboRegistry {
 
     /** Registers a provider: persistent parents, then its ephemeral node (replacing a leftover one). */
     public static void register(CuratorFramework c, String url) throws Exception {
-        String path = PROVIDERS + "/" + URLEncoder.encode(url, StandardCharsets.UTF_8);
+        registerIn(c, PROVIDERS, url);
+    }
+
+    /** Registers {@code url} as an ephemeral child of the category directory {@code dir}. */
+    public static void registerIn(CuratorFramework c, String dir, String url) throws Exception {
+        String path = dir + "/" + URLEncoder.encode(url, StandardCharsets.UTF_8);
         try {
             c.create().creatingParentsIfNeeded().withMode(CreateMode.EPHEMERAL).forPath(path);
         } catch (KeeperException.NodeExistsException e) {

@@ -5,6 +5,8 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.apache.curator.framework.CuratorFramework;
@@ -32,7 +34,11 @@ public final class DubboSuite {
         String url2 = DubboRegistry.url("10.0.0.2", 20880, "provider-two");
         CuratorFramework consumer = Curators.open("consumer", connect, Curators.SESSION_TIMEOUT_MS);
         CuratorFramework p1 = Curators.open("provider1", connect, Curators.SESSION_TIMEOUT_MS);
-        consumer.create().creatingParentsIfNeeded().forPath(DubboRegistry.PROVIDERS);
+        for (String category : List.of("providers", "configurators", "routers")) {
+            consumer.create().creatingParentsIfNeeded().forPath(DubboRegistry.ROOT + "/" + category);
+        }
+        String consumerUrl = "consumer://10.0.0.9/" + DubboRegistry.SERVICE + "?application=consumer&category=consumers&side=consumer";
+        DubboRegistry.registerIn(consumer, DubboRegistry.ROOT + "/consumers", consumerUrl);
         Feed seen = new Feed("consumer sees");
         DubboRegistry.subscribe(consumer, seen);
         seen.expect("[]");
@@ -63,8 +69,13 @@ public final class DubboSuite {
         seen.expect("[]");
         seen.expectNone(500);
         Check.eq("providers directory stays", true, consumer.checkExists().forPath(DubboRegistry.PROVIDERS) != null);
-        p1.close();
         consumer.close();
+        Check.eventually("consumer node gone with its session", 15_000,
+                () -> p1.getChildren().forPath(DubboRegistry.ROOT + "/consumers").isEmpty());
+        List<String> dirs = new ArrayList<>(p1.getChildren().forPath(DubboRegistry.ROOT));
+        Collections.sort(dirs);
+        Check.eq("category directories", "[configurators, consumers, providers, routers]", dirs.toString());
+        p1.close();
     }
 
     private static Process startProvider(String connect, String url) throws Exception {

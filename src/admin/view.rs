@@ -8,9 +8,13 @@ use super::stats::{BufferStats, ConnectionStats};
 /// The version every four-letter word reports (`Zookeeper version:`,
 /// `zk_version`, `zookeeper.version`). It opens with the ZooKeeper release
 /// whose protocol Paddock speaks, then `-paddock-<crate version>`, so tools
-/// that split on `-` or `,` read `3.8.0`. There is no `, built on` date: the
-/// build is reproducible and carries none.
-pub const VERSION: &str = concat!("3.8.0-paddock-", env!("CARGO_PKG_VERSION"));
+/// that split on `-` or `,` read `3.8.0`. ZooKeeper follows with `, built on
+/// <date>`, which tools match; the build carries no date, so it says so.
+pub const VERSION: &str = concat!(
+    "3.8.0-paddock-",
+    env!("CARGO_PKG_VERSION"),
+    ", built on unknown date"
+);
 
 /// The role the server plays, as `srvr` prints it after `Mode:` and `mntr`
 /// after `zk_server_state`.

@@ -1,8 +1,9 @@
 //! Authentication schemes and ACL validation (ZooKeeper's `server/auth`).
 //!
-//! Today this holds what create and setACL need to store ACLs exactly as
-//! ZooKeeper does (`PrepRequestProcessor.fixupACL`): duplicate removal, `auth`
-//! expansion and per-scheme id validation. Permission checks are not enforced yet.
+//! ACL lists are stored exactly as ZooKeeper stores them (`fixupACL`: duplicate
+//! removal, `auth` expansion, per-scheme id validation) and checked as
+//! `ZooKeeperServer.checkACL` checks them: world:anyone, digest ids by equality,
+//! ip ids by address or CIDR block, and a `super` identity that passes every check.
 
 use crate::jute::records::{Acl, Id};
 use crate::proto::ErrorCode;
@@ -51,6 +52,85 @@ pub fn fixup_acl(acl: &[Acl], session_ids: &[Id]) -> Result<Vec<Acl>, ErrorCode>
         }
     }
     Ok(out)
+}
+
+/// True when `ids` may do `perm` on a node whose ACL is `acl`
+/// (ZooKeeper's checkACL, without skipACL, which the caller applies).
+pub fn check_acl(acl: &[Acl], perm: i32, ids: &[Id]) -> bool {
+    if acl.is_empty() || ids.iter().any(|id| id.scheme == "super") {
+        return true;
+    }
+    acl.iter().filter(|a| a.perms & perm != 0).any(|a| {
+        if a.id.scheme == "world" && a.id.id == "anyone" {
+            return true;
+        }
+        ids.iter()
+            .filter(|id| id.scheme == a.id.scheme)
+            .any(|id| matches_id(&a.id.scheme, &id.id, &a.id.id))
+    })
+}
+
+/// Whether the session identity `id` matches the ACL id `pattern` of `scheme`.
+fn matches_id(scheme: &str, id: &str, pattern: &str) -> bool {
+    match scheme {
+        "ip" => ip_matches(id, pattern),
+        "digest" | "sasl" | "x509" => id == pattern,
+        _ => false,
+    }
+}
+
+/// IPAuthenticationProvider.matches: the client address against `a.b.c.d[/bits]`.
+fn ip_matches(client: &str, pattern: &str) -> bool {
+    let (addr, bits) = match pattern.split_once('/') {
+        Some((a, b)) => (a, b.parse::<u32>().ok()),
+        None => (pattern, None),
+    };
+    let (Some(client), Some(net)) = (ip_bytes(client), ip_bytes(addr)) else {
+        return false;
+    };
+    if client.len() != net.len() {
+        return false;
+    }
+    let bits = bits
+        .unwrap_or(net.len() as u32 * 8)
+        .min(net.len() as u32 * 8) as usize;
+    (0..net.len()).all(|i| {
+        let mask = match bits.saturating_sub(i * 8) {
+            0 => 0u8,
+            b if b >= 8 => 0xff,
+            b => 0xffu8 << (8 - b),
+        };
+        client[i] & mask == net[i] & mask
+    })
+}
+
+fn ip_bytes(s: &str) -> Option<Vec<u8>> {
+    if ipv4_width(s).is_some() {
+        return Some(
+            s.split('.')
+                .map(|p| p.parse::<u16>().unwrap_or(0) as u8)
+                .collect(),
+        );
+    }
+    s.parse::<std::net::Ipv6Addr>()
+        .ok()
+        .map(|a| a.octets().to_vec())
+}
+
+/// The ACL list getACL shows a caller without ADMIN: digest ids masked to `user:x`.
+pub fn mask_digests(acl: &[Acl]) -> Vec<Acl> {
+    acl.iter()
+        .map(|a| match (a.id.scheme.as_str(), a.id.id.split_once(':')) {
+            ("digest", Some((user, _))) => Acl {
+                perms: a.perms,
+                id: Id {
+                    scheme: "digest".into(),
+                    id: format!("{user}:x"),
+                },
+            },
+            _ => a.clone(),
+        })
+        .collect()
 }
 
 /// Java's `String.split(sep)` piece count: trailing empty pieces are dropped.
@@ -179,16 +259,26 @@ pub fn digest_id(user_password: &str) -> Option<String> {
     ))
 }
 
-/// The identity an AuthPacket adds to its connection, or `None` when ZooKeeper
-/// answers AuthFailed (unknown scheme, malformed credentials).
-pub fn authenticate(scheme: &str, auth: &[u8]) -> Option<Id> {
+/// The identities an AuthPacket adds to its connection, or `None` when ZooKeeper
+/// answers AuthFailed (unknown scheme, malformed credentials). A digest equal to
+/// the configured super digest also adds `super:` (first, as ZooKeeper does).
+pub fn authenticate(scheme: &str, auth: &[u8], super_digest: Option<&str>) -> Option<Vec<Id>> {
     match scheme {
         "digest" => {
             let text = std::str::from_utf8(auth).ok()?;
-            Some(Id {
+            let digest = digest_id(text)?;
+            let mut ids = Vec::with_capacity(2);
+            if super_digest == Some(digest.as_str()) {
+                ids.push(Id {
+                    scheme: "super".into(),
+                    id: String::new(),
+                });
+            }
+            ids.push(Id {
                 scheme: "digest".into(),
-                id: digest_id(text)?,
-            })
+                id: digest,
+            });
+            Some(ids)
         }
         _ => None,
     }
@@ -211,5 +301,67 @@ mod digest_tests {
         // Observed on ZooKeeper 3.8.0: addauth digest u:p gives this id.
         assert_eq!(digest_id("u:p").unwrap(), "u:Jq7wMyA/w2Vd5WIDAKdu4OIIFEQ=");
         assert_eq!(digest_id("nocolon"), None);
+    }
+
+    fn id(scheme: &str, id: &str) -> Id {
+        Id {
+            scheme: scheme.into(),
+            id: id.into(),
+        }
+    }
+
+    #[test]
+    fn super_digest_adds_super_first() {
+        let ids = authenticate("digest", b"u:p", Some("u:Jq7wMyA/w2Vd5WIDAKdu4OIIFEQ=")).unwrap();
+        assert_eq!(
+            ids,
+            vec![
+                id("super", ""),
+                id("digest", "u:Jq7wMyA/w2Vd5WIDAKdu4OIIFEQ=")
+            ]
+        );
+        assert_eq!(authenticate("foo", b"x", None), None);
+    }
+
+    #[test]
+    fn check_acl_follows_zookeeper() {
+        let acl = vec![
+            Acl {
+                perms: 1,
+                id: id("digest", "u:h"),
+            },
+            Acl {
+                perms: 2,
+                id: id("ip", "10.1.0.0/16"),
+            },
+        ];
+        assert!(check_acl(&acl, 1, &[id("digest", "u:h")]));
+        assert!(!check_acl(&acl, 2, &[id("digest", "u:h")]));
+        assert!(check_acl(&acl, 2, &[id("ip", "10.1.200.3")]));
+        assert!(!check_acl(&acl, 2, &[id("ip", "10.2.0.1")]));
+        assert!(check_acl(&acl, 16, &[id("super", "")]));
+        assert!(check_acl(&[], 16, &[]));
+        let v6 = vec![Acl {
+            perms: 1,
+            id: id("ip", "fe80::/16"),
+        }];
+        assert!(check_acl(&v6, 1, &[id("ip", "fe80::1")]));
+        assert!(!check_acl(&v6, 1, &[id("ip", "127.0.0.1")]));
+    }
+
+    #[test]
+    fn digests_are_masked_for_callers_without_admin() {
+        let acl = vec![
+            Acl {
+                perms: 3,
+                id: id("digest", "bob:abc="),
+            },
+            Acl {
+                perms: 1,
+                id: id("world", "anyone"),
+            },
+        ];
+        assert_eq!(mask_digests(&acl)[0].id.id, "bob:x");
+        assert_eq!(mask_digests(&acl)[1], acl[1]);
     }
 }

@@ -8,6 +8,7 @@ use crate::admin::{
     GlobalSessions, Metrics, MonitorView, ServerMode, ServerView, SessionDump, SessionWatches,
     StatsView, Summary,
 };
+use std::net::SocketAddr;
 use std::time::Instant;
 
 /// A four-letter word recognised on a new connection.
@@ -56,10 +57,14 @@ impl ServerStats {
 }
 
 impl Core {
-    /// Answers a four-letter word (whitelist applied) with its exact text.
-    pub(super) fn four_letter(&mut self, word: Word, payload: &[u8]) -> String {
+    /// Answers a four-letter word (whitelist applied) with its exact text. The
+    /// asking connection counts among the connections, as in ZooKeeper.
+    pub(super) fn four_letter(&mut self, remote: SocketAddr, word: Word, payload: &[u8]) -> String {
         let whitelist = self.settings.four_letter_whitelist.clone();
-        admin::respond(word, payload, &whitelist, self)
+        self.admin_peer = Some(remote);
+        let text = admin::respond(word, payload, &whitelist, self);
+        self.admin_peer = None;
+        text
     }
 
     /// Milliseconds on the monotonic clock the per-connection stats use.
@@ -85,7 +90,8 @@ impl ServerView for Core {
             max_latency_ms: s.latency_ms.max(),
             packets_received: s.packets_received,
             packets_sent: s.packets_sent,
-            num_alive_connections: self.conns.len() as i64,
+            num_alive_connections: (self.conns.len() + usize::from(self.admin_peer.is_some()))
+                as i64,
             outstanding_requests: self.outstanding_requests() as i64,
             last_processed_zxid: self.tree.last_processed_zxid(),
             node_count: self.tree.node_count() as i64,
@@ -108,6 +114,19 @@ impl ServerView for Core {
             })
             .collect();
         list.sort_by_key(|c| c.established_ms);
+        if let Some(remote) = self.admin_peer {
+            let mut stats = admin::ConnectionStats::default();
+            stats.packets_received = 1;
+            list.push(ConnectionInfo {
+                remote,
+                interest_ops: 0,
+                outstanding_requests: 0,
+                session_id: 0,
+                established_ms: 0,
+                session_timeout_ms: 0,
+                stats,
+            });
+        }
         list
     }
 

@@ -174,6 +174,7 @@ async fn read_loop(
         }
         let (reply_tx, reply_rx) = oneshot::channel();
         core.send(CoreMsg::Admin {
+            remote,
             word,
             payload,
             reply: reply_tx,

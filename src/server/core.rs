@@ -56,6 +56,7 @@ pub enum CoreMsg {
     Closed { conn: ConnId },
     /// A four-letter word with the bytes that follow it (stmk's mask).
     Admin {
+        remote: SocketAddr,
         word: super::admin_view::Word,
         payload: Vec<u8>,
         reply: oneshot::Sender<String>,
@@ -139,6 +140,8 @@ pub(super) struct Core {
     /// Monotonic origin for session expiry times.
     epoch: Instant,
     pub stats: super::admin_view::ServerStats,
+    /// The connection asking a four-letter word, while it is answered.
+    pub admin_peer: Option<SocketAddr>,
 }
 
 /// Messages handled before commits are flushed, at most.
@@ -156,6 +159,7 @@ impl Core {
         let sessions =
             SessionTracker::new(settings.server_id, settings.tick_time_ms, wall_ms() as u64);
         let prep_settings = PrepSettings {
+            skip_acl: settings.skip_acl,
             extended_types: settings.extended_types,
             reconfig_enabled: settings.reconfig_enabled,
         };
@@ -170,6 +174,7 @@ impl Core {
             last_zxid: 0,
             epoch,
             stats: super::admin_view::ServerStats::new(),
+            admin_peer: None,
             settings,
         }
     }
@@ -219,12 +224,13 @@ impl Core {
             } => self.packet(conn, xid, op, inbound, bytes),
             CoreMsg::Closed { conn } => self.closed(conn),
             CoreMsg::Admin {
+                remote,
                 word,
                 payload,
                 reply,
             } => {
                 self.stats.packets_received += 1;
-                let _ = reply.send(self.four_letter(word, &payload));
+                let _ = reply.send(self.four_letter(remote, word, &payload));
             }
         }
     }
@@ -286,6 +292,11 @@ impl Core {
             return;
         }
         let id = req.session_id;
+        // ZooKeeper closes the session's live connection before it checks the
+        // password, so even a refused attach disconnects the current holder.
+        if let Some(old) = self.session_conn.remove(&id) {
+            self.close_conn(old);
+        }
         let valid = check_password(id, &req.passwd)
             && self.sessions.contains(id)
             && !self.sessions.is_closing(id);
@@ -419,13 +430,18 @@ impl Core {
 
     fn auth(&mut self, conn: ConnId, packet: crate::jute::records::AuthPacket) {
         use crate::proto::codes::xid::AUTH;
-        let id =
-            crate::auth::authenticate(&packet.scheme, packet.auth.as_deref().unwrap_or_default());
-        match id {
-            Some(id) => {
+        let ids = crate::auth::authenticate(
+            &packet.scheme,
+            packet.auth.as_deref().unwrap_or_default(),
+            self.settings.super_digest.as_deref(),
+        );
+        match ids {
+            Some(ids) => {
                 if let Some(c) = self.conns.get_mut(&conn) {
-                    if !c.auth.contains(&id) {
-                        c.auth.push(id);
+                    for id in ids {
+                        if !c.auth.contains(&id) {
+                            c.auth.push(id);
+                        }
                     }
                 }
                 self.send(conn, header_only(AUTH, 0, ErrorCode::Ok));

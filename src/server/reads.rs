@@ -5,7 +5,7 @@ use super::conn::ConnId;
 use super::core::Core;
 use crate::jute::records::*;
 use crate::jute::Record;
-use crate::proto::codes::{add_watch_mode, event_type, watcher_type, xid as special_xid};
+use crate::proto::codes::{add_watch_mode, event_type, perms, watcher_type, xid as special_xid};
 use crate::proto::reply::{frame, header_only, reply, watch_event, write_multi_response, OpResult};
 use crate::proto::request::MultiOp;
 use crate::proto::{ErrorCode, OpCode, Request};
@@ -54,7 +54,16 @@ impl Core {
         let no_node = || header_only(xid, zxid, ErrorCode::NoNode);
         match req {
             Request::Exists(r) => {
-                // ZooKeeper registers the watch even when the node is absent.
+                if r.path.contains('\0') {
+                    return header_only(xid, zxid, ErrorCode::BadArguments);
+                }
+                // READ is checked only when the node exists; ZooKeeper registers
+                // the watch even when it does not.
+                if self.tree.get(&r.path).is_some() {
+                    if let Err(e) = self.access(conn, &r.path, perms::READ) {
+                        return header_only(xid, zxid, e);
+                    }
+                }
                 if r.watch {
                     self.watches.add_data_watch(&r.path, conn);
                 }
@@ -63,48 +72,61 @@ impl Core {
                     None => no_node(),
                 }
             }
-            Request::GetData(r) => match self.get_data(&r.path) {
-                Some(resp) => {
-                    if r.watch {
-                        self.watches.add_data_watch(&r.path, conn);
-                    }
-                    reply(xid, zxid, ok, Some(&resp))
+            Request::GetData(r) => {
+                if let Err(e) = self.access(conn, &r.path, perms::READ) {
+                    return header_only(xid, zxid, e);
                 }
-                None => no_node(),
-            },
-            Request::GetChildren(r) => match self.children(&r.path) {
-                Some((children, _)) => {
-                    if r.watch {
-                        self.watches.add_child_watch(&r.path, conn);
-                    }
-                    reply(xid, zxid, ok, Some(&GetChildrenResponse { children }))
+                let resp = self.get_data(&r.path).expect("checked above");
+                if r.watch {
+                    self.watches.add_data_watch(&r.path, conn);
                 }
-                None => no_node(),
-            },
-            Request::GetChildren2(r) => match self.children(&r.path) {
-                Some((children, stat)) => {
-                    if r.watch {
-                        self.watches.add_child_watch(&r.path, conn);
-                    }
-                    reply(
-                        xid,
-                        zxid,
-                        ok,
-                        Some(&GetChildren2Response { children, stat }),
-                    )
+                reply(xid, zxid, ok, Some(&resp))
+            }
+            Request::GetChildren(r) => {
+                if let Err(e) = self.access(conn, &r.path, perms::READ) {
+                    return header_only(xid, zxid, e);
                 }
-                None => no_node(),
-            },
-            Request::GetAcl(r) => match self.tree.get(&r.path) {
-                Some(node) => {
-                    let acl = self.tree.acl_of(node).to_vec();
-                    let stat = node.client_stat(self.tree.extended_types());
-                    reply(xid, zxid, ok, Some(&GetAclResponse { acl, stat }))
+                let (children, _) = self.children(&r.path).expect("checked above");
+                if r.watch {
+                    self.watches.add_child_watch(&r.path, conn);
                 }
-                None => no_node(),
-            },
-            Request::GetAllChildrenNumber(r) => match self.tree.all_children_number(&r.path) {
-                Some(n) => reply(
+                reply(xid, zxid, ok, Some(&GetChildrenResponse { children }))
+            }
+            Request::GetChildren2(r) => {
+                if let Err(e) = self.access(conn, &r.path, perms::READ) {
+                    return header_only(xid, zxid, e);
+                }
+                let (children, stat) = self.children(&r.path).expect("checked above");
+                if r.watch {
+                    self.watches.add_child_watch(&r.path, conn);
+                }
+                reply(
+                    xid,
+                    zxid,
+                    ok,
+                    Some(&GetChildren2Response { children, stat }),
+                )
+            }
+            Request::GetAcl(r) => {
+                // READ or ADMIN may read the list; without ADMIN, digests are masked.
+                if let Err(e) = self.access(conn, &r.path, perms::READ | perms::ADMIN) {
+                    return header_only(xid, zxid, e);
+                }
+                let node = self.tree.get(&r.path).expect("checked above");
+                let mut acl = self.tree.acl_of(node).to_vec();
+                if self.access(conn, &r.path, perms::ADMIN).is_err() {
+                    acl = crate::auth::mask_digests(&acl);
+                }
+                let stat = node.client_stat(self.tree.extended_types());
+                reply(xid, zxid, ok, Some(&GetAclResponse { acl, stat }))
+            }
+            Request::GetAllChildrenNumber(r) => match self
+                .access(conn, &r.path, perms::READ)
+                .map(|()| self.tree.all_children_number(&r.path))
+            {
+                Err(e) => header_only(xid, zxid, e),
+                Ok(None) => no_node(),
+                Ok(Some(n)) => reply(
                     xid,
                     zxid,
                     ok,
@@ -112,7 +134,6 @@ impl Core {
                         total_number: n as i32,
                     }),
                 ),
-                None => no_node(),
             },
             Request::GetEphemerals(r) => {
                 let session_id = self.conns.get(&conn).map_or(0, |c| c.session_id);
@@ -174,10 +195,29 @@ impl Core {
                 header_only(special_xid::SET_WATCHES, zxid, ok)
             }
             Request::MultiRead(ops) => {
-                let results: Vec<OpResult> = ops.iter().map(|op| self.multi_read_op(op)).collect();
+                let results: Vec<OpResult> =
+                    ops.iter().map(|op| self.multi_read_op(conn, op)).collect();
                 multi_reply(xid, zxid, &results)
             }
             _ => header_only(xid, zxid, ErrorCode::MarshallingError),
+        }
+    }
+
+    /// NoNode if `path` is missing, NoAuth if `conn` may not do `perm` on it.
+    fn access(&self, conn: ConnId, path: &str, perm: i32) -> Result<(), ErrorCode> {
+        let node = self.tree.get(path).ok_or(ErrorCode::NoNode)?;
+        if self.settings.skip_acl {
+            return Ok(());
+        }
+        let ids = self
+            .conns
+            .get(&conn)
+            .map(|c| c.auth.as_slice())
+            .unwrap_or_default();
+        if crate::auth::check_acl(self.tree.acl_of(node), perm, ids) {
+            Ok(())
+        } else {
+            Err(ErrorCode::NoAuth)
         }
     }
 
@@ -218,17 +258,21 @@ impl Core {
         Some((children, node.client_stat(self.tree.extended_types())))
     }
 
-    fn multi_read_op(&self, op: &MultiOp) -> OpResult {
+    fn multi_read_op(&self, conn: ConnId, op: &MultiOp) -> OpResult {
+        let path = match op {
+            MultiOp::GetData(r) => &r.path,
+            MultiOp::GetChildren(r) => &r.path,
+            _ => return OpResult::Error(ErrorCode::MarshallingError.code()),
+        };
+        if let Err(e) = self.access(conn, path, perms::READ) {
+            return OpResult::Error(e.code());
+        }
         match op {
-            MultiOp::GetData(r) => match self.get_data(&r.path) {
-                Some(resp) => OpResult::GetData(resp.data, resp.stat),
-                None => OpResult::Error(ErrorCode::NoNode.code()),
-            },
-            MultiOp::GetChildren(r) => match self.children(&r.path) {
-                Some((children, _)) => OpResult::GetChildren(children),
-                None => OpResult::Error(ErrorCode::NoNode.code()),
-            },
-            _ => OpResult::Error(ErrorCode::MarshallingError.code()),
+            MultiOp::GetData(_) => {
+                let resp = self.get_data(path).expect("checked above");
+                OpResult::GetData(resp.data, resp.stat)
+            }
+            _ => OpResult::GetChildren(self.children(path).expect("checked above").0),
         }
     }
 

@@ -25,6 +25,10 @@ pub struct Settings {
     pub reconfig_enabled: bool,
     /// Four-letter words allowed on the client port.
     pub four_letter_whitelist: FourLetterWhitelist,
+    /// zookeeper.skipACL: no permission checks at all.
+    pub skip_acl: bool,
+    /// zookeeper.DigestAuthenticationProvider.superDigest (`user:base64(sha1)`).
+    pub super_digest: Option<String>,
     /// dataDir, for `conf`/`dirs`.
     pub data_dir: PathBuf,
     /// dataLogDir, for `conf`/`dirs`.
@@ -46,6 +50,8 @@ impl Settings {
             extended_types: false,
             reconfig_enabled: false,
             four_letter_whitelist: FourLetterWhitelist::from_config(Some("*"), false),
+            skip_acl: false,
+            super_digest: None,
             data_log_dir: data_dir.clone(),
             data_dir,
             client_port: 0,
@@ -67,6 +73,8 @@ impl Settings {
                 c.property("zookeeper.4lw.commands.whitelist"),
                 c.read_only_mode_enabled,
             ),
+            skip_acl: c.skip_acl,
+            super_digest: c.super_digest.clone(),
             data_dir: c.data_dir.clone(),
             data_log_dir: c.data_log_dir.clone(),
             client_port: c.client_port.unwrap_or(0),

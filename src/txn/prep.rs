@@ -9,6 +9,7 @@
 use super::{Txn, TxnBody};
 use crate::auth::fixup_acl;
 use crate::jute::records::*;
+use crate::proto::codes::perms;
 use crate::proto::request::MultiOp;
 use crate::proto::{ErrorCode, OpCode, Request};
 use crate::tree::path::{self, parent_of};
@@ -41,6 +42,8 @@ pub struct PrepSettings {
     pub extended_types: bool,
     /// reconfigEnabled.
     pub reconfig_enabled: bool,
+    /// zookeeper.skipACL: permissions are not checked.
+    pub skip_acl: bool,
 }
 
 /// The state of a path as seen by prep: tree + outstanding changes (ChangeRecord).
@@ -250,7 +253,7 @@ impl Prep {
             }
             MultiOp::Delete(r) => (OpCode::Delete, self.delete(tree, ctx, &r.path, r.version)),
             MultiOp::SetData(r) => (OpCode::SetData, self.set_data(tree, ctx, r)),
-            MultiOp::Check(r) => (OpCode::Check, self.check(tree, &r.path, r.version)),
+            MultiOp::Check(r) => (OpCode::Check, self.check(tree, ctx, &r.path, r.version)),
             MultiOp::GetChildren(_) | MultiOp::GetData(_) => {
                 (OpCode::Error, Err(ErrorCode::MarshallingError))
             }
@@ -266,6 +269,15 @@ impl Prep {
         }
         while self.order.back().is_some_and(|(z, _)| *z == zxid) {
             self.order.pop_back();
+        }
+    }
+
+    /// NoAuth unless the session may do `perm` on `record` (ZooKeeper's checkACL).
+    fn allow(&self, record: &ChangeRecord, perm: i32, ctx: &PrepContext<'_>) -> PrepResult<()> {
+        if self.settings.skip_acl || crate::auth::check_acl(&record.acl, perm, ctx.auth) {
+            Ok(())
+        } else {
+            Err(ErrorCode::NoAuth)
         }
     }
 
@@ -313,6 +325,7 @@ impl Prep {
         let acl = fixup_acl(&req.acl, ctx.auth)?;
         let parent_path = parent_of(&req.path).expect("contains '/'");
         let mut parent = self.record(tree, parent_path)?;
+        self.allow(&parent, perms::CREATE, ctx)?;
         let parent_stat = parent.stat.as_ref().expect("live");
         let path = if mode.sequential {
             format!("{}{:010}", req.path, parent_stat.cversion)
@@ -429,6 +442,7 @@ impl Prep {
     ) -> PrepResult<TxnBody> {
         let parent_path = Self::delete_parent(path)?;
         let parent = self.record(tree, parent_path)?;
+        self.allow(&parent, perms::DELETE, ctx)?;
         let node = self.record(tree, path)?;
         check_version(node.stat.as_ref().expect("live").version, version)?;
         if node.child_count > 0 {
@@ -491,6 +505,7 @@ impl Prep {
             return Err(ErrorCode::BadArguments);
         }
         let mut node = self.record(tree, &r.path)?;
+        self.allow(&node, perms::WRITE, ctx)?;
         let stat = node.stat.as_mut().expect("live");
         let version = check_version(stat.version, r.version)?;
         stat.version = version;
@@ -515,6 +530,7 @@ impl Prep {
         }
         let acl = fixup_acl(&r.acl, ctx.auth)?;
         let mut node = self.record(tree, &r.path)?;
+        self.allow(&node, perms::ADMIN, ctx)?;
         let stat = node.stat.as_mut().expect("live");
         let version = check_version(stat.aversion, r.version)?;
         stat.aversion = version;
@@ -527,11 +543,18 @@ impl Prep {
         }))
     }
 
-    fn check(&mut self, tree: &DataTree, path: &str, version: i32) -> PrepResult<TxnBody> {
+    fn check(
+        &mut self,
+        tree: &DataTree,
+        ctx: &PrepContext<'_>,
+        path: &str,
+        version: i32,
+    ) -> PrepResult<TxnBody> {
         if !path::is_valid(path) {
             return Err(ErrorCode::BadArguments);
         }
         let node = self.record(tree, path)?;
+        self.allow(&node, perms::READ, ctx)?;
         let next = check_version(node.stat.as_ref().expect("live").version, version)?;
         Ok(TxnBody::Check(CheckVersionTxn {
             path: path.to_owned(),

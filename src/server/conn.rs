@@ -111,7 +111,10 @@ pub async fn serve(
     let reading = read_loop(id, rd, remote, &settings, &core, out_tx);
     let end = tokio::select! {
         r = reading => r,
-        _ = closed_rx => Ok(()),
+        _ = closed_rx => {
+            debug!(conn = id, "writer finished");
+            Ok(())
+        }
     };
     match end {
         Ok(()) => debug!(conn = id, %remote, "connection closed"),

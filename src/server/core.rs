@@ -117,6 +117,8 @@ enum Origin {
         done: oneshot::Sender<bool>,
     },
     Expiry,
+    /// A server-made txn (reaper) that nobody waits for.
+    Internal,
 }
 
 #[derive(Debug)]
@@ -188,6 +190,10 @@ impl Core {
         let mut tick =
             tokio::time::interval(Duration::from_millis(self.settings.tick_time_ms as u64 / 2));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let reap_every = Duration::from_millis(self.settings.container_check_interval_ms.max(1));
+        let mut reaper =
+            tokio::time::interval_at(tokio::time::Instant::now() + reap_every, reap_every);
+        reaper.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 msg = rx.recv() => {
@@ -201,6 +207,7 @@ impl Core {
                     }
                 }
                 _ = tick.tick() => self.expire_sessions(),
+                _ = reaper.tick() => self.reap_containers(),
             }
             self.commit_all();
         }
@@ -371,6 +378,40 @@ impl Core {
         }
     }
 
+    /// ZooKeeper's ContainerManager pass: deletes childless containers that
+    /// have had children and expired TTL nodes, as ordinary deleteContainer
+    /// txns from session 0, at most maxPerMinute per minute.
+    fn reap_containers(&mut self) {
+        let s = &self.settings;
+        let per_pass = (s.container_max_per_minute as u64 * s.container_check_interval_ms / 60_000)
+            .max(1) as usize;
+        let max_never_used = s.container_max_never_used_interval_ms as i64;
+        for path in self
+            .tree
+            .reapable(wall_ms(), max_never_used)
+            .into_iter()
+            .take(per_pass)
+        {
+            debug!(%path, "reaping container/TTL node");
+            let zxid = self.next_zxid();
+            let ctx = PrepContext {
+                session_id: 0,
+                cxid: 0,
+                zxid,
+                time: wall_ms(),
+                auth: &[],
+            };
+            let req = Request::DeleteContainer { path };
+            let txn = self
+                .prep
+                .prep(&self.tree, &ctx, OpCode::DeleteContainer, &req);
+            self.in_flight.push_back(InFlight {
+                txn,
+                origin: Origin::Internal,
+            });
+        }
+    }
+
     fn closed(&mut self, conn: ConnId) {
         if let Some(c) = self.conns.remove(&conn) {
             self.watches.remove_watcher(conn);
@@ -382,6 +423,7 @@ impl Core {
 
     /// Flushes and closes `conn`'s socket; the connection task then reports Closed.
     pub(super) fn close_conn(&mut self, conn: ConnId) {
+        debug!(conn, "closing connection");
         if let Some(c) = self.conns.get(&conn) {
             let _ = c.out.send(Outbound::Close);
         }
@@ -577,6 +619,7 @@ impl Core {
                 }
             }
             Origin::Expiry => self.session_closed(f.txn.header.client_id),
+            Origin::Internal => {}
         }
     }
 

@@ -5,7 +5,7 @@ use super::conn::ConnId;
 use super::core::Core;
 use crate::jute::records::*;
 use crate::jute::Record;
-use crate::proto::codes::{add_watch_mode, event_type, perms, watcher_type, xid as special_xid};
+use crate::proto::codes::{add_watch_mode, event_type, perms, watcher_type};
 use crate::proto::reply::{frame, header_only, reply, watch_event, write_multi_response, OpResult};
 use crate::proto::request::MultiOp;
 use crate::proto::{ErrorCode, OpCode, Request};
@@ -54,15 +54,11 @@ impl Core {
         let no_node = || header_only(xid, zxid, ErrorCode::NoNode);
         match req {
             Request::Exists(r) => {
+                // ZooKeeper 3.8.0 refuses a NUL in the path, checks no
+                // permission (later releases check READ), and registers the
+                // watch even when the node is absent.
                 if r.path.contains('\0') {
                     return header_only(xid, zxid, ErrorCode::BadArguments);
-                }
-                // READ is checked only when the node exists; ZooKeeper registers
-                // the watch even when it does not.
-                if self.tree.get(&r.path).is_some() {
-                    if let Err(e) = self.access(conn, &r.path, perms::READ) {
-                        return header_only(xid, zxid, e);
-                    }
                 }
                 if r.watch {
                     self.watches.add_data_watch(&r.path, conn);
@@ -192,7 +188,9 @@ impl Core {
             }
             Request::SetWatches(w) => {
                 self.set_watches(conn, w);
-                header_only(special_xid::SET_WATCHES, zxid, ok)
+                // The reply echoes the request's xid (−8 from old clients, a
+                // normal xid from 3.8's Java client).
+                header_only(xid, zxid, ok)
             }
             Request::MultiRead(ops) => {
                 let results: Vec<OpResult> =

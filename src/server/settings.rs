@@ -25,6 +25,12 @@ pub struct Settings {
     pub reconfig_enabled: bool,
     /// Four-letter words allowed on the client port.
     pub four_letter_whitelist: FourLetterWhitelist,
+    /// znode.container.checkIntervalMs: how often the container/TTL reaper runs.
+    pub container_check_interval_ms: u64,
+    /// znode.container.maxPerMinute: reaper deletions allowed per minute.
+    pub container_max_per_minute: u32,
+    /// znode.container.maxNeverUsedIntervalMs: age at which a never-used container goes (0 = never).
+    pub container_max_never_used_interval_ms: u64,
     /// zookeeper.skipACL: no permission checks at all.
     pub skip_acl: bool,
     /// zookeeper.DigestAuthenticationProvider.superDigest (`user:base64(sha1)`).
@@ -50,6 +56,9 @@ impl Settings {
             extended_types: false,
             reconfig_enabled: false,
             four_letter_whitelist: FourLetterWhitelist::from_config(Some("*"), false),
+            container_check_interval_ms: 60_000,
+            container_max_per_minute: 10_000,
+            container_max_never_used_interval_ms: 0,
             skip_acl: false,
             super_digest: None,
             data_log_dir: data_dir.clone(),
@@ -73,6 +82,9 @@ impl Settings {
                 c.property("zookeeper.4lw.commands.whitelist"),
                 c.read_only_mode_enabled,
             ),
+            container_check_interval_ms: c.container_check_interval_ms,
+            container_max_per_minute: c.container_max_per_minute,
+            container_max_never_used_interval_ms: c.container_max_never_used_interval_ms,
             skip_acl: c.skip_acl,
             super_digest: c.super_digest.clone(),
             data_dir: c.data_dir.clone(),

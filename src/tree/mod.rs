@@ -269,6 +269,34 @@ impl DataTree {
         self.ttls.iter().map(|p| &**p)
     }
 
+    /// Container and TTL nodes due for deletion at `now_ms` (ZooKeeper's
+    /// ContainerManager.getCandidates): childless containers that have had a
+    /// child (or, when `max_never_used_ms` > 0, were created that long ago),
+    /// and childless TTL nodes not modified for their TTL.
+    pub fn reapable(&self, now_ms: i64, max_never_used_ms: i64) -> Vec<String> {
+        let childless = |p: &str| self.nodes.get(p).filter(|n| n.children.is_empty());
+        let mut out = Vec::new();
+        for path in self.containers() {
+            let Some(n) = childless(path) else { continue };
+            let never_used_expired =
+                max_never_used_ms > 0 && now_ms - n.stat.mtime > max_never_used_ms;
+            if n.stat.cversion > 0 || never_used_expired {
+                out.push(path.to_owned());
+            }
+        }
+        for path in self.ttls() {
+            let Some(n) = childless(path) else { continue };
+            if let EphemeralType::Ttl(ttl) =
+                EphemeralType::of(n.stat.ephemeral_owner, self.extended_types)
+            {
+                if ttl != 0 && now_ms - n.stat.mtime > ttl {
+                    out.push(path.to_owned());
+                }
+            }
+        }
+        out
+    }
+
     /// Sum of path and data lengths over all nodes.
     pub fn approximate_data_size(&self) -> u64 {
         self.approximate_data_size

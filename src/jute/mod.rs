@@ -10,6 +10,8 @@
 //! `zookeeper.jute` is the truth for every record; [`records`] mirrors it.
 
 pub mod records;
+#[cfg(test)]
+mod tests;
 
 use byteorder::{BigEndian, WriteBytesExt};
 use nom::number::complete::{be_i32, be_i64, be_u8};

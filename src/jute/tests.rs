@@ -344,3 +344,64 @@ proptest! {
         prop_assert!(decode_exact::<Vec<String>>(&bytes).is_err());
     }
 }
+
+/// Test-only global allocator: the system allocator, plus a per-thread record
+/// of the largest single allocation made while a test measures.
+mod largest_allocation {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    thread_local! {
+        /// `Some(largest size so far)` while measuring on this thread.
+        static LARGEST: Cell<Option<usize>> = const { Cell::new(None) };
+    }
+
+    struct Recording;
+
+    // SAFETY: every call is forwarded unchanged to `System`; the bookkeeping
+    // touches only a const-initialised thread-local without destructor, which
+    // never allocates.
+    unsafe impl GlobalAlloc for Recording {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            let _ = LARGEST.try_with(|largest| {
+                if let Some(size) = largest.get() {
+                    largest.set(Some(size.max(layout.size())));
+                }
+            });
+            // SAFETY: the caller's guarantees for `layout` hold for `System` too.
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: `ptr` came from `System.alloc` with this `layout`.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+    }
+
+    #[global_allocator]
+    static GLOBAL: Recording = Recording;
+
+    /// Runs `f` and returns the size of the largest single allocation it made.
+    pub(super) fn during(f: impl FnOnce()) -> usize {
+        LARGEST.with(|largest| largest.set(Some(0)));
+        f();
+        LARGEST.with(|largest| largest.take()).unwrap_or(0)
+    }
+}
+
+/// A frame claiming 2^31−1 elements, whose first element fails at once, may
+/// reserve no more bytes than the frame holds, whatever the element's size.
+#[test]
+fn vector_reservation_never_exceeds_the_frame() {
+    const FRAME_LEN: usize = 64 * 1024;
+    let mut frame = prefixed(i32::MAX, &prefixed(0, &i32::MAX.to_be_bytes()));
+    frame.resize(FRAME_LEN, 0);
+    let largest = largest_allocation::during(|| {
+        assert!(decode_exact::<Vec<Acl>>(&frame).is_err());
+        assert!(decode_exact::<Vec<Txn>>(&frame).is_err());
+        assert!(decode_exact::<Vec<ClientInfo>>(&frame).is_err());
+    });
+    assert!(
+        largest <= FRAME_LEN,
+        "reserved {largest} bytes for a {FRAME_LEN}-byte frame"
+    );
+}

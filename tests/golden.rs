@@ -225,23 +225,47 @@ fn multi_parts(r: &mut Recoder, mut part: impl FnMut(&MultiHeader, &mut Recoder)
 
 /// The connect handshake, written by hand in Java (ConnectRequest then an
 /// optional readOnly flag): protocolVersion, lastZxidSeen, timeOut, sessionId,
-/// passwd[, readOnly].
-fn connect_request(r: &mut Recoder) {
+/// passwd[, readOnly]. Returns the session it names (id 0 for a new one).
+fn connect_request(r: &mut Recoder) -> Session {
     r.skip::<i32>();
     r.skip::<i64>();
     r.skip::<i32>();
-    r.skip::<i64>();
-    r.skip::<Option<Vec<u8>>>();
-    optional_read_only(r)
+    let session = Session {
+        id: r.take(),
+        passwd: r.take(),
+    };
+    optional_read_only(r);
+    session
 }
 
 /// ConnectResponse: protocolVersion, timeOut, sessionId, passwd[, readOnly].
-fn connect_response(r: &mut Recoder) {
+/// Returns the session it grants.
+fn connect_response(r: &mut Recoder) -> Session {
     r.skip::<i32>();
     r.skip::<i32>();
-    r.skip::<i64>();
-    r.skip::<Option<Vec<u8>>>();
-    optional_read_only(r)
+    let session = Session {
+        id: r.take(),
+        passwd: r.take(),
+    };
+    optional_read_only(r);
+    session
+}
+
+/// A session id and password, as a handshake names them.
+#[derive(Debug, Clone, PartialEq)]
+struct Session {
+    id: i64,
+    passwd: Option<Vec<u8>>,
+}
+
+/// One connection's handshake.
+struct Handshake {
+    /// The scenario directory: connections of one scenario share a client.
+    scenario: PathBuf,
+    request: Session,
+    request_len: usize,
+    response: Session,
+    response_len: usize,
 }
 
 fn optional_read_only(r: &mut Recoder) {
@@ -259,23 +283,21 @@ struct Seen {
     replies: Vec<(ReplyHeader, Option<OpCode>, Vec<u8>)>,
     /// Each request: its header and frame bytes.
     requests: Vec<(RequestHeader, Vec<u8>)>,
-    /// Lengths of the two handshake frames.
-    connect_lens: Vec<(usize, usize)>,
+    /// Each connection's handshake, in file order.
+    handshakes: Vec<Handshake>,
 }
 
 /// Re-encodes every frame of one connection, pairing replies with requests by xid.
 fn replay(path: &Path, seen: &mut Seen) {
     let frames = load(path);
     let mut ops_by_xid: HashMap<i32, OpCode> = HashMap::new();
-    let (mut request_len, mut response_len) = (None, None);
+    let (mut request, mut response) = (None, None);
     for frame in &frames {
         let mut r = Recoder::new(&frame.bytes);
-        if frame.to_server && request_len.is_none() {
-            connect_request(&mut r);
-            request_len = Some(frame.bytes.len());
-        } else if !frame.to_server && response_len.is_none() {
-            connect_response(&mut r);
-            response_len = Some(frame.bytes.len());
+        if frame.to_server && request.is_none() {
+            request = Some((connect_request(&mut r), frame.bytes.len()));
+        } else if !frame.to_server && response.is_none() {
+            response = Some((connect_response(&mut r), frame.bytes.len()));
         } else if frame.to_server {
             let header = r.take::<RequestHeader>();
             request_body(opcode(header.r#type), &mut r);
@@ -289,10 +311,16 @@ fn replay(path: &Path, seen: &mut Seen) {
         }
         r.finish();
     }
-    seen.connect_lens.push((
-        request_len.expect("connect request"),
-        response_len.expect("connect response"),
-    ));
+    let (request, request_len) = request.expect("connect request");
+    let (response, response_len) = response.expect("connect response");
+    let scenario = path.parent().expect("scenario dir").to_path_buf();
+    seen.handshakes.push(Handshake {
+        scenario,
+        request,
+        request_len,
+        response,
+        response_len,
+    });
 }
 
 /// Decodes what follows a ReplyHeader; returns the opcode it answers, if any.
@@ -374,13 +402,38 @@ fn captures_cover_every_client_opcode() {
 
 #[test]
 fn connect_response_is_37_bytes_with_read_only_and_36_without() {
-    for (request_len, response_len) in replay_all().connect_lens {
-        match request_len {
-            45 => assert_eq!(response_len, 37),
-            44 => assert_eq!(response_len, 36),
+    for handshake in replay_all().handshakes {
+        match handshake.request_len {
+            45 => assert_eq!(handshake.response_len, 37),
+            44 => assert_eq!(handshake.response_len, 36),
             n => panic!("connect request of {n} bytes"),
         }
     }
+}
+
+/// A new session is asked for with id 0 and a zero password; a reconnect
+/// presents the granted id and 16-byte password and is granted the same.
+#[test]
+fn reconnect_presents_and_keeps_the_granted_session() {
+    let handshakes = replay_all().handshakes;
+    let mut reconnects = 0;
+    for pair in handshakes.windows(2) {
+        let [first, next] = pair else {
+            unreachable!("windows(2)")
+        };
+        if first.request.id == 0 {
+            assert_eq!(first.request.passwd, Some(vec![0; 16]));
+        }
+        if next.scenario != first.scenario {
+            continue;
+        }
+        assert_ne!(first.response.id, 0);
+        assert_eq!(first.response.passwd.as_ref().map(Vec::len), Some(16));
+        assert_eq!(next.request, first.response);
+        assert_eq!(next.response, first.response);
+        reconnects += 1;
+    }
+    assert!(reconnects >= 3, "only {reconnects} reconnects captured");
 }
 
 #[test]

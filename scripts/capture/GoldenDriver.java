@@ -20,6 +20,7 @@ import org.apache.zookeeper.WatchedEvent;
 import org.apache.zookeeper.Watcher;
 import org.apache.zookeeper.ZooDefs.Ids;
 import org.apache.zookeeper.ZooKeeper;
+import org.apache.zookeeper.admin.ZooKeeperAdmin;
 import org.apache.zookeeper.data.ACL;
 import org.apache.zookeeper.data.Id;
 import org.apache.zookeeper.data.Stat;
@@ -32,6 +33,7 @@ public class GoldenDriver {
         ZooKeeper zk = connect(args[0]);
         if (args[1].equals("ops")) {
             ops(zk);
+            reconfig(args[0]);
         } else {
             reconnect(zk);
         }
@@ -175,6 +177,27 @@ public class GoldenDriver {
         zk.removeAllWatches("/g/w", Watcher.WatcherType.Any, false);
         zk.delete("/g/w/kid", -1);
         zk.delete("/g/w", -1);
+    }
+
+    /** Sends a reconfig, which a standalone server refuses, on its own
+     * connection (reconfig is a ZooKeeperAdmin call). */
+    private static void reconfig(String hostPort) throws Exception {
+        CountDownLatch connected = new CountDownLatch(1);
+        ZooKeeperAdmin admin = new ZooKeeperAdmin(hostPort, SESSION_TIMEOUT_MS, event -> {
+            if (event.getState() == Watcher.Event.KeeperState.SyncConnected) {
+                connected.countDown();
+            }
+        });
+        if (!connected.await(10, TimeUnit.SECONDS)) {
+            throw new IllegalStateException("no admin connection");
+        }
+        try {
+            admin.reconfigure("server.9=127.0.0.1:2888:3888:participant;127.0.0.1:2189", null, null, -1, new Stat());
+            throw new IllegalStateException("a standalone server accepted reconfig");
+        } catch (KeeperException expected) {
+            System.out.println("reconfig refused: " + expected.code());
+        }
+        admin.close();
     }
 
     private static void reconnect(ZooKeeper zk) throws Exception {

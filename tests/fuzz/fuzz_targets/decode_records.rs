@@ -15,7 +15,11 @@ use paddock::jute::{encode, Record};
 fn check<T: Record>(data: &[u8]) {
     if let Ok((rest, value)) = T::read(data) {
         let bytes = encode(&value);
-        assert_eq!(bytes.len(), data.len() - rest.len(), "encoding changes length");
+        assert_eq!(
+            bytes.len(),
+            data.len() - rest.len(),
+            "encoding changes length"
+        );
         let (rest, again) = T::read(&bytes).expect("an encoding decodes");
         assert!(rest.is_empty(), "an encoding decodes whole");
         assert_eq!(encode(&again), bytes, "encoding is not stable");

@@ -48,8 +48,9 @@ fuzz_target!(|data: &[u8]| {
         CheckVersionTxn, SetAclTxn, SetMaxChildrenTxn, CreateSessionTxn, CloseSessionTxn,
         ErrorTxn, Txn, MultiTxn,
     );
-    // PLACE FOR THE FRAME DECODERS: when `proto` has them, add
-    //     let _ = paddock::proto::decode_request(data);
-    //     let _ = paddock::proto::decode_connect_request(data);
-    // (they must return an error for bad bytes, never panic).
+    // The frame decoders of the client port: bad bytes give an error, never a panic.
+    let _ = paddock::proto::decode_request(data);
+    let _ = paddock::proto::decode_connect_request(data);
+    // The txn decoder reads the log and peers' proposals.
+    let _ = paddock::txn::Txn::from_bytes(data);
 });

@@ -19,6 +19,9 @@ mod report;
 mod wire;
 pub mod workload;
 
+#[cfg(test)]
+mod end_to_end;
+
 use report::{Cell, TargetResults};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -26,6 +26,8 @@ fn small_spec() -> Spec {
         data: vec![b'x'; 100],
         watchers: 3,
         label: "test".into(),
+        znodes: 60,
+        pid: None,
     }
 }
 
@@ -62,28 +64,39 @@ async fn every_workload_runs_cleanly_and_cleans_up() {
     let targets = [Target {
         name: "paddock".into(),
         addr: addr.clone(),
+        pid: Some(std::process::id()),
     }];
-    let results = tokio::time::timeout(
-        RUN_TIME_MAX,
-        run_all(&small_spec(), &targets, &Workload::EACH),
-    )
-    .await
-    .expect("bench run timed out")
-    .unwrap();
+    let mut workloads = Workload::EACH.to_vec();
+    workloads.push(Workload::Znodes);
+    let results = tokio::time::timeout(RUN_TIME_MAX, run_all(&small_spec(), &targets, &workloads))
+        .await
+        .expect("bench run timed out")
+        .unwrap();
     let remaining = root_children(&addr).await;
     let _ = stop_tx.send(());
     server.await.unwrap().unwrap();
     std::fs::remove_dir_all(&data_dir).unwrap();
 
     assert_eq!(results.len(), 1);
-    assert_eq!(results[0].cells.len(), Workload::EACH.len());
+    assert_eq!(results[0].cells.len(), workloads.len());
     for (workload, cell) in &results[0].cells {
         let outcome = cell
             .as_ref()
             .unwrap_or_else(|e| panic!("{}: {e}", workload.name()));
-        assert_eq!(outcome.ops(), 40, "{}", workload.name());
+        let expected_ops = if *workload == Workload::Znodes {
+            60
+        } else {
+            40
+        };
+        assert_eq!(outcome.ops(), expected_ops, "{}", workload.name());
         assert_eq!(outcome.tally.errors, 0, "{}", workload.name());
         assert!(outcome.ops_per_sec() > 0.0, "{}", workload.name());
     }
+    let (_, znodes) = results[0].cells.last().unwrap();
+    let extra = &znodes.as_ref().unwrap().extra;
+    assert!(
+        extra.iter().any(|(k, v)| *k == "rss_after_kb" && *v > 0.0),
+        "{extra:?}"
+    );
     assert_eq!(remaining, ["zookeeper"], "the bench left nodes behind");
 }

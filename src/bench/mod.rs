@@ -74,6 +74,13 @@ pub struct BenchArgs {
     /// Bytes of data in every create and setData.
     #[arg(long, value_name = "BYTES", default_value_t = 100)]
     pub data_size: usize,
+    /// Nodes the znodes (memory) workload creates.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub znodes: u64,
+    /// Process id of a --connect target on this machine, as NAME=PID (NAME as
+    /// in --connect, or its HOST:PORT): the znodes workload reports its RSS.
+    #[arg(long = "pid", value_name = "NAME=PID")]
+    pub pids: Vec<String>,
 }
 
 /// Seconds measured when neither --duration nor --ops is given.
@@ -84,6 +91,8 @@ const DEFAULT_DURATION_S: f64 = 10.0;
 struct Target {
     name: String,
     addr: String,
+    /// The server's process id, when it runs on this machine and was given.
+    pid: Option<u32>,
 }
 
 /// Parses `name=host:port` or `host:port` (named after itself).
@@ -96,6 +105,7 @@ fn parse_target(text: &str) -> anyhow::Result<Target> {
     Ok(Target {
         name: name.to_owned(),
         addr: addr.to_owned(),
+        pid: None,
     })
 }
 
@@ -131,14 +141,14 @@ fn spec_of(args: &BenchArgs) -> anyhow::Result<Spec> {
         data: vec![b'x'; args.data_size],
         watchers: args.watchers,
         label: String::new(),
+        znodes: args.znodes,
+        pid: None,
     })
 }
 
-/// Runs the workloads of `args` against every target, prints a table per
-/// target (and a ratio table for several), and writes JSON if asked. Fails if
-/// any workload failed against any target, after reporting everything else.
-pub fn run(args: BenchArgs) -> anyhow::Result<()> {
-    let targets = args
+/// The --connect targets, with the process ids given by --pid.
+fn targets_of(args: &BenchArgs) -> anyhow::Result<Vec<Target>> {
+    let mut targets = args
         .connect
         .iter()
         .map(|t| parse_target(t))
@@ -147,6 +157,36 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     names.sort_unstable();
     names.dedup();
     anyhow::ensure!(names.len() == targets.len(), "--connect names must differ");
+    for (name, pid) in parse_pids(&args.pids)? {
+        let target = targets
+            .iter_mut()
+            .find(|t| t.name == name || t.addr == name);
+        target
+            .ok_or_else(|| {
+                anyhow::anyhow!("--pid {name}={pid}: no --connect target is called {name}")
+            })?
+            .pid = Some(pid);
+    }
+    Ok(targets)
+}
+
+/// Parses `--pid NAME=PID` pairs.
+fn parse_pids(pids: &[String]) -> anyhow::Result<Vec<(String, u32)>> {
+    pids.iter()
+        .map(|text| {
+            let parsed = text
+                .rsplit_once('=')
+                .and_then(|(name, pid)| Some((name.to_owned(), pid.parse().ok()?)));
+            parsed.ok_or_else(|| anyhow::anyhow!("--pid {text}: expected NAME=PID"))
+        })
+        .collect()
+}
+
+/// Runs the workloads of `args` against every target, prints a table per
+/// target (and a ratio table for several), and writes JSON if asked. Fails if
+/// any workload failed against any target, after reporting everything else.
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let targets = targets_of(&args)?;
     let spec = spec_of(&args)?;
     let workloads = Workload::expand(&args.workloads);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -185,6 +225,7 @@ async fn run_all(
         .map(|t| Spec {
             addr: t.addr.clone(),
             label: t.name.clone(),
+            pid: t.pid,
             ..spec.clone()
         })
         .collect();
@@ -266,11 +307,27 @@ mod tests {
             parse_target("zk=127.0.0.1:2181").unwrap(),
             Target {
                 name: "zk".into(),
-                addr: "127.0.0.1:2181".into()
+                addr: "127.0.0.1:2181".into(),
+                pid: None,
             }
         );
         assert_eq!(parse_target("[::1]:2181").unwrap().name, "[::1]:2181");
         assert!(parse_target("nohostport").is_err());
+        let a = args(&[
+            "--connect",
+            "zk=h:1",
+            "--connect",
+            "h:2",
+            "--pid",
+            "zk=10",
+            "--pid",
+            "h:2=20",
+        ]);
+        let pids: Vec<_> = targets_of(&a).unwrap().iter().map(|t| t.pid).collect();
+        assert_eq!(pids, [Some(10), Some(20)]);
+        assert!(targets_of(&args(&["--connect", "a=h:1", "--connect", "a=h:2"])).is_err());
+        assert!(targets_of(&args(&["--connect", "a=h:1", "--pid", "b=3"])).is_err());
+        assert!(targets_of(&args(&["--connect", "a=h:1", "--pid", "a=x"])).is_err());
         assert!(parse_target("=127.0.0.1:1").is_err());
     }
 

@@ -305,6 +305,8 @@ mod tests {
             data: vec![0; 100],
             watchers: 4,
             label: String::new(),
+            znodes: 0,
+            pid: None,
         };
         let text = json(&spec, &[target("zk", 1)]);
         assert!(text.contains("\"duration_s\": null, \"ops\": 10"));

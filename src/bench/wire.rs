@@ -217,6 +217,8 @@ pub struct Session {
     /// The next xid to use; the Java client counts up from 1 the same way.
     /// Whoever sends a request on `writer` takes its xid from here.
     pub next_xid: i32,
+    /// The session timeout the server granted.
+    timeout: Duration,
 }
 
 impl Session {
@@ -251,7 +253,32 @@ impl Session {
             reader,
             writer,
             next_xid: 1,
+            timeout: Duration::from_millis(connected.time_out as u64),
         })
+    }
+
+    /// How often an otherwise idle session must ping to stay alive: a third of
+    /// its timeout, as the Java client does (half of its 2/3 read timeout).
+    pub fn ping_interval(&self) -> Duration {
+        self.timeout / 3
+    }
+
+    /// Sends a ping and waits for its reply; only valid while no other request
+    /// of this session is in flight (replies before it would be dropped).
+    pub async fn ping(&mut self) -> io::Result<()> {
+        self.writer
+            .write(&bodiless_request(
+                crate::proto::codes::xid::PING,
+                OpCode::Ping,
+            ))
+            .await?;
+        self.writer.flush().await?;
+        loop {
+            let payload = self.reader.next().await?;
+            if split_reply(&payload)?.0.xid == crate::proto::codes::xid::PING {
+                return Ok(());
+            }
+        }
     }
 
     /// Takes the next xid.

@@ -61,8 +61,11 @@ pub enum Workload {
     /// Session churn: connect, create an ephemeral, closeSession; then the time
     /// until every ephemeral is gone.
     Churn,
-    /// Every workload above, in that order.
+    /// Every workload above, in that order (not znodes).
     All,
+    /// Memory: create --znodes nodes of --data-size bytes, read the server's
+    /// RSS (when its --pid is given), then delete them. Not part of `all`.
+    Znodes,
 }
 
 impl Workload {
@@ -92,6 +95,7 @@ impl Workload {
             Workload::Watch => "watch",
             Workload::Churn => "churn",
             Workload::All => "all",
+            Workload::Znodes => "znodes",
         }
     }
 
@@ -129,7 +133,7 @@ impl Workload {
     /// that outlive the operation).
     fn creates_per_op(self) -> u64 {
         match self {
-            Workload::Create => 1,
+            Workload::Create | Workload::Znodes => 1,
             Workload::Multi => MULTI_WIDTH,
             _ => 0,
         }
@@ -159,6 +163,11 @@ pub struct Spec {
     pub watchers: usize,
     /// Prefix of the progress line (names the server).
     pub label: String,
+    /// Nodes the znodes workload creates.
+    pub znodes: u64,
+    /// The server's process id on this machine, when known: the znodes
+    /// workload reads its RSS.
+    pub pid: Option<u32>,
 }
 
 impl Spec {
@@ -435,16 +444,28 @@ async fn throughput(
         .await?;
     }
     let sessions = connect_all(&spec.addr, spec.sessions).await?;
-    let gate = spec.gate();
+    let rss_before_kb = spec.pid.and_then(rss_kb);
+    let gate = match workload {
+        Workload::Znodes => Arc::new(Gate::new(Duration::ZERO, None, Some(spec.znodes))),
+        _ => spec.gate(),
+    };
     let progress = spec.progress(workload, &gate);
     let source = Arc::new(Ops {
         workload,
         base: base.to_owned(),
         data: spec.data.clone(),
     });
-    let drove = drive(sessions, spec.outstanding, source, gate.clone()).await?;
+    let drove = keeping_alive(
+        control,
+        drive(sessions, spec.outstanding, source, gate.clone()),
+    )
+    .await?;
     drop(progress);
     let seconds = drove.tally.seconds_since(gate.measure_from());
+    let mut extra = Vec::new();
+    if workload == Workload::Znodes {
+        extra = memory_extras(spec.znodes, rss_before_kb, spec.pid.and_then(rss_kb));
+    }
     let mut sessions = drove.sessions;
     if workload.creates_per_op() > 0 {
         let cleanup = Arc::new(DeleteCreated {
@@ -452,11 +473,10 @@ async fn throughput(
             sent: drove.sent,
             width: workload.creates_per_op(),
         });
-        let deleted = drive(
-            sessions,
-            spec.outstanding,
-            cleanup,
-            Arc::new(Gate::new(Duration::ZERO, None, None)),
+        let unlimited = Arc::new(Gate::new(Duration::ZERO, None, None));
+        let deleted = keeping_alive(
+            control,
+            drive(sessions, spec.outstanding, cleanup, unlimited),
         )
         .await?;
         if deleted.tally.errors > 0 {
@@ -482,7 +502,7 @@ async fn throughput(
         workload,
         tally: drove.tally,
         seconds,
-        extra: Vec::new(),
+        extra,
     };
     if workload == Workload::Multi {
         outcome
@@ -490,6 +510,52 @@ async fn throughput(
             .push(("znodes_per_sec", outcome.ops_per_sec() * MULTI_WIDTH as f64));
     }
     Ok(outcome)
+}
+
+/// The resident set size of process `pid` in KiB (VmRSS in /proc/<pid>/status),
+/// or `None` when it cannot be read.
+pub fn rss_kb(pid: u32) -> Option<u64> {
+    parse_vm_rss_kb(&std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?)
+}
+
+fn parse_vm_rss_kb(status: &str) -> Option<u64> {
+    let line = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?;
+    line.split_whitespace().next()?.parse().ok()
+}
+
+/// The znodes workload's figures: the node count and, when the server's RSS was
+/// read before and after the fill, both and the growth per node.
+fn memory_extras(
+    znodes: u64,
+    before_kb: Option<u64>,
+    after_kb: Option<u64>,
+) -> Vec<(&'static str, f64)> {
+    let mut extra = vec![("znodes", znodes as f64)];
+    if let (Some(before), Some(after)) = (before_kb, after_kb) {
+        let per_znode = after.saturating_sub(before) as f64 * 1024.0 / znodes.max(1) as f64;
+        extra.extend([
+            ("rss_before_kb", before as f64),
+            ("rss_after_kb", after as f64),
+            ("bytes_per_znode", per_znode),
+        ]);
+    }
+    extra
+}
+
+/// Runs `work` while pinging `control` often enough that it does not expire:
+/// the control session sits idle while other sessions load the server, for
+/// longer than a session timeout when a run is long.
+async fn keeping_alive<T>(
+    control: &mut Session,
+    work: impl std::future::Future<Output = io::Result<T>>,
+) -> io::Result<T> {
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            out = &mut work => return out,
+            _ = tokio::time::sleep(control.ping_interval()) => control.ping().await?,
+        }
+    }
 }
 
 /// What the coordinator tells the watcher sessions.
@@ -675,10 +741,14 @@ async fn churn(spec: &Spec, control: &mut Session, base: &str) -> io::Result<Out
             gate.clone(),
         ));
     }
-    let mut tally = Tally::default();
-    while let Some(joined) = set.join_next().await {
-        tally.merge(&joined.map_err(io::Error::other)??);
-    }
+    let tally = keeping_alive(control, async move {
+        let mut tally = Tally::default();
+        while let Some(joined) = set.join_next().await {
+            tally.merge(&joined.map_err(io::Error::other)??);
+        }
+        Ok(tally)
+    })
+    .await?;
     drop(progress);
     let gone = wait_until_childless(control, base).await?;
     let seconds = tally.seconds_since(gate.measure_from());
@@ -770,6 +840,21 @@ mod tests {
     }
 
     #[test]
+    fn rss_is_read_from_proc_status() {
+        let status = "Name:\tjava\nVmPeak:\t 900 kB\nVmRSS:\t  787024 kB\nRssAnon:\t 1 kB\n";
+        assert_eq!(parse_vm_rss_kb(status), Some(787_024));
+        assert_eq!(parse_vm_rss_kb("Name:\tx\n"), None);
+        assert!(rss_kb(std::process::id()).is_some_and(|kb| kb > 0));
+    }
+
+    #[test]
+    fn memory_extras_give_growth_per_znode_when_rss_is_known() {
+        assert_eq!(memory_extras(1_000, None, Some(5)), [("znodes", 1_000.0)]);
+        let extra = memory_extras(1_000, Some(1_000), Some(2_000));
+        assert_eq!(extra[3], ("bytes_per_znode", 1_024.0));
+    }
+
+    #[test]
     fn all_expands_to_each_workload_once_in_order() {
         assert_eq!(Workload::expand(&[Workload::Churn, Workload::All]).len(), 9);
         assert_eq!(
@@ -777,6 +862,7 @@ mod tests {
             Workload::Churn
         );
         assert_eq!(Workload::expand(&[Workload::All]), Workload::EACH.to_vec());
+        assert!(!Workload::EACH.contains(&Workload::Znodes));
     }
 
     #[test]

@@ -68,6 +68,7 @@ pub fn units_note(workloads: &[Workload]) -> String {
             Workload::Multi => "multi: one op is one multi of 10 creates (znodes_per_sec counts nodes)",
             Workload::Watch => "watch: one op is one fan-out round (one setData, W events); latency is until the last event",
             Workload::Churn => "churn: one op is one session (connect, create ephemeral, closeSession)",
+            Workload::Znodes => "znodes: one op is one create of the fill; bytes_per_znode is RSS growth / znodes",
             _ => continue,
         };
         let _ = writeln!(out, "  {note}");
@@ -149,7 +150,7 @@ pub fn json(spec: &Spec, targets: &[TargetResults]) -> String {
     let mut out = String::from("{\n  \"settings\": {");
     let _ = write!(
         out,
-        "\"sessions\": {}, \"outstanding\": {}, \"data_size\": {}, \"watchers\": {}, \"warmup_s\": {}, \"duration_s\": {}, \"ops\": {}",
+        "\"sessions\": {}, \"outstanding\": {}, \"data_size\": {}, \"watchers\": {}, \"warmup_s\": {}, \"duration_s\": {}, \"ops\": {}, \"znodes\": {}",
         spec.sessions,
         spec.outstanding,
         spec.data.len(),
@@ -157,6 +158,7 @@ pub fn json(spec: &Spec, targets: &[TargetResults]) -> String {
         number(spec.warmup.as_secs_f64()),
         spec.duration.map_or("null".into(), |d| number(d.as_secs_f64())),
         spec.ops.map_or("null".into(), |n| n.to_string()),
+        spec.znodes,
     );
     out.push_str("},\n  \"targets\": [");
     for (i, target) in targets.iter().enumerate() {
@@ -309,7 +311,7 @@ mod tests {
             pid: None,
         };
         let text = json(&spec, &[target("zk", 1)]);
-        assert!(text.contains("\"duration_s\": null, \"ops\": 10"));
+        assert!(text.contains("\"duration_s\": null, \"ops\": 10, \"znodes\": 0"));
         assert!(text.contains("\"error\": \"boom \\\"x\\\"\""));
         assert!(text.contains("\"latency_us\": {\"p50\": 100.000, \"p99\": 100.000, \"p99_9\": 100.000, \"max\": 100.000, \"mean\": 100.000}"));
         assert_eq!(string("a\u{1}\n"), "\"a\\u0001\\n\"");

@@ -47,20 +47,61 @@ async fn root_children(addr: &str) -> Vec<String> {
     children.children
 }
 
+/// A Paddock server running in this process on 127.0.0.1:0 with its own data dir.
+struct TestServer {
+    addr: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    data_dir: std::path::PathBuf,
+}
+
+impl TestServer {
+    async fn start(test: &str) -> TestServer {
+        let data_dir =
+            std::env::temp_dir().join(format!("paddock-bench-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(&data_dir).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        let task = tokio::spawn(server::run(
+            listener,
+            Settings::for_tests(data_dir.clone()),
+            shutdown,
+        ));
+        TestServer {
+            addr,
+            stop,
+            task,
+            data_dir,
+        }
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap().unwrap();
+        std::fs::remove_dir_all(&self.data_dir).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ping_is_answered_and_the_session_stays_usable() {
+    let server = TestServer::start("ping").await;
+    let mut session = Session::connect(&server.addr).await.unwrap();
+    assert!(session.ping_interval() > Duration::ZERO);
+    session.ping().await.unwrap();
+    session.ping().await.unwrap();
+    session.close().await.unwrap();
+    assert_eq!(root_children(&server.addr).await, ["zookeeper"]);
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_workload_runs_cleanly_and_cleans_up() {
-    let data_dir = std::env::temp_dir().join(format!("paddock-bench-test-{}", std::process::id()));
-    std::fs::create_dir_all(&data_dir).unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(server::run(
-        listener,
-        Settings::for_tests(data_dir.clone()),
-        async {
-            let _ = stop_rx.await;
-        },
-    ));
+    let server = TestServer::start("workloads").await;
+    let addr = server.addr.clone();
     let targets = [Target {
         name: "paddock".into(),
         addr: addr.clone(),
@@ -73,9 +114,7 @@ async fn every_workload_runs_cleanly_and_cleans_up() {
         .expect("bench run timed out")
         .unwrap();
     let remaining = root_children(&addr).await;
-    let _ = stop_tx.send(());
-    server.await.unwrap().unwrap();
-    std::fs::remove_dir_all(&data_dir).unwrap();
+    server.stop().await;
 
     assert_eq!(results.len(), 1);
     assert_eq!(results[0].cells.len(), workloads.len());

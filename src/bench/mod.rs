@@ -9,6 +9,14 @@
 //! - [`workload`]: what each workload sends, its fixtures and its cleanup.
 //! - `report`: the per-server table, the ratio table and the JSON document.
 //!
+//! # Usage
+//! ```text
+//! paddock bench --connect 127.0.0.1:2181 --workload get-data --duration 10
+//! paddock bench --connect zookeeper=127.0.0.1:2181 --connect paddock=127.0.0.1:2182 --json out.json
+//! paddock bench --connect zk=127.0.0.1:2181 --pid zk=4242 --workload znodes --znodes 1000000
+//! ```
+//! `scripts/bench [--quick]` starts both servers and runs all of this.
+//!
 //! Given several `--connect` targets, each workload runs against each server in
 //! turn before the next workload starts, so slow drift of the machine (heat,
 //! other builds) spreads over all servers instead of favouring one.

@@ -28,6 +28,8 @@ enum Command {
         #[arg(default_value = "conf/zoo.cfg")]
         config: PathBuf,
     },
+    /// Loads a ZooKeeper-compatible server (Paddock or Apache ZooKeeper) and reports ops/s and latency.
+    Bench(paddock::bench::BenchArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -41,6 +43,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Server { config } => run_server(config),
+        Command::Bench(args) => paddock::bench::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

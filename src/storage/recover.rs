@@ -1,0 +1,232 @@
+//! Startup recovery (ZooKeeper's `FileTxnSnapLog.restore`): the newest valid
+//! snapshot, then every later log record applied through `txn::apply`.
+//!
+//! Recovery mode is explicit:
+//! - a record that fails its checksum, runs past the file or breaks zxid
+//!   order, with no valid record anywhere after it, is a torn tail (a write
+//!   the crash interrupted, never acknowledged): the file is cut there, the
+//!   rest zeroed, later record-less files removed, and the cut is reported;
+//! - the same failure followed by a valid record is corruption of
+//!   acknowledged data: recovery stops with [`StorageError::Corrupt`];
+//! - a zero length ends a file's records (preallocated space).
+
+use super::logfile::{self, LogEnd, LogReader, HEADER_LEN, LOG_PREFIX};
+use super::snapshot::{snapshot_files, LoadedSnapshot};
+use super::{files_by_zxid, log_dir, read_snapshot, snap_dir, StorageError};
+use crate::tree::DataTree;
+use crate::txn::{apply::apply, Txn, TxnBody};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// How many snapshots, newest first, recovery tries before giving up (as ZooKeeper).
+const SNAPSHOTS_TRIED_MAX: usize = 100;
+
+/// The state rebuilt from disk.
+#[derive(Debug)]
+pub struct Recovered {
+    /// The tree as of `last_zxid`.
+    pub tree: DataTree,
+    /// Open sessions (id, timeout ms) by id: the snapshot's, plus
+    /// createSession and minus closeSession txns replayed after it.
+    pub sessions: Vec<(i64, u32)>,
+    /// The zxid of the last txn in the tree (snapshot or replayed); 0 when empty.
+    pub last_zxid: i64,
+    /// Where a torn tail was cut: the log file and the offset it now ends at.
+    pub truncated: Option<(PathBuf, u64)>,
+}
+
+/// Rebuilds the state from `<data_dir>/paddock/snapshot.*` and
+/// `<data_log_dir>/paddock/log.*` (pass zoo.cfg's dataDir and dataLogDir).
+/// Empty or missing directories give a fresh tree at zxid 0.
+///
+/// Errors: `Corrupt` when every snapshot fails its checks, when a log record
+/// is damaged but valid records follow it, or when a checksummed record does
+/// not decode as a txn; `Io` when a file cannot be read, cut or removed.
+pub fn recover(
+    data_dir: &Path,
+    data_log_dir: &Path,
+    extended_types: bool,
+) -> Result<Recovered, StorageError> {
+    let (tree, sessions, snap_zxid) = load_snapshot(&snap_dir(data_dir), extended_types)?;
+    let mut replay = Replay {
+        tree,
+        sessions: sessions.into_iter().collect(),
+        snap_zxid,
+    };
+    let truncated = replay.logs(&log_dir(data_log_dir))?;
+    let last_zxid = replay.tree.last_processed_zxid();
+    tracing::info!(
+        last_zxid = format_args!("{last_zxid:#x}"),
+        snap_zxid = format_args!("{snap_zxid:#x}"),
+        "recovered"
+    );
+    Ok(Recovered {
+        tree: replay.tree,
+        sessions: replay.sessions.into_iter().collect(),
+        last_zxid,
+        truncated,
+    })
+}
+
+/// The newest snapshot that reads and passes its checksum; a fresh tree when
+/// there is none at all.
+fn load_snapshot(dir: &Path, extended_types: bool) -> Result<LoadedSnapshot, StorageError> {
+    let files = snapshot_files(dir)?;
+    let Some((_, newest)) = files.first() else {
+        return Ok((DataTree::new(extended_types), Vec::new(), 0));
+    };
+    for (_, path) in files.iter().take(SNAPSHOTS_TRIED_MAX) {
+        match read_snapshot(path, extended_types) {
+            Ok(found) => return Ok(found),
+            Err(e @ StorageError::Corrupt { .. }) => {
+                tracing::warn!("skipping invalid snapshot: {e}")
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(StorageError::corrupt(
+        newest,
+        0,
+        "no valid snapshot in the directory",
+    ))
+}
+
+/// Replay in progress.
+struct Replay {
+    /// The tree records are applied to.
+    tree: DataTree,
+    /// Sessions by id, kept ordered for a deterministic result.
+    sessions: BTreeMap<i64, u32>,
+    /// Records up to this zxid are already in the tree.
+    snap_zxid: i64,
+}
+
+impl Replay {
+    /// Replays the log files that may hold records after the snapshot;
+    /// returns where a torn tail was cut.
+    fn logs(&mut self, dir: &Path) -> Result<Option<(PathBuf, u64)>, StorageError> {
+        let files = files_by_zxid(dir, LOG_PREFIX)?;
+        // The file with the largest start zxid ≤ the snapshot's, and all later ones.
+        let first = files
+            .iter()
+            .rposition(|(start, _)| *start <= self.snap_zxid)
+            .unwrap_or(0);
+        let files: Vec<PathBuf> = files.into_iter().skip(first).map(|(_, p)| p).collect();
+        let mut last_zxid = i64::MIN;
+        for (i, path) in files.iter().enumerate() {
+            let bytes = std::fs::read(path).map_err(|e| StorageError::io(path, e))?;
+            logfile::check_header(&bytes)
+                .map_err(|reason| StorageError::corrupt(path, 0, reason))?;
+            let mut reader = LogReader::new(&bytes, last_zxid);
+            for record in reader.by_ref() {
+                self.record(path, record)?;
+            }
+            last_zxid = reader.last_zxid();
+            if let Some(&LogEnd::Bad { offset, reason }) = reader.end() {
+                let later = &files[i + 1..];
+                if logfile::valid_record_after(&bytes, offset, last_zxid)
+                    || any_valid_record(later, last_zxid)?
+                {
+                    return Err(StorageError::corrupt(
+                        path,
+                        offset,
+                        format!("{reason}, and valid records follow"),
+                    ));
+                }
+                cut_tail(path, offset, bytes.len() as u64, reason, later)?;
+                return Ok(Some((path.clone(), offset)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Applies one record unless the snapshot already holds it.
+    fn record(&mut self, path: &Path, record: logfile::LogRecord<'_>) -> Result<(), StorageError> {
+        if record.zxid <= self.snap_zxid {
+            return Ok(());
+        }
+        let txn = Txn::from_bytes(record.body).map_err(|e| {
+            StorageError::corrupt(
+                path,
+                record.offset,
+                format!("record does not decode as a txn: {e}"),
+            )
+        })?;
+        if txn.header.zxid != record.zxid {
+            return Err(StorageError::corrupt(
+                path,
+                record.offset,
+                "record frame and txn header disagree on the zxid",
+            ));
+        }
+        match &txn.body {
+            TxnBody::CreateSession(t) => {
+                self.sessions
+                    .insert(txn.header.client_id, t.time_out as u32);
+            }
+            TxnBody::CloseSession(_) => {
+                self.sessions.remove(&txn.header.client_id);
+            }
+            _ => {}
+        }
+        // Errors are replies for the client; a replayed txn may meet a tree
+        // that already holds its effect (a snapshot taken by ZooKeeper is fuzzy).
+        apply(&mut self.tree, &txn);
+        Ok(())
+    }
+}
+
+/// Whether any of `files` holds a valid record with a zxid above `after_zxid`.
+fn any_valid_record(files: &[PathBuf], after_zxid: i64) -> Result<bool, StorageError> {
+    for path in files {
+        let bytes = std::fs::read(path).map_err(|e| StorageError::io(path, e))?;
+        if logfile::check_header(&bytes).is_ok()
+            && logfile::valid_record_after(&bytes, HEADER_LEN as u64 - 1, after_zxid)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Cuts `path` at `offset`, zero-filling up to its old length so the
+/// preallocated space never shows old bytes, and removes `later` files (they
+/// hold no valid record). A file left with no record is removed too.
+fn cut_tail(
+    path: &Path,
+    offset: u64,
+    len: u64,
+    reason: &str,
+    later: &[PathBuf],
+) -> Result<(), StorageError> {
+    tracing::warn!(
+        "{}: torn tail at offset {offset} ({reason}); cutting {} bytes",
+        path.display(),
+        len - offset
+    );
+    if offset == HEADER_LEN as u64 {
+        std::fs::remove_file(path).map_err(|e| StorageError::io(path, e))?;
+    } else {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| StorageError::io(path, e))?;
+        let cut = || -> std::io::Result<()> {
+            file.set_len(offset)?;
+            file.set_len(len)?;
+            file.sync_all()
+        };
+        cut().map_err(|e| StorageError::io(path, e))?;
+    }
+    for path in later {
+        tracing::warn!(
+            "{}: removing log with no valid record after a torn tail",
+            path.display()
+        );
+        std::fs::remove_file(path).map_err(|e| StorageError::io(path, e))?;
+    }
+    if let Some(dir) = path.parent() {
+        super::sync_dir(dir)?;
+    }
+    Ok(())
+}

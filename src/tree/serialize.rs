@@ -29,6 +29,9 @@ impl DataTree {
     /// ZooKeeper's snapshot layout. ACL indices are the cache's own, so every
     /// node's `acl` field resolves in the written cache.
     pub fn write_snapshot_part(&self, out: &mut Vec<u8>) {
+        // Per node: path and data (counted in approximate_data_size) plus
+        // 76 bytes of lengths, ACL index and stat.
+        out.reserve(self.approximate_data_size as usize + 76 * self.nodes.len());
         self.write_acl_cache(out);
         self.write_nodes(out);
         write_ustring(out, Some(TERMINATOR));
@@ -85,6 +88,8 @@ impl DataTree {
         tree.nodes.clear();
         tree.acls = AclCache::default();
         tree.approximate_data_size = 0;
+        // Every stored node takes at least 76 bytes (lengths, acl, stat).
+        tree.nodes.reserve(input.len() / 76);
         loop {
             let (after_path, path) = nom_result(String::read(rest))?;
             if path == TERMINATOR {
@@ -100,7 +105,7 @@ impl DataTree {
                         "node names an ACL index the cache lacks",
                     ))?),
             };
-            tree.insert_read_node(&path, Node::new(node.0, acl, node.2))?;
+            tree.insert_read_node(path, Node::new(node.0, acl, node.2))?;
             rest = after_node;
         }
         if !tree.nodes.contains_key("/") {
@@ -111,29 +116,29 @@ impl DataTree {
 
     /// Adds a node read from a snapshot under its parent (already read, as
     /// pre-order guarantees) and indexes it as ephemeral, container or TTL.
-    fn insert_read_node(&mut self, snap_path: &str, node: Node) -> Result<(), DecodeError> {
-        let key: Box<str> = if snap_path.is_empty() {
-            "/".into()
-        } else {
-            snap_path.into()
-        };
-        if self.nodes.contains_key(&key) {
-            return Err(DecodeError::Invalid("snapshot holds a path twice"));
+    fn insert_read_node(&mut self, snap_path: String, node: Node) -> Result<(), DecodeError> {
+        const DUPLICATE: DecodeError = DecodeError::Invalid("snapshot holds a path twice");
+        if snap_path.is_empty() {
+            if self.nodes.contains_key("/") {
+                return Err(DUPLICATE);
+            }
+            self.nodes.insert("/".into(), node);
+            return Ok(());
         }
-        if !snap_path.is_empty() {
-            let (parent, name) =
-                path::split(snap_path).ok_or(DecodeError::Invalid("bad node path"))?;
-            let parent = self
-                .nodes
-                .get_mut(parent)
-                .ok_or(DecodeError::Invalid("node read before its parent"))?;
-            parent.children.insert(name.into());
-            self.index_owner(&key, node.stat.ephemeral_owner);
-            // As `DataTree::new`, the root's path and data are not counted.
-            let data_len = node.data.as_ref().map_or(0, |d| d.len());
-            self.approximate_data_size += (key.len() + data_len) as u64;
+        let (parent, name) =
+            path::split(&snap_path).ok_or(DecodeError::Invalid("bad node path"))?;
+        let parent = self
+            .nodes
+            .get_mut(parent)
+            .ok_or(DecodeError::Invalid("node read before its parent"))?;
+        if !parent.children.insert(name.into()) {
+            return Err(DUPLICATE);
         }
-        self.nodes.insert(key, node);
+        self.index_owner(&snap_path, node.stat.ephemeral_owner);
+        // As `DataTree::new`, the root's path and data are not counted.
+        let data_len = node.data.as_ref().map_or(0, |d| d.len());
+        self.approximate_data_size += (snap_path.len() + data_len) as u64;
+        self.nodes.insert(snap_path.into_boxed_str(), node);
         Ok(())
     }
 

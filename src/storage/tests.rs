@@ -410,3 +410,34 @@ fn serialize_a_million_small_nodes() {
     );
     assert_eq!(back.node_count(), tree.node_count());
 }
+
+/// Run with `cargo test --release --lib storage::tests::group_commit -- --ignored --nocapture`.
+#[test]
+#[ignore = "timing measurement: group commit throughput"]
+fn group_commit_throughput() {
+    for batch in [1u32, 10, 100, 1000] {
+        let dir = TestDir::new();
+        let count = (batch * 200).min(50_000);
+        let records: Vec<Vec<u8>> = (1..=count)
+            .map(|z| sample_txn(i64::from(z)).to_bytes())
+            .collect();
+        let mut log = TxnLog::open(&log_dir(dir.path()), 64 << 20, true).unwrap();
+        let start = std::time::Instant::now();
+        for (z, record) in (1..).zip(&records) {
+            log.append(z, record).unwrap();
+            if z % i64::from(batch) == 0 {
+                log.sync().unwrap();
+            }
+        }
+        let elapsed = start.elapsed();
+        println!(
+            "batch {batch}: {count} records in {elapsed:?}, {:?} per sync",
+            elapsed / (count / batch)
+        );
+        drop(log);
+        let start = std::time::Instant::now();
+        let r = recover(dir.path(), dir.path(), false).unwrap();
+        println!("  recovery {:?}", start.elapsed());
+        assert_eq!(r.last_zxid, i64::from(count));
+    }
+}

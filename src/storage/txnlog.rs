@@ -202,8 +202,8 @@ impl TxnLog {
     }
 }
 
-/// Creates (or recreates) the spare file: header, zero-filled to `size`,
-/// synced, opened read-write for mapping.
+/// Creates (or recreates) the spare file: header, then `size` bytes reserved
+/// and synced, opened read-write for mapping.
 fn prepare_spare(path: &Path, size: u64) -> std::io::Result<File> {
     let mut file = OpenOptions::new()
         .read(true)
@@ -212,9 +212,23 @@ fn prepare_spare(path: &Path, size: u64) -> std::io::Result<File> {
         .truncate(true)
         .open(path)?;
     file.write_all(&logfile::header_bytes())?;
-    file.set_len(size)?;
+    reserve(&file, size)?;
     file.sync_all()?;
     Ok(file)
+}
+
+/// Grows `file` to `size` bytes of zeros with its blocks allocated
+/// (fallocate), so writes through the mapping can never hit a full disk:
+/// that would be a SIGBUS, not an error. Where the file system cannot
+/// allocate ahead, the file is extended sparse, as ZooKeeper does.
+fn reserve(file: &File, size: u64) -> std::io::Result<()> {
+    match rustix::fs::fallocate(file, rustix::fs::FallocateFlags::empty(), 0, size) {
+        Ok(()) => Ok(()),
+        Err(e) if e == rustix::io::Errno::OPNOTSUPP || e == rustix::io::Errno::NOSYS => {
+            file.set_len(size)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The zxid of the last valid record in the newest log file that has one.

@@ -1,27 +1,29 @@
 //! A snapshot written by Apache ZooKeeper 3.8.0 reads into the same tree a
 //! client saw: every Stat field, data and ACL, plus sessions, ephemerals,
 //! containers and TTL nodes. The fixture and the client's view come from
-//! tests/fixtures/zk38-snapshot/make_fixture.py.
+//! tests/fixtures/zk38/make_fixture.py.
 
 use paddock::storage::{read_snapshot, snapshot_bytes, write_snapshot_bytes};
 use std::path::{Path, PathBuf};
 
 fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/zk38-snapshot")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/zk38")
 }
 
+fn expected_text() -> String {
+    std::fs::read_to_string(fixture_dir().join("expected.txt")).unwrap()
+}
+
+/// The snapshot expected.txt names: the first taken after the tracked writes.
 fn fixture_snapshot() -> PathBuf {
-    std::fs::read_dir(fixture_dir())
+    let text = expected_text();
+    let name = text
+        .lines()
+        .next()
         .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .starts_with("snapshot.")
-        })
-        .expect("fixture snapshot present")
+        .strip_prefix("snapshot ")
+        .unwrap();
+    fixture_dir().join("version-2").join(name)
 }
 
 fn unhex(s: &str) -> Vec<u8> {
@@ -43,8 +45,8 @@ struct Expected {
 }
 
 fn expected() -> (i64, u32, Vec<Expected>) {
-    let text = std::fs::read_to_string(fixture_dir().join("expected.txt")).unwrap();
-    let mut lines = text.lines();
+    let text = expected_text();
+    let mut lines = text.lines().skip(1);
     let session: Vec<&str> = lines.next().unwrap().split(' ').collect();
     let nodes = lines
         .map(|line| {

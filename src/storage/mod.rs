@@ -47,7 +47,8 @@
 //! - `txnlog`: [`TxnLog`], appends and group commit.
 //! - `logfile`: the record framing, and reading a log file back.
 //! - `snapshot`: [`write_snapshot`], [`read_snapshot`], Adler-32.
-//! - `recover`: [`recover`].
+//! - `recover`: [`recover`], and [`recover_zookeeper`] for a ZooKeeper dataDir.
+//! - `zklog`: reading Apache ZooKeeper's own `version-2/log.*` files.
 //! - `policy`: [`SnapshotPolicy`], when to snapshot.
 
 mod logfile;
@@ -56,9 +57,10 @@ mod policy;
 mod recover;
 mod snapshot;
 mod txnlog;
+mod zklog;
 
 pub use policy::SnapshotPolicy;
-pub use recover::{recover, Recovered};
+pub use recover::{recover, recover_zookeeper, Recovered};
 pub use snapshot::{
     read_snapshot, snapshot_bytes, snapshot_files, write_snapshot, write_snapshot_bytes,
     LoadedSnapshot,

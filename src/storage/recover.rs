@@ -12,11 +12,16 @@
 
 use super::logfile::{self, LogEnd, LogReader, HEADER_LEN, LOG_PREFIX};
 use super::snapshot::{snapshot_files, LoadedSnapshot};
+use super::zklog::zk_log_records;
 use super::{files_by_zxid, log_dir, read_snapshot, snap_dir, StorageError};
+use crate::proto::{ErrorCode, OpCode};
 use crate::tree::DataTree;
 use crate::txn::{apply::apply, Txn, TxnBody};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+/// ZooKeeper's sub-directory of dataDir and dataLogDir.
+const ZOOKEEPER_SUBDIR: &str = "version-2";
 
 /// How many snapshots, newest first, recovery tries before giving up (as ZooKeeper).
 const SNAPSHOTS_TRIED_MAX: usize = 100;
@@ -65,6 +70,55 @@ pub fn recover(
         sessions: replay.sessions.into_iter().collect(),
         last_zxid,
         truncated,
+    })
+}
+
+/// Rebuilds the state Apache ZooKeeper left in `<data_dir>/version-2/`
+/// (snapshots) and `<data_log_dir>/version-2/` (logs), to start from or
+/// import a ZooKeeper dataDir. Only uncompressed snapshots are read. The
+/// files are not changed: a partial last record is ignored, as ZooKeeper
+/// does, and `truncated` is always `None`.
+///
+/// Errors: `Corrupt` when every snapshot fails its checks, a log record
+/// fails its checksum or does not decode, or zxids go backwards; `Io` when a
+/// file cannot be read.
+pub fn recover_zookeeper(
+    data_dir: &Path,
+    data_log_dir: &Path,
+    extended_types: bool,
+) -> Result<Recovered, StorageError> {
+    let (tree, sessions, snap_zxid) =
+        load_snapshot(&data_dir.join(ZOOKEEPER_SUBDIR), extended_types)?;
+    let mut replay = Replay {
+        tree,
+        sessions: sessions.into_iter().collect(),
+        snap_zxid,
+    };
+    let log_dir = data_log_dir.join(ZOOKEEPER_SUBDIR);
+    let mut last_zxid = i64::MIN;
+    for path in replay.log_files(&log_dir)? {
+        let bytes = std::fs::read(&path).map_err(|e| StorageError::io(&path, e))?;
+        for record in zk_log_records(&path, &bytes)? {
+            let txn = decode(&path, record.offset, record.payload)?;
+            if txn.header.zxid <= last_zxid {
+                return Err(StorageError::corrupt(
+                    &path,
+                    record.offset,
+                    "txn zxid does not increase",
+                ));
+            }
+            last_zxid = txn.header.zxid;
+            if last_zxid > replay.snap_zxid {
+                replay.apply(&txn);
+            }
+        }
+    }
+    let last_zxid = replay.tree.last_processed_zxid();
+    Ok(Recovered {
+        tree: replay.tree,
+        sessions: replay.sessions.into_iter().collect(),
+        last_zxid,
+        truncated: None,
     })
 }
 
@@ -140,18 +194,23 @@ impl Replay {
         Ok(None)
     }
 
-    /// Applies one record unless the snapshot already holds it.
+    /// The log files in `dir` that may hold records after the snapshot: the
+    /// one with the largest start zxid ≤ the snapshot's, and all later ones.
+    fn log_files(&self, dir: &Path) -> Result<Vec<PathBuf>, StorageError> {
+        let files = files_by_zxid(dir, LOG_PREFIX)?;
+        let first = files
+            .iter()
+            .rposition(|(start, _)| *start <= self.snap_zxid)
+            .unwrap_or(0);
+        Ok(files.into_iter().skip(first).map(|(_, p)| p).collect())
+    }
+
+    /// Applies one Paddock log record unless the snapshot already holds it.
     fn record(&mut self, path: &Path, record: logfile::LogRecord<'_>) -> Result<(), StorageError> {
         if record.zxid <= self.snap_zxid {
             return Ok(());
         }
-        let txn = Txn::from_bytes(record.body).map_err(|e| {
-            StorageError::corrupt(
-                path,
-                record.offset,
-                format!("record does not decode as a txn: {e}"),
-            )
-        })?;
+        let txn = decode(path, record.offset, record.body)?;
         if txn.header.zxid != record.zxid {
             return Err(StorageError::corrupt(
                 path,
@@ -159,6 +218,12 @@ impl Replay {
                 "record frame and txn header disagree on the zxid",
             ));
         }
+        self.apply(&txn);
+        Ok(())
+    }
+
+    /// Applies `txn`, tracking sessions.
+    fn apply(&mut self, txn: &Txn) {
         match &txn.body {
             TxnBody::CreateSession(t) => {
                 self.sessions
@@ -171,9 +236,27 @@ impl Replay {
         }
         // Errors are replies for the client; a replayed txn may meet a tree
         // that already holds its effect (a snapshot taken by ZooKeeper is fuzzy).
-        apply(&mut self.tree, &txn);
-        Ok(())
+        let applied = apply(&mut self.tree, txn);
+        if let (TxnBody::Create(create), Some(ErrorCode::NodeExists)) = (&txn.body, applied.err) {
+            if txn.header.r#type == OpCode::Create as i32 {
+                let parent = crate::tree::path::parent_of(&create.path).unwrap_or("/");
+                self.tree
+                    .raise_cversion_pzxid(parent, create.parent_c_version, txn.header.zxid);
+            }
+        }
     }
+}
+
+/// Decodes a record body as a txn; a body that passed its checksum but does
+/// not decode is corruption (or a txn type this version cannot read).
+fn decode(path: &Path, offset: u64, body: &[u8]) -> Result<Txn, StorageError> {
+    Txn::from_bytes(body).map_err(|e| {
+        StorageError::corrupt(
+            path,
+            offset,
+            format!("record does not decode as a txn: {e}"),
+        )
+    })
 }
 
 /// Whether any of `files` holds a valid record with a zxid above `after_zxid`.

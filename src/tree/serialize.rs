@@ -13,6 +13,10 @@
 //! children. Children are visited in name order, so two equal trees produce
 //! the same bytes. The session list, file header and checksum seal around this
 //! part belong to `storage::snapshot`.
+//!
+//! Also here, because only replay after loading a snapshot needs it:
+//! [`DataTree::raise_cversion_pzxid`], ZooKeeper's fix-up for a create replayed
+//! over a fuzzy snapshot that already holds the node.
 
 use super::acl_cache::OPEN_ACL_INDEX;
 use super::{path, AclCache, DataTree, EphemeralType, Node};
@@ -158,6 +162,29 @@ impl DataTree {
     }
 }
 
+impl DataTree {
+    /// Replay over a fuzzy snapshot (ZooKeeper's `setCversionPzxid`): a
+    /// `create` txn whose node the snapshot already holds still raises the
+    /// parent's cversion to `parent_cversion` (−1: one above the current) and
+    /// its pzxid to `zxid`, when that cversion is higher than the current one.
+    /// Returns false, changing nothing, when `parent` does not exist.
+    pub fn raise_cversion_pzxid(&mut self, parent: &str, parent_cversion: i32, zxid: i64) -> bool {
+        let Some(node) = self.nodes.get_mut(parent) else {
+            return false;
+        };
+        let cversion = if parent_cversion == -1 {
+            node.stat.cversion + 1
+        } else {
+            parent_cversion
+        };
+        if cversion > node.stat.cversion {
+            node.stat.cversion = cversion;
+            node.stat.pzxid = zxid;
+        }
+        true
+    }
+}
+
 fn write_node(out: &mut Vec<u8>, path: &str, node: &Node) {
     write_ustring(out, Some(path));
     write_buffer(out, node.data.as_deref());
@@ -276,6 +303,18 @@ mod tests {
         let expected = ["", "/a", "/a/b", "/a/e", "/c", "/t", "/zookeeper"];
         assert_eq!(&paths[..7], &expected);
         assert_eq!(&paths[7..], ["/zookeeper/config", "/zookeeper/quota"]);
+    }
+
+    #[test]
+    fn replayed_create_raises_parent_cversion_and_pzxid_only_upwards() {
+        let mut tree = sample_tree();
+        let before = tree.get("/a").unwrap().stat.clone();
+        assert!(tree.raise_cversion_pzxid("/a", before.cversion - 1, 99));
+        assert_eq!(tree.get("/a").unwrap().stat, before);
+        assert!(tree.raise_cversion_pzxid("/a", -1, 100));
+        let after = &tree.get("/a").unwrap().stat;
+        assert_eq!((after.cversion, after.pzxid), (before.cversion + 1, 100));
+        assert!(!tree.raise_cversion_pzxid("/missing", -1, 101));
     }
 
     #[test]

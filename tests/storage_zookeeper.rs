@@ -1,9 +1,10 @@
-//! A snapshot written by Apache ZooKeeper 3.8.0 reads into the same tree a
-//! client saw: every Stat field, data and ACL, plus sessions, ephemerals,
-//! containers and TTL nodes. The fixture and the client's view come from
-//! tests/fixtures/zk38/make_fixture.py.
+//! Apache ZooKeeper 3.8.0's files: a snapshot reads into the same tree a
+//! client saw (every Stat field, data and ACL, plus sessions, ephemerals,
+//! containers and TTL nodes), and a whole dataDir (snapshots + logs) recovers
+//! to ZooKeeper's final state from any of its snapshots. The fixture and the
+//! client's view come from tests/fixtures/zk38/make_fixture.py.
 
-use paddock::storage::{read_snapshot, snapshot_bytes, write_snapshot_bytes};
+use paddock::storage::{read_snapshot, recover_zookeeper, snapshot_bytes, write_snapshot_bytes};
 use std::path::{Path, PathBuf};
 
 fn fixture_dir() -> PathBuf {
@@ -141,4 +142,85 @@ fn flipped_byte_in_a_zookeeper_snapshot_fails_its_checksum() {
     std::fs::remove_dir_all(&dir).unwrap();
     let err = result.err().expect("checksum must fail").to_string();
     assert!(err.contains("checksum"), "{err}");
+}
+
+/// Stat fields of `path` in `tree`, in expected.txt's order.
+fn stat_fields(tree: &paddock::tree::DataTree, path: &str) -> [i64; 11] {
+    let s = tree.stat(path).unwrap_or_else(|| panic!("{path} missing"));
+    [
+        s.czxid,
+        s.mzxid,
+        s.ctime,
+        s.mtime,
+        s.version as i64,
+        s.cversion as i64,
+        s.aversion as i64,
+        s.ephemeral_owner,
+        s.data_length as i64,
+        s.num_children as i64,
+        s.pzxid,
+    ]
+}
+
+#[test]
+fn zookeeper_data_dir_recovers_to_its_final_state() {
+    let (session_id, _, nodes) = expected();
+    let r = recover_zookeeper(&fixture_dir(), &fixture_dir(), true).unwrap();
+    assert_eq!(r.truncated, None);
+    assert_eq!(r.tree.last_processed_zxid(), r.last_zxid);
+    // The client closed its session last: its ephemeral went with it.
+    assert!(
+        r.sessions.iter().all(|(id, _)| *id != session_id),
+        "{:?}",
+        r.sessions
+    );
+    assert!(r.tree.get("/app/eph").is_none());
+    let app = r.tree.stat("/app").unwrap();
+    assert_eq!((app.num_children, app.pzxid), (2, r.last_zxid));
+    assert_eq!(
+        r.tree.get("/marker").unwrap().data.as_deref(),
+        Some(&b"11"[..])
+    );
+    for e in nodes.iter().filter(|e| !e.path.starts_with("/app")) {
+        assert_eq!(stat_fields(&r.tree, &e.path), e.stat, "stat of {}", e.path);
+    }
+}
+
+#[test]
+fn every_zookeeper_snapshot_replays_to_the_same_state() {
+    let full = recover_zookeeper(&fixture_dir(), &fixture_dir(), true).unwrap();
+    let want = snapshot_bytes(&full.tree, &full.sessions);
+    let source = fixture_dir().join("version-2");
+    let mut names: Vec<String> = std::fs::read_dir(&source)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    let snapshots: Vec<&String> = names
+        .iter()
+        .filter(|n| n.starts_with("snapshot."))
+        .collect();
+    assert!(snapshots.len() > 3);
+    for snapshot in snapshots {
+        let dir = std::env::temp_dir().join(format!(
+            "paddock-zk-replay-{}-{snapshot}",
+            std::process::id()
+        ));
+        let v2 = dir.join("version-2");
+        std::fs::create_dir_all(&v2).unwrap();
+        for name in names
+            .iter()
+            .filter(|n| n.starts_with("log.") || *n == snapshot)
+        {
+            std::fs::copy(source.join(name), v2.join(name)).unwrap();
+        }
+        let r = recover_zookeeper(&dir, &dir, true);
+        std::fs::remove_dir_all(&dir).unwrap();
+        let r = r.unwrap();
+        assert_eq!(r.last_zxid, full.last_zxid, "from {snapshot}");
+        assert!(
+            snapshot_bytes(&r.tree, &r.sessions) == want,
+            "from {snapshot}: state differs"
+        );
+    }
 }

@@ -46,20 +46,26 @@
 //! - `mmap`: the only `unsafe` code, mapping a log file.
 //! - `txnlog`: [`TxnLog`], appends and group commit.
 //! - `logfile`: the record framing, and reading a log file back.
+//! - `logtools`: [`read_log`] (DIFF sync) and [`truncate_log`] (TRUNC sync).
+//! - `purge`: [`purge`], removing snapshots and logs no longer needed.
 //! - `snapshot`: [`write_snapshot`], [`read_snapshot`], Adler-32.
 //! - `recover`: [`recover`], and [`recover_zookeeper`] for a ZooKeeper dataDir.
 //! - `zklog`: reading Apache ZooKeeper's own `version-2/log.*` files.
 //! - `policy`: [`SnapshotPolicy`], when to snapshot.
 
 mod logfile;
+mod logtools;
 mod mmap;
 mod policy;
+mod purge;
 mod recover;
 mod snapshot;
 mod txnlog;
 mod zklog;
 
+pub use logtools::{read_log, truncate_log};
 pub use policy::SnapshotPolicy;
+pub use purge::purge;
 pub use recover::{recover, recover_zookeeper, Recovered};
 pub use snapshot::{
     read_snapshot, snapshot_bytes, snapshot_files, write_snapshot, write_snapshot_bytes,

@@ -11,6 +11,7 @@
 //! - a zero length ends a file's records (preallocated space).
 
 use super::logfile::{self, LogEnd, LogReader, HEADER_LEN, LOG_PREFIX};
+use super::logtools::cut_file;
 use super::snapshot::{snapshot_files, LoadedSnapshot};
 use super::zklog::zk_log_records;
 use super::{files_by_zxid, log_dir, read_snapshot, snap_dir, StorageError};
@@ -287,20 +288,7 @@ fn cut_tail(
         path.display(),
         len - offset
     );
-    if offset == HEADER_LEN as u64 {
-        std::fs::remove_file(path).map_err(|e| StorageError::io(path, e))?;
-    } else {
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)
-            .map_err(|e| StorageError::io(path, e))?;
-        let cut = || -> std::io::Result<()> {
-            file.set_len(offset)?;
-            file.set_len(len)?;
-            file.sync_all()
-        };
-        cut().map_err(|e| StorageError::io(path, e))?;
-    }
+    cut_file(path, offset, len)?;
     for path in later {
         tracing::warn!(
             "{}: removing log with no valid record after a torn tail",

@@ -369,6 +369,70 @@ fn only_bad_snapshots_is_an_error() {
     ));
 }
 
+#[test]
+fn read_log_returns_records_after_a_zxid_across_files() {
+    let dir = TestDir::new();
+    write_log(dir.path(), 300, 1..=20);
+    let got = read_log(&log_dir(dir.path()), 7).unwrap();
+    let zxids: Vec<i64> = got.iter().map(|(z, _)| *z).collect();
+    assert_eq!(zxids, (8..=20).collect::<Vec<_>>());
+    assert_eq!(got[0].1, sample_txn(8).to_bytes());
+    assert_eq!(read_log(&log_dir(dir.path()), 20).unwrap(), []);
+    assert_eq!(read_log(&dir.path().join("none"), 0).unwrap(), []);
+}
+
+#[test]
+fn truncate_log_drops_records_above_a_zxid_and_appends_resume() {
+    let dir = TestDir::new();
+    write_log(dir.path(), 300, 1..=20);
+    truncate_log(&log_dir(dir.path()), 11).unwrap();
+    let r = recover(dir.path(), dir.path(), false).unwrap();
+    assert_eq!((r.last_zxid, &r.truncated), (11, &None));
+    assert_eq!(image(&r), expected_image(11));
+    write_log(dir.path(), 300, 12..=14);
+    assert_eq!(
+        image(&recover(dir.path(), dir.path(), false).unwrap()),
+        expected_image(14)
+    );
+    truncate_log(&log_dir(dir.path()), 0).unwrap();
+    assert!(log_files(dir.path()).is_empty());
+}
+
+#[test]
+fn purge_keeps_newest_snapshots_and_the_logs_they_need() {
+    let dir = TestDir::new();
+    let mut tree = DataTree::new(false);
+    let sessions = [(SESSION, 30_000)];
+    let mut log = TxnLog::open(&log_dir(dir.path()), 1 << 12, true).unwrap();
+    for z in 1..=50 {
+        log.append(z, &sample_txn(z).to_bytes()).unwrap();
+        apply(&mut tree, &sample_txn(z));
+        if z % 10 == 5 {
+            log.sync().unwrap();
+            write_snapshot(&snap_dir(dir.path()), &tree, &sessions, z).unwrap();
+            log.roll();
+        }
+    }
+    log.sync().unwrap();
+    drop(log);
+    // Snapshots 5, 15, 25, 35, 45; logs 1, 6, 16, 26, 36, 46 (names in hex).
+    let removed = purge(dir.path(), dir.path(), 3).unwrap();
+    let mut names: Vec<_> = removed
+        .iter()
+        .map(|p| p.file_name().unwrap().to_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["log.1", "log.6", "snapshot.5", "snapshot.f"]);
+    assert_eq!(
+        image(&recover(dir.path(), dir.path(), false).unwrap()),
+        expected_image(50)
+    );
+    assert!(
+        purge(dir.path(), dir.path(), 1).unwrap().is_empty(),
+        "at least 3 are kept"
+    );
+}
+
 /// Run with `cargo test --release --lib storage::tests::serialize_a_million -- --ignored --nocapture`.
 #[test]
 #[ignore = "timing measurement: a million nodes"]

@@ -53,25 +53,16 @@ pub fn recover(
     data_log_dir: &Path,
     extended_types: bool,
 ) -> Result<Recovered, StorageError> {
-    let (tree, sessions, snap_zxid) = load_snapshot(&snap_dir(data_dir), extended_types)?;
-    let mut replay = Replay {
-        tree,
-        sessions: sessions.into_iter().collect(),
-        snap_zxid,
-    };
+    let mut replay = Replay::from(load_snapshot(&snap_dir(data_dir), extended_types)?);
     let truncated = replay.logs(&log_dir(data_log_dir))?;
-    let last_zxid = replay.tree.last_processed_zxid();
+    let recovered = replay.finish(truncated);
     tracing::info!(
-        last_zxid = format_args!("{last_zxid:#x}"),
-        snap_zxid = format_args!("{snap_zxid:#x}"),
-        "recovered"
+        last_zxid = format_args!("{:#x}", recovered.last_zxid),
+        "recovered from {} and {}",
+        snap_dir(data_dir).display(),
+        log_dir(data_log_dir).display()
     );
-    Ok(Recovered {
-        tree: replay.tree,
-        sessions: replay.sessions.into_iter().collect(),
-        last_zxid,
-        truncated,
-    })
+    Ok(recovered)
 }
 
 /// Rebuilds the state Apache ZooKeeper left in `<data_dir>/version-2/`
@@ -88,39 +79,10 @@ pub fn recover_zookeeper(
     data_log_dir: &Path,
     extended_types: bool,
 ) -> Result<Recovered, StorageError> {
-    let (tree, sessions, snap_zxid) =
-        load_snapshot(&data_dir.join(ZOOKEEPER_SUBDIR), extended_types)?;
-    let mut replay = Replay {
-        tree,
-        sessions: sessions.into_iter().collect(),
-        snap_zxid,
-    };
-    let log_dir = data_log_dir.join(ZOOKEEPER_SUBDIR);
-    let mut last_zxid = i64::MIN;
-    for path in replay.log_files(&log_dir)? {
-        let bytes = std::fs::read(&path).map_err(|e| StorageError::io(&path, e))?;
-        for record in zk_log_records(&path, &bytes)? {
-            let txn = decode(&path, record.offset, record.payload)?;
-            if txn.header.zxid <= last_zxid {
-                return Err(StorageError::corrupt(
-                    &path,
-                    record.offset,
-                    "txn zxid does not increase",
-                ));
-            }
-            last_zxid = txn.header.zxid;
-            if last_zxid > replay.snap_zxid {
-                replay.apply(&txn);
-            }
-        }
-    }
-    let last_zxid = replay.tree.last_processed_zxid();
-    Ok(Recovered {
-        tree: replay.tree,
-        sessions: replay.sessions.into_iter().collect(),
-        last_zxid,
-        truncated: None,
-    })
+    let snapshots = data_dir.join(ZOOKEEPER_SUBDIR);
+    let mut replay = Replay::from(load_snapshot(&snapshots, extended_types)?);
+    replay.zookeeper_logs(&data_log_dir.join(ZOOKEEPER_SUBDIR))?;
+    Ok(replay.finish(None))
 }
 
 /// The newest snapshot that reads and passes its checksum; a fresh tree when
@@ -156,17 +118,52 @@ struct Replay {
     snap_zxid: i64,
 }
 
+impl From<LoadedSnapshot> for Replay {
+    fn from((tree, sessions, snap_zxid): LoadedSnapshot) -> Replay {
+        Replay {
+            tree,
+            sessions: sessions.into_iter().collect(),
+            snap_zxid,
+        }
+    }
+}
+
 impl Replay {
-    /// Replays the log files that may hold records after the snapshot;
-    /// returns where a torn tail was cut.
+    /// The recovered state.
+    fn finish(self, truncated: Option<(PathBuf, u64)>) -> Recovered {
+        let last_zxid = self.tree.last_processed_zxid();
+        let sessions = self.sessions.into_iter().collect();
+        Recovered {
+            tree: self.tree,
+            sessions,
+            last_zxid,
+            truncated,
+        }
+    }
+
+    /// Replays ZooKeeper's own log files in `dir`.
+    fn zookeeper_logs(&mut self, dir: &Path) -> Result<(), StorageError> {
+        let mut last_zxid = i64::MIN;
+        for path in self.log_files(dir)? {
+            let bytes = std::fs::read(&path).map_err(|e| StorageError::io(&path, e))?;
+            for record in zk_log_records(&path, &bytes)? {
+                let txn = decode(&path, record.offset, record.payload)?;
+                if txn.header.zxid <= last_zxid {
+                    let reason = "txn zxid does not increase";
+                    return Err(StorageError::corrupt(&path, record.offset, reason));
+                }
+                last_zxid = txn.header.zxid;
+                if last_zxid > self.snap_zxid {
+                    self.apply(&txn);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Replays Paddock's log files in `dir`; returns where a torn tail was cut.
     fn logs(&mut self, dir: &Path) -> Result<Option<(PathBuf, u64)>, StorageError> {
-        let files = files_by_zxid(dir, LOG_PREFIX)?;
-        // The file with the largest start zxid ≤ the snapshot's, and all later ones.
-        let first = files
-            .iter()
-            .rposition(|(start, _)| *start <= self.snap_zxid)
-            .unwrap_or(0);
-        let files: Vec<PathBuf> = files.into_iter().skip(first).map(|(_, p)| p).collect();
+        let files = self.log_files(dir)?;
         let mut last_zxid = i64::MIN;
         for (i, path) in files.iter().enumerate() {
             let bytes = std::fs::read(path).map_err(|e| StorageError::io(path, e))?;
@@ -178,17 +175,14 @@ impl Replay {
             }
             last_zxid = reader.last_zxid();
             if let Some(&LogEnd::Bad { offset, reason }) = reader.end() {
-                let later = &files[i + 1..];
-                if logfile::valid_record_after(&bytes, offset, last_zxid)
-                    || any_valid_record(later, last_zxid)?
-                {
-                    return Err(StorageError::corrupt(
-                        path,
-                        offset,
-                        format!("{reason}, and valid records follow"),
-                    ));
-                }
-                cut_tail(path, offset, bytes.len() as u64, reason, later)?;
+                let bad = BadRecord {
+                    path,
+                    bytes: &bytes,
+                    offset,
+                    reason,
+                    last_zxid,
+                };
+                bad.cut_if_torn(&files[i + 1..])?;
                 return Ok(Some((path.clone(), offset)));
             }
         }
@@ -273,31 +267,49 @@ fn any_valid_record(files: &[PathBuf], after_zxid: i64) -> Result<bool, StorageE
     Ok(false)
 }
 
-/// Cuts `path` at `offset`, zero-filling up to its old length so the
-/// preallocated space never shows old bytes, and removes `later` files (they
-/// hold no valid record). A file left with no record is removed too.
-fn cut_tail(
-    path: &Path,
+/// A record recovery could not read, and what came before it.
+struct BadRecord<'a> {
+    /// The log file.
+    path: &'a Path,
+    /// The whole file.
+    bytes: &'a [u8],
+    /// Where the bad record starts.
     offset: u64,
-    len: u64,
-    reason: &str,
-    later: &[PathBuf],
-) -> Result<(), StorageError> {
-    tracing::warn!(
-        "{}: torn tail at offset {offset} ({reason}); cutting {} bytes",
-        path.display(),
-        len - offset
-    );
-    cut_file(path, offset, len)?;
-    for path in later {
+    /// Why it is bad.
+    reason: &'static str,
+    /// The zxid of the last good record before it.
+    last_zxid: i64,
+}
+
+impl BadRecord<'_> {
+    /// A torn tail (no valid record after it, here or in `later` files) is
+    /// cut: the file ends at the bad record, zero-filled to its old length,
+    /// and the `later` files are removed. Anything else is `Corrupt`.
+    fn cut_if_torn(&self, later: &[PathBuf]) -> Result<(), StorageError> {
+        let (path, offset) = (self.path, self.offset);
+        if logfile::valid_record_after(self.bytes, offset, self.last_zxid)
+            || any_valid_record(later, self.last_zxid)?
+        {
+            let reason = format!("{}, and valid records follow", self.reason);
+            return Err(StorageError::corrupt(path, offset, reason));
+        }
+        let cut_bytes = self.bytes.len() as u64 - offset;
         tracing::warn!(
-            "{}: removing log with no valid record after a torn tail",
-            path.display()
+            "{}: torn tail at offset {offset} ({}); cutting {cut_bytes} bytes",
+            path.display(),
+            self.reason
         );
-        std::fs::remove_file(path).map_err(|e| StorageError::io(path, e))?;
+        cut_file(path, offset, self.bytes.len() as u64)?;
+        for later in later {
+            tracing::warn!(
+                "{}: removing log with no valid record after a torn tail",
+                later.display()
+            );
+            std::fs::remove_file(later).map_err(|e| StorageError::io(later, e))?;
+        }
+        match path.parent() {
+            Some(dir) => super::sync_dir(dir),
+            None => Ok(()),
+        }
     }
-    if let Some(dir) = path.parent() {
-        super::sync_dir(dir)?;
-    }
-    Ok(())
 }

@@ -46,7 +46,9 @@ pub(crate) fn adler32(bytes: &[u8]) -> u32 {
 }
 
 /// Serializes `tree` and `sessions` (id, timeout ms) into a complete snapshot
-/// file image, sealed. Pure: call it where the tree cannot change meanwhile.
+/// file image, sealed. Pure: call it where the tree cannot change meanwhile,
+/// and name the file (see [`write_snapshot_bytes`]) after
+/// `tree.last_processed_zxid()` at that moment.
 pub fn snapshot_bytes(tree: &DataTree, sessions: &[(i64, u32)]) -> Vec<u8> {
     let mut out = Vec::new();
     FileHeader {
@@ -87,12 +89,21 @@ pub fn write_snapshot_bytes(dir: &Path, zxid: i64, bytes: &[u8]) -> Result<PathB
 }
 
 /// [`snapshot_bytes`] then [`write_snapshot_bytes`], on the calling thread.
+///
+/// # Panics
+/// If `zxid` is not the tree's last processed zxid: recovery replays the
+/// log from the zxid in the name, so any other name would skip or repeat txns.
 pub fn write_snapshot(
     dir: &Path,
     tree: &DataTree,
     sessions: &[(i64, u32)],
     zxid: i64,
 ) -> Result<PathBuf, StorageError> {
+    assert_eq!(
+        zxid,
+        tree.last_processed_zxid(),
+        "a snapshot is named after its tree's zxid"
+    );
     write_snapshot_bytes(dir, zxid, &snapshot_bytes(tree, sessions))
 }
 

@@ -150,6 +150,21 @@ fn reopened_log_knows_its_last_zxid_and_continues_in_a_new_file() {
 }
 
 #[test]
+fn txn_log_can_move_to_a_blocking_thread() {
+    fn assert_send<T: Send>(_: &T) {}
+    let dir = TestDir::new();
+    let log = TxnLog::open(dir.path(), 4096, false).unwrap();
+    assert_send(&log);
+    let handle = std::thread::spawn(move || {
+        let mut log = log;
+        log.append(1, &sample_txn(1).to_bytes()).unwrap();
+        log.sync().unwrap();
+        log.last_zxid()
+    });
+    assert_eq!(handle.join().unwrap(), 1);
+}
+
+#[test]
 #[should_panic(expected = "zxid went backwards")]
 fn appending_an_old_zxid_is_a_bug() {
     let dir = TestDir::new();
@@ -355,7 +370,12 @@ fn recovery_replays_after_the_newest_valid_snapshot_and_skips_a_bad_one() {
 #[test]
 fn only_bad_snapshots_is_an_error() {
     let dir = TestDir::new();
-    let path = write_snapshot(&snap_dir(dir.path()), &DataTree::new(false), &[], 3).unwrap();
+    let path = write_snapshot_bytes(
+        &snap_dir(dir.path()),
+        3,
+        &snapshot_bytes(&DataTree::new(false), &[]),
+    )
+    .unwrap();
     let len = std::fs::metadata(&path).unwrap().len();
     std::fs::OpenOptions::new()
         .write(true)

@@ -38,9 +38,16 @@
 //! - Snapshots are consistent, not fuzzy: [`snapshot_bytes`] serializes the
 //!   tree on the thread that owns it (no write can interleave), and
 //!   [`write_snapshot_bytes`] writes, fsyncs and renames the bytes on any
-//!   thread. Replay after it starts exactly at the snapshot's zxid + 1.
+//!   thread. Replay after it starts exactly at the snapshot's zxid + 1. The
+//!   price is a pause of the owning thread: about 0.65–0.95 s for 1,000,000
+//!   small nodes (95 MB; release build on a busy 2-core machine), against
+//!   0.3 s to write and fsync them (`tests::serialize_a_million_small_nodes`).
 //! - Recovery ([`recover`]) tolerates a torn tail (truncates it and says so)
-//!   and refuses corruption followed by valid records.
+//!   and refuses corruption followed by valid records. One case it cannot
+//!   tell apart: after a power loss, the kernel may have written the pages of
+//!   an unsynced batch out of order, leaving a damaged record followed by a
+//!   valid one though neither was acknowledged; recovery then refuses to
+//!   start (`Corrupt`, with path and offset) rather than guess.
 //!
 //! # Layout
 //! - `mmap`: the only `unsafe` code, mapping a log file.

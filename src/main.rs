@@ -10,7 +10,11 @@ use tokio::net::TcpListener;
 use tracing::{error, info};
 
 #[derive(Parser)]
-#[command(name = "paddock", version, about = "A ZooKeeper-compatible coordination server")]
+#[command(
+    name = "paddock",
+    version,
+    about = "A ZooKeeper-compatible coordination server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -28,7 +32,10 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PADDOCK_LOG").unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PADDOCK_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -47,9 +54,17 @@ fn main() -> std::process::ExitCode {
 fn run_server(path: PathBuf) -> anyhow::Result<()> {
     let config = Config::load(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
     config.log_unsupported();
-    anyhow::ensure!(config.is_standalone(), "{}: ensemble mode (server.N lines) is not supported yet", path.display());
-    let port = config.client_port.with_context(|| format!("{}: no clientPort is set", path.display()))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    anyhow::ensure!(
+        config.is_standalone(),
+        "{}: ensemble mode (server.N lines) is not supported yet",
+        path.display()
+    );
+    let port = config
+        .client_port
+        .with_context(|| format!("{}: no clientPort is set", path.display()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let listener = bind(config.client_port_address, port).await?;
         info!(config = %path.display(), data_dir = %config.data_dir.display(), "paddock {} starting (standalone)", env!("CARGO_PKG_VERSION"));
@@ -62,16 +77,21 @@ fn run_server(path: PathBuf) -> anyhow::Result<()> {
 /// (as ZooKeeper), falling back to IPv4 when IPv6 is unavailable.
 async fn bind(address: Option<IpAddr>, port: u16) -> anyhow::Result<TcpListener> {
     if let Some(ip) = address {
-        return TcpListener::bind(SocketAddr::new(ip, port)).await.with_context(|| format!("binding {ip}:{port}"));
+        return TcpListener::bind(SocketAddr::new(ip, port))
+            .await
+            .with_context(|| format!("binding {ip}:{port}"));
     }
     match TcpListener::bind(SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port)).await {
         Ok(l) => Ok(l),
-        Err(_) => TcpListener::bind(("0.0.0.0", port)).await.with_context(|| format!("binding 0.0.0.0:{port}")),
+        Err(_) => TcpListener::bind(("0.0.0.0", port))
+            .await
+            .with_context(|| format!("binding 0.0.0.0:{port}")),
     }
 }
 
 async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("install SIGTERM handler");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("install SIGTERM handler");
     tokio::select! {
         _ = tokio::signal::ctrl_c() => info!("SIGINT received"),
         _ = term.recv() => info!("SIGTERM received"),

@@ -1,8 +1,9 @@
 //! Authentication schemes and ACL validation (ZooKeeper's `server/auth`).
 //!
-//! Today this holds what create and setACL need to store ACLs exactly as
-//! ZooKeeper does (`PrepRequestProcessor.fixupACL`): duplicate removal, `auth`
-//! expansion and per-scheme id validation. Permission checks are not enforced yet.
+//! ACL lists are stored exactly as ZooKeeper stores them (`fixupACL`: duplicate
+//! removal, `auth` expansion, per-scheme id validation) and checked as
+//! `ZooKeeperServer.checkACL` checks them: world:anyone, digest ids by equality,
+//! ip ids by address or CIDR block, and a `super` identity that passes every check.
 
 use crate::jute::records::{Acl, Id};
 use crate::proto::ErrorCode;
@@ -36,7 +37,10 @@ pub fn fixup_acl(acl: &[Acl], session_ids: &[Id]) -> Result<Vec<Acl>, ErrorCode>
                     session_ids
                         .iter()
                         .filter(|id| is_authenticated_scheme(&id.scheme))
-                        .map(|id| Acl { perms: a.perms, id: id.clone() }),
+                        .map(|id| Acl {
+                            perms: a.perms,
+                            id: id.clone(),
+                        }),
                 );
                 if out.len() == before {
                     return Err(ErrorCode::InvalidAcl);
@@ -50,10 +54,92 @@ pub fn fixup_acl(acl: &[Acl], session_ids: &[Id]) -> Result<Vec<Acl>, ErrorCode>
     Ok(out)
 }
 
+/// True when `ids` may do `perm` on a node whose ACL is `acl`
+/// (ZooKeeper's checkACL, without skipACL, which the caller applies).
+pub fn check_acl(acl: &[Acl], perm: i32, ids: &[Id]) -> bool {
+    if acl.is_empty() || ids.iter().any(|id| id.scheme == "super") {
+        return true;
+    }
+    acl.iter().filter(|a| a.perms & perm != 0).any(|a| {
+        if a.id.scheme == "world" && a.id.id == "anyone" {
+            return true;
+        }
+        ids.iter()
+            .filter(|id| id.scheme == a.id.scheme)
+            .any(|id| matches_id(&a.id.scheme, &id.id, &a.id.id))
+    })
+}
+
+/// Whether the session identity `id` matches the ACL id `pattern` of `scheme`.
+fn matches_id(scheme: &str, id: &str, pattern: &str) -> bool {
+    match scheme {
+        "ip" => ip_matches(id, pattern),
+        "digest" | "sasl" | "x509" => id == pattern,
+        _ => false,
+    }
+}
+
+/// IPAuthenticationProvider.matches: the client address against `a.b.c.d[/bits]`.
+fn ip_matches(client: &str, pattern: &str) -> bool {
+    let (addr, bits) = match pattern.split_once('/') {
+        Some((a, b)) => (a, b.parse::<u32>().ok()),
+        None => (pattern, None),
+    };
+    let (Some(client), Some(net)) = (ip_bytes(client), ip_bytes(addr)) else {
+        return false;
+    };
+    if client.len() != net.len() {
+        return false;
+    }
+    let bits = bits
+        .unwrap_or(net.len() as u32 * 8)
+        .min(net.len() as u32 * 8) as usize;
+    (0..net.len()).all(|i| {
+        let mask = match bits.saturating_sub(i * 8) {
+            0 => 0u8,
+            b if b >= 8 => 0xff,
+            b => 0xffu8 << (8 - b),
+        };
+        client[i] & mask == net[i] & mask
+    })
+}
+
+fn ip_bytes(s: &str) -> Option<Vec<u8>> {
+    if ipv4_width(s).is_some() {
+        return Some(
+            s.split('.')
+                .map(|p| p.parse::<u16>().unwrap_or(0) as u8)
+                .collect(),
+        );
+    }
+    s.parse::<std::net::Ipv6Addr>()
+        .ok()
+        .map(|a| a.octets().to_vec())
+}
+
+/// The ACL list getACL shows a caller without ADMIN: digest ids masked to `user:x`.
+pub fn mask_digests(acl: &[Acl]) -> Vec<Acl> {
+    acl.iter()
+        .map(|a| match (a.id.scheme.as_str(), a.id.id.split_once(':')) {
+            ("digest", Some((user, _))) => Acl {
+                perms: a.perms,
+                id: Id {
+                    scheme: "digest".into(),
+                    id: format!("{user}:x"),
+                },
+            },
+            _ => a.clone(),
+        })
+        .collect()
+}
+
 /// Java's `String.split(sep)` piece count: trailing empty pieces are dropped.
 fn java_split_count(s: &str, sep: char) -> usize {
     let pieces: Vec<&str> = s.split(sep).collect();
-    pieces.iter().rposition(|p| !p.is_empty()).map_or(0, |i| i + 1)
+    pieces
+        .iter()
+        .rposition(|p| !p.is_empty())
+        .map_or(0, |i| i + 1)
 }
 
 /// A digest id is `user:hash`: exactly two pieces around ':'.
@@ -83,7 +169,10 @@ fn is_valid_ip_id(id: &str) -> bool {
 /// 32 if `addr` is four dot-separated decimal numbers 0..=255 (leading zeros allowed, as Java's parseInt).
 fn ipv4_width(addr: &str) -> Option<i32> {
     let parts: Vec<&str> = addr.split('.').collect();
-    let ok = parts.len() == 4 && parts.iter().all(|p| !p.is_empty() && p.len() <= 3 && p.parse::<u16>().is_ok_and(|n| n <= 255));
+    let ok = parts.len() == 4
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 3 && p.parse::<u16>().is_ok_and(|n| n <= 255));
     ok.then_some(32)
 }
 
@@ -92,28 +181,67 @@ mod tests {
     use super::*;
 
     fn acl(perms: i32, scheme: &str, id: &str) -> Acl {
-        Acl { perms, id: Id { scheme: scheme.into(), id: id.into() } }
+        Acl {
+            perms,
+            id: Id {
+                scheme: scheme.into(),
+                id: id.into(),
+            },
+        }
     }
 
     #[test]
     fn fixup_keeps_valid_ids_and_drops_duplicates() {
-        let list = vec![acl(31, "world", "anyone"), acl(31, "world", "anyone"), acl(1, "ip", "10.0.0.0/8"), acl(3, "digest", "u:h")];
-        assert_eq!(fixup_acl(&list, &[]).unwrap(), vec![list[0].clone(), list[2].clone(), list[3].clone()]);
+        let list = vec![
+            acl(31, "world", "anyone"),
+            acl(31, "world", "anyone"),
+            acl(1, "ip", "10.0.0.0/8"),
+            acl(3, "digest", "u:h"),
+        ];
+        assert_eq!(
+            fixup_acl(&list, &[]).unwrap(),
+            vec![list[0].clone(), list[2].clone(), list[3].clone()]
+        );
     }
 
     #[test]
     fn fixup_rejects_bad_ids_and_unknown_schemes() {
-        for bad in [acl(1, "world", "someone"), acl(1, "digest", "nohash"), acl(1, "digest", "u:"), acl(1, "ip", "1.2.3.4/33"), acl(1, "foo", "x")] {
-            assert_eq!(fixup_acl(&[bad.clone()], &[]), Err(ErrorCode::InvalidAcl), "{bad:?}");
+        for bad in [
+            acl(1, "world", "someone"),
+            acl(1, "digest", "nohash"),
+            acl(1, "digest", "u:"),
+            acl(1, "ip", "1.2.3.4/33"),
+            acl(1, "foo", "x"),
+        ] {
+            assert_eq!(
+                fixup_acl(std::slice::from_ref(&bad), &[]),
+                Err(ErrorCode::InvalidAcl),
+                "{bad:?}"
+            );
         }
         assert_eq!(fixup_acl(&[], &[]), Err(ErrorCode::InvalidAcl));
     }
 
     #[test]
     fn auth_expands_to_authenticated_ids_only() {
-        let ids = [Id { scheme: "ip".into(), id: "127.0.0.1".into() }, Id { scheme: "digest".into(), id: "u:h".into() }];
-        assert_eq!(fixup_acl(&[acl(31, "auth", "")], &ids).unwrap(), vec![acl(31, "digest", "u:h")]);
-        assert_eq!(fixup_acl(&[acl(31, "auth", "")], &ids[..1]), Err(ErrorCode::InvalidAcl));
+        let ids = [
+            Id {
+                scheme: "ip".into(),
+                id: "127.0.0.1".into(),
+            },
+            Id {
+                scheme: "digest".into(),
+                id: "u:h".into(),
+            },
+        ];
+        assert_eq!(
+            fixup_acl(&[acl(31, "auth", "")], &ids).unwrap(),
+            vec![acl(31, "digest", "u:h")]
+        );
+        assert_eq!(
+            fixup_acl(&[acl(31, "auth", "")], &ids[..1]),
+            Err(ErrorCode::InvalidAcl)
+        );
     }
 }
 
@@ -122,17 +250,35 @@ mod tests {
 pub fn digest_id(user_password: &str) -> Option<String> {
     use base64::Engine;
     let (user, _) = user_password.split_once(':')?;
-    let hash = sha1_smol::Sha1::from(user_password.as_bytes()).digest().bytes();
-    Some(format!("{user}:{}", base64::engine::general_purpose::STANDARD.encode(hash)))
+    let hash = sha1_smol::Sha1::from(user_password.as_bytes())
+        .digest()
+        .bytes();
+    Some(format!(
+        "{user}:{}",
+        base64::engine::general_purpose::STANDARD.encode(hash)
+    ))
 }
 
-/// The identity an AuthPacket adds to its connection, or `None` when ZooKeeper
-/// answers AuthFailed (unknown scheme, malformed credentials).
-pub fn authenticate(scheme: &str, auth: &[u8]) -> Option<Id> {
+/// The identities an AuthPacket adds to its connection, or `None` when ZooKeeper
+/// answers AuthFailed (unknown scheme, malformed credentials). A digest equal to
+/// the configured super digest also adds `super:` (first, as ZooKeeper does).
+pub fn authenticate(scheme: &str, auth: &[u8], super_digest: Option<&str>) -> Option<Vec<Id>> {
     match scheme {
         "digest" => {
             let text = std::str::from_utf8(auth).ok()?;
-            Some(Id { scheme: "digest".into(), id: digest_id(text)? })
+            let digest = digest_id(text)?;
+            let mut ids = Vec::with_capacity(2);
+            if super_digest == Some(digest.as_str()) {
+                ids.push(Id {
+                    scheme: "super".into(),
+                    id: String::new(),
+                });
+            }
+            ids.push(Id {
+                scheme: "digest".into(),
+                id: digest,
+            });
+            Some(ids)
         }
         _ => None,
     }
@@ -155,5 +301,67 @@ mod digest_tests {
         // Observed on ZooKeeper 3.8.0: addauth digest u:p gives this id.
         assert_eq!(digest_id("u:p").unwrap(), "u:Jq7wMyA/w2Vd5WIDAKdu4OIIFEQ=");
         assert_eq!(digest_id("nocolon"), None);
+    }
+
+    fn id(scheme: &str, id: &str) -> Id {
+        Id {
+            scheme: scheme.into(),
+            id: id.into(),
+        }
+    }
+
+    #[test]
+    fn super_digest_adds_super_first() {
+        let ids = authenticate("digest", b"u:p", Some("u:Jq7wMyA/w2Vd5WIDAKdu4OIIFEQ=")).unwrap();
+        assert_eq!(
+            ids,
+            vec![
+                id("super", ""),
+                id("digest", "u:Jq7wMyA/w2Vd5WIDAKdu4OIIFEQ=")
+            ]
+        );
+        assert_eq!(authenticate("foo", b"x", None), None);
+    }
+
+    #[test]
+    fn check_acl_follows_zookeeper() {
+        let acl = vec![
+            Acl {
+                perms: 1,
+                id: id("digest", "u:h"),
+            },
+            Acl {
+                perms: 2,
+                id: id("ip", "10.1.0.0/16"),
+            },
+        ];
+        assert!(check_acl(&acl, 1, &[id("digest", "u:h")]));
+        assert!(!check_acl(&acl, 2, &[id("digest", "u:h")]));
+        assert!(check_acl(&acl, 2, &[id("ip", "10.1.200.3")]));
+        assert!(!check_acl(&acl, 2, &[id("ip", "10.2.0.1")]));
+        assert!(check_acl(&acl, 16, &[id("super", "")]));
+        assert!(check_acl(&[], 16, &[]));
+        let v6 = vec![Acl {
+            perms: 1,
+            id: id("ip", "fe80::/16"),
+        }];
+        assert!(check_acl(&v6, 1, &[id("ip", "fe80::1")]));
+        assert!(!check_acl(&v6, 1, &[id("ip", "127.0.0.1")]));
+    }
+
+    #[test]
+    fn digests_are_masked_for_callers_without_admin() {
+        let acl = vec![
+            Acl {
+                perms: 3,
+                id: id("digest", "bob:abc="),
+            },
+            Acl {
+                perms: 1,
+                id: id("world", "anyone"),
+            },
+        ];
+        assert_eq!(mask_digests(&acl)[0].id.id, "bob:x");
+        assert_eq!(mask_digests(&acl)[1], acl[1]);
     }
 }

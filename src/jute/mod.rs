@@ -10,6 +10,8 @@
 //! `zookeeper.jute` is the truth for every record; [`records`] mirrors it.
 
 pub mod records;
+#[cfg(test)]
+mod tests;
 
 use byteorder::{BigEndian, WriteBytesExt};
 use nom::number::complete::{be_i32, be_i64, be_u8};
@@ -71,7 +73,7 @@ pub fn finish<T>(r: JResult<'_, T>) -> Result<T, DecodeError> {
 /// Decodes one whole record from `bytes`, refusing trailing bytes.
 pub fn decode_exact<T: Record>(bytes: &[u8]) -> Result<T, DecodeError> {
     match T::read(bytes) {
-        Ok((rest, v)) if rest.is_empty() => Ok(v),
+        Ok(([], v)) => Ok(v),
         Ok(_) => Err(DecodeError::Invalid("trailing bytes after record")),
         Err(nom::Err::Error(e)) | Err(nom::Err::Failure(e)) => Err(e),
         Err(nom::Err::Incomplete(_)) => Err(DecodeError::Truncated),
@@ -208,8 +210,9 @@ impl VectorElement for String {}
 impl VectorElement for i64 {}
 
 /// A Jute `vector`; null (count −1) reads as empty. The count is not trusted
-/// for allocation: every element needs at least one byte, so the reservation is
-/// bounded by the bytes left.
+/// for allocation: the up-front reservation, in bytes, never exceeds the bytes
+/// left in the frame, whatever the element's in-memory size; beyond that the
+/// vector grows only as elements actually decode.
 impl<T: VectorElement> Record for Vec<T> {
     fn read(input: &[u8]) -> JResult<'_, Self> {
         let (mut rest, count) = be_i32(input)?;
@@ -217,7 +220,8 @@ impl<T: VectorElement> Record for Vec<T> {
             return fail(DecodeError::BadLength(count as i64));
         }
         let count = count.max(0) as usize;
-        let mut items = Vec::with_capacity(count.min(rest.len()));
+        let fits_in_input = rest.len() / std::mem::size_of::<T>().max(1);
+        let mut items = Vec::with_capacity(count.min(fits_in_input));
         for _ in 0..count {
             let (r, item) = T::read(rest)?;
             items.push(item);

@@ -5,4 +5,7 @@ pub mod reply;
 pub mod request;
 
 pub use codes::{ErrorCode, OpCode};
-pub use request::{decode_connect_request, decode_request, ConnectRequest, ConnectResponse, MultiOp, Request, RequestError};
+pub use request::{
+    decode_connect_request, decode_request, ConnectRequest, ConnectResponse, MultiOp, Request,
+    RequestError,
+};

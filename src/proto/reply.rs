@@ -2,7 +2,8 @@
 //! Watch notifications are replies with xid −1.
 
 use crate::jute::records::{
-    Create2Response, CreateResponse, ErrorResponse, GetChildrenResponse, GetDataResponse, MultiHeader, ReplyHeader, Stat,
+    Create2Response, CreateResponse, ErrorResponse, GetChildrenResponse, GetDataResponse,
+    MultiHeader, ReplyHeader, Stat,
 };
 use crate::jute::Record;
 use crate::proto::codes::{keeper_state, xid};
@@ -22,7 +23,12 @@ pub fn frame(fill: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
 /// A reply with a body (`err` is OK) or without one (any error).
 pub fn reply<B: Record>(xid: i32, zxid: i64, err: ErrorCode, body: Option<&B>) -> Vec<u8> {
     frame(|out| {
-        ReplyHeader { xid, zxid, err: err.code() }.write(out);
+        ReplyHeader {
+            xid,
+            zxid,
+            err: err.code(),
+        }
+        .write(out);
         if let (ErrorCode::Ok, Some(b)) = (err, body) {
             b.write(out);
         }
@@ -38,7 +44,12 @@ pub fn header_only(xid: i32, zxid: i64, err: ErrorCode) -> Vec<u8> {
 /// ZooKeeper 3.8 sends zxid −1 in notifications.
 pub fn watch_event(event_type: i32, path: &str) -> Vec<u8> {
     frame(|out| {
-        ReplyHeader { xid: xid::NOTIFICATION, zxid: -1, err: 0 }.write(out);
+        ReplyHeader {
+            xid: xid::NOTIFICATION,
+            zxid: -1,
+            err: 0,
+        }
+        .write(out);
         (event_type).write(out);
         keeper_state::SYNC_CONNECTED.write(out);
         crate::jute::write_ustring(out, Some(path));
@@ -79,13 +90,29 @@ impl OpResult {
             OpResult::GetData(..) => (4, 0),
             OpResult::Error(e) => (-1, *e),
         };
-        MultiHeader { r#type: op_type, done: false, err }.write(out);
+        MultiHeader {
+            r#type: op_type,
+            done: false,
+            err,
+        }
+        .write(out);
         match self {
             OpResult::Create(path) => CreateResponse { path: path.clone() }.write(out),
-            OpResult::Create2(path, stat) => Create2Response { path: path.clone(), stat: stat.clone() }.write(out),
+            OpResult::Create2(path, stat) => Create2Response {
+                path: path.clone(),
+                stat: stat.clone(),
+            }
+            .write(out),
             OpResult::SetData(stat) => stat.write(out),
-            OpResult::GetChildren(children) => GetChildrenResponse { children: children.clone() }.write(out),
-            OpResult::GetData(data, stat) => GetDataResponse { data: data.clone(), stat: stat.clone() }.write(out),
+            OpResult::GetChildren(children) => GetChildrenResponse {
+                children: children.clone(),
+            }
+            .write(out),
+            OpResult::GetData(data, stat) => GetDataResponse {
+                data: data.clone(),
+                stat: stat.clone(),
+            }
+            .write(out),
             OpResult::Error(e) => ErrorResponse { err: *e }.write(out),
             OpResult::Delete | OpResult::Check => {}
         }
@@ -97,5 +124,10 @@ pub fn write_multi_response(results: &[OpResult], out: &mut Vec<u8>) {
     for r in results {
         r.write(out);
     }
-    MultiHeader { r#type: -1, done: true, err: -1 }.write(out);
+    MultiHeader {
+        r#type: -1,
+        done: true,
+        err: -1,
+    }
+    .write(out);
 }

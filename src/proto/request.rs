@@ -40,10 +40,15 @@ impl MultiOp {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     /// create (1), create2 (15) or createContainer (19), told apart by `op`.
-    Create { op: OpCode, req: CreateRequest },
+    Create {
+        op: OpCode,
+        req: CreateRequest,
+    },
     CreateTtl(CreateTtlRequest),
     Delete(DeleteRequest),
-    DeleteContainer { path: String },
+    DeleteContainer {
+        path: String,
+    },
     Exists(ExistsRequest),
     GetData(GetDataRequest),
     SetData(SetDataRequest),
@@ -68,7 +73,9 @@ pub enum Request {
     WhoAmI,
     CloseSession,
     /// A known opcode whose body did not parse: answered with MarshallingError.
-    Malformed { op: OpCode },
+    Malformed {
+        op: OpCode,
+    },
 }
 
 impl Request {
@@ -96,7 +103,17 @@ pub fn is_write_op(op: OpCode) -> bool {
     use OpCode::*;
     matches!(
         op,
-        Create | Create2 | CreateContainer | CreateTtl | Delete | DeleteContainer | SetData | SetAcl | Multi | Reconfig | CloseSession
+        Create
+            | Create2
+            | CreateContainer
+            | CreateTtl
+            | Delete
+            | DeleteContainer
+            | SetData
+            | SetAcl
+            | Multi
+            | Reconfig
+            | CloseSession
     )
 }
 
@@ -113,7 +130,10 @@ pub enum RequestError {
 /// Decodes a request frame (without its length prefix).
 pub fn decode_request(frame: &[u8]) -> Result<(RequestHeader, Request), RequestError> {
     let (body, header) = RequestHeader::read(frame).map_err(|_| RequestError::BadHeader)?;
-    let unimplemented = RequestError::Unimplemented { xid: header.xid, op: header.r#type };
+    let unimplemented = RequestError::Unimplemented {
+        xid: header.xid,
+        op: header.r#type,
+    };
     let op = OpCode::from_i32(header.r#type).ok_or(unimplemented.clone())?;
     let request = match decode_body(op, body) {
         Some(Ok(r)) => r,
@@ -135,7 +155,9 @@ fn parse<T: Record>(body: &[u8]) -> Result<T, DecodeError> {
 fn decode_body(op: OpCode, body: &[u8]) -> Option<Result<Request, DecodeError>> {
     use OpCode as O;
     Some(match op {
-        O::Create | O::Create2 | O::CreateContainer => parse(body).map(|req| Request::Create { op, req }),
+        O::Create | O::Create2 | O::CreateContainer => {
+            parse(body).map(|req| Request::Create { op, req })
+        }
         O::CreateTtl => parse(body).map(Request::CreateTtl),
         O::Delete => parse(body).map(Request::Delete),
         O::DeleteContainer => parse::<String>(body).map(|path| Request::DeleteContainer { path }),
@@ -200,7 +222,10 @@ fn parse_with_rest<T: Record>(body: &[u8]) -> Result<(&[u8], T), DecodeError> {
 }
 
 fn decode_multi_op(op_type: i32, body: &[u8]) -> Result<(&[u8], MultiOp), DecodeError> {
-    fn map<'a, T: Record>(body: &'a [u8], f: impl FnOnce(T) -> MultiOp) -> Result<(&'a [u8], MultiOp), DecodeError> {
+    fn map<T: Record>(
+        body: &[u8],
+        f: impl FnOnce(T) -> MultiOp,
+    ) -> Result<(&[u8], MultiOp), DecodeError> {
         parse_with_rest::<T>(body).map(|(rest, v)| (rest, f(v)))
     }
     match OpCode::from_i32(op_type) {
@@ -237,8 +262,22 @@ pub fn decode_connect_request(frame: &[u8]) -> Result<ConnectRequest, DecodeErro
         let (i, time_out) = i32::read(i)?;
         let (i, session_id) = i64::read(i)?;
         let (i, passwd) = Option::<Vec<u8>>::read(i)?;
-        let (i, read_only) = if i.is_empty() { (i, None) } else { bool::read(i).map(|(i, b)| (i, Some(b)))? };
-        Ok((i, ConnectRequest { protocol_version, last_zxid_seen, time_out, session_id, passwd: passwd.unwrap_or_default(), read_only }))
+        let (i, read_only) = if i.is_empty() {
+            (i, None)
+        } else {
+            bool::read(i).map(|(i, b)| (i, Some(b)))?
+        };
+        Ok((
+            i,
+            ConnectRequest {
+                protocol_version,
+                last_zxid_seen,
+                time_out,
+                session_id,
+                passwd: passwd.unwrap_or_default(),
+                read_only,
+            },
+        ))
     }
     crate::jute::finish(fields(frame))
 }

@@ -1,79 +1,43 @@
-//! Counters the four-letter words report, and the bridge from the core to
-//! [`crate::admin`].
+//! Server-wide counters and the bridge from the core to [`crate::admin`]: the
+//! core implements [`ServerView`] over its own state, so a four-letter word sees
+//! one consistent moment of the pipeline.
 
 use super::core::Core;
+use crate::admin::{
+    self, BufferStats, ConfView, ConnectionEntry, ConnectionInfo, ExpiryBucket, FourLetterWord,
+    GlobalSessions, Metrics, MonitorView, ServerMode, ServerView, SessionDump, SessionWatches,
+    StatsView, Summary,
+};
+use std::net::SocketAddr;
+use std::time::Instant;
 
 /// A four-letter word recognised on a new connection.
-pub type Word = [u8; 4];
+pub type Word = FourLetterWord;
 
 /// The four-letter word whose ASCII bytes form `len`, if any.
 pub fn detect(len: i32) -> Option<Word> {
-    let bytes = len.to_be_bytes();
-    (&bytes == b"ruok").then_some(bytes)
+    FourLetterWord::from_frame_len(len)
 }
 
-/// Whether the word reads an 8-byte argument (stmk).
-pub fn takes_mask(word: Word) -> bool {
-    &word == b"stmk"
-}
-
-/// Per-connection counters (ZooKeeper's ServerCnxn stats).
-#[derive(Debug, Clone, Default)]
-pub struct ConnStats {
-    /// Packets received.
-    pub received: u64,
-    /// Packets sent.
-    pub sent: u64,
-    /// When the connection was accepted (ms since the epoch).
-    pub established_ms: i64,
-    /// Negotiated session timeout.
-    pub timeout_ms: u32,
-    /// Last request's opcode, xid, zxid, reply time and latency.
-    pub last_op: Option<i32>,
-    pub last_cxid: i32,
-    pub last_zxid: i64,
-    pub last_response_ms: i64,
-    pub last_latency_ms: u64,
-    pub min_latency_ms: u64,
-    pub max_latency_ms: u64,
-    pub total_latency_ms: u64,
-    pub count: u64,
-}
-
-impl ConnStats {
-    /// Fresh counters for a connection accepted at `now_ms`.
-    pub fn new(now_ms: i64) -> ConnStats {
-        ConnStats { established_ms: now_ms, last_cxid: -1, last_zxid: -1, min_latency_ms: u64::MAX, ..Default::default() }
-    }
-
-    /// Records a reply.
-    pub fn record_reply(&mut self, xid: i32, op: i32, zxid: i64, latency_ms: u64, now_ms: i64) {
-        self.last_op = Some(op);
-        self.last_cxid = xid;
-        self.last_zxid = zxid;
-        self.last_response_ms = now_ms;
-        self.last_latency_ms = latency_ms;
-        self.min_latency_ms = self.min_latency_ms.min(latency_ms);
-        self.max_latency_ms = self.max_latency_ms.max(latency_ms);
-        self.total_latency_ms += latency_ms;
-        self.count += 1;
-    }
-}
-
-/// Server-wide counters (ZooKeeper's ServerStats).
+/// Server-wide counters (ZooKeeper's ServerStats), reset by `srst`.
 #[derive(Debug, Clone)]
 pub struct ServerStats {
-    pub packets_received: u64,
-    pub packets_sent: u64,
-    pub min_latency_ms: u64,
-    pub max_latency_ms: u64,
-    pub total_latency_ms: u64,
-    pub count: u64,
-    pub auth_failed: u64,
-    pub last_request_bytes: usize,
-    pub min_request_bytes: usize,
-    pub max_request_bytes: usize,
-    pub started: std::time::Instant,
+    /// Packets read from clients.
+    pub packets_received: i64,
+    /// Packets written to clients.
+    pub packets_sent: i64,
+    /// Request latencies in ms.
+    pub latency_ms: Summary,
+    /// Failed authentications.
+    pub auth_failed: i64,
+    /// Sizes of replies sent.
+    pub response_sizes: BufferStats,
+    /// Named counters and summaries for `mntr`.
+    pub metrics: Metrics,
+    /// When the server started serving.
+    pub started: Instant,
+    /// The trace mask (`gtmk`/`stmk`); kept for compatibility, nothing traces by it.
+    pub trace_mask: i64,
 }
 
 impl ServerStats {
@@ -82,37 +46,193 @@ impl ServerStats {
         ServerStats {
             packets_received: 0,
             packets_sent: 0,
-            min_latency_ms: u64::MAX,
-            max_latency_ms: 0,
-            total_latency_ms: 0,
-            count: 0,
+            latency_ms: Summary::default(),
             auth_failed: 0,
-            last_request_bytes: 0,
-            min_request_bytes: usize::MAX,
-            max_request_bytes: 0,
-            started: std::time::Instant::now(),
+            response_sizes: BufferStats::default(),
+            metrics: Metrics::new(),
+            started: Instant::now(),
+            trace_mask: admin::DEFAULT_TRACE_MASK,
         }
-    }
-
-    /// Records one request's latency.
-    pub fn record_latency(&mut self, ms: u64) {
-        self.min_latency_ms = self.min_latency_ms.min(ms);
-        self.max_latency_ms = self.max_latency_ms.max(ms);
-        self.total_latency_ms += ms;
-        self.count += 1;
-    }
-
-    /// Records one request's size.
-    pub fn record_request_bytes(&mut self, n: usize) {
-        self.last_request_bytes = n;
-        self.min_request_bytes = self.min_request_bytes.min(n);
-        self.max_request_bytes = self.max_request_bytes.max(n);
     }
 }
 
 impl Core {
-    /// Runs a four-letter word.
-    pub(super) fn four_letter(&mut self, _word: Word, _arg: Option<i64>) -> String {
-        "imok".to_owned()
+    /// Answers a four-letter word (whitelist applied) with its exact text. The
+    /// asking connection counts among the connections, as in ZooKeeper.
+    pub(super) fn four_letter(&mut self, remote: SocketAddr, word: Word, payload: &[u8]) -> String {
+        let whitelist = self.settings.four_letter_whitelist.clone();
+        self.admin_peer = Some(remote);
+        let text = admin::respond(word, payload, &whitelist, self);
+        self.admin_peer = None;
+        text
+    }
+
+    /// Milliseconds on the monotonic clock the per-connection stats use.
+    pub(super) fn mono_ms(&self) -> i64 {
+        self.stats.started.elapsed().as_millis() as i64
+    }
+}
+
+impl ServerView for Core {
+    fn is_serving(&self) -> bool {
+        true
+    }
+
+    fn mode(&self) -> ServerMode {
+        ServerMode::Standalone
+    }
+
+    fn stats(&self) -> StatsView {
+        let s = &self.stats;
+        StatsView {
+            min_latency_ms: s.latency_ms.min(),
+            avg_latency_ms: s.latency_ms.avg(),
+            max_latency_ms: s.latency_ms.max(),
+            packets_received: s.packets_received,
+            packets_sent: s.packets_sent,
+            num_alive_connections: (self.conns.len() + usize::from(self.admin_peer.is_some()))
+                as i64,
+            outstanding_requests: self.outstanding_requests() as i64,
+            last_processed_zxid: self.tree.last_processed_zxid(),
+            node_count: self.tree.node_count() as i64,
+            proposal_sizes: None,
+        }
+    }
+
+    fn connections(&self) -> Vec<ConnectionInfo> {
+        let mut list: Vec<ConnectionInfo> = self
+            .conns
+            .values()
+            .map(|c| ConnectionInfo {
+                remote: c.remote,
+                interest_ops: 1,
+                outstanding_requests: c.outstanding() as i64,
+                session_id: c.session_id,
+                established_ms: c.established_ms,
+                session_timeout_ms: c.timeout_ms as i32,
+                stats: c.stats,
+            })
+            .collect();
+        list.sort_by_key(|c| c.established_ms);
+        if let Some(remote) = self.admin_peer {
+            let mut stats = admin::ConnectionStats::default();
+            stats.packets_received = 1;
+            list.push(ConnectionInfo {
+                remote,
+                interest_ops: 0,
+                outstanding_requests: 0,
+                session_id: 0,
+                established_ms: 0,
+                session_timeout_ms: 0,
+                stats,
+            });
+        }
+        list
+    }
+
+    fn conf(&self) -> ConfView {
+        let s = &self.settings;
+        ConfView {
+            client_port: s.client_port as i32,
+            secure_client_port: -1,
+            data_dir: s.data_dir.join("version-2").display().to_string(),
+            data_log_dir: s.data_log_dir.join("version-2").display().to_string(),
+            tick_time_ms: s.tick_time_ms as i32,
+            max_client_cnxns: s.max_client_cnxns as i32,
+            min_session_timeout_ms: s.min_session_timeout_ms as i32,
+            max_session_timeout_ms: s.max_session_timeout_ms as i32,
+            client_port_listen_backlog: -1,
+            server_id: s.server_id as i64,
+            quorum: None,
+        }
+    }
+
+    fn dir_sizes(&self) -> (u64, u64) {
+        (
+            admin::dir_size(&self.settings.data_dir),
+            admin::dir_size(&self.settings.data_log_dir),
+        )
+    }
+
+    fn data_watches(&self) -> Vec<SessionWatches> {
+        self.watches
+            .by_watcher()
+            .into_iter()
+            .map(|(conn, paths)| SessionWatches {
+                session_id: self.conns.get(&conn).map_or(0, |c| c.session_id),
+                paths: paths.iter().map(|p| p.to_string()).collect(),
+            })
+            .collect()
+    }
+
+    fn session_dump(&self) -> SessionDump {
+        let buckets = self
+            .sessions
+            .expiry_buckets()
+            .map(|(at, ids)| ExpiryBucket {
+                expire_at_ms: at as i64,
+                members: ids.collect(),
+            })
+            .collect();
+        SessionDump {
+            local: None,
+            global: GlobalSessions::Expiry(buckets),
+        }
+    }
+
+    fn ephemerals(&self) -> Vec<(i64, Vec<String>)> {
+        self.tree
+            .ephemerals_by_session()
+            .map(|(s, paths)| (s, paths.iter().map(|p| p.to_string()).collect()))
+            .collect()
+    }
+
+    fn connection_dump(&self) -> Option<Vec<ExpiryBucket<ConnectionEntry>>> {
+        None
+    }
+
+    fn monitor(&self) -> MonitorView {
+        MonitorView {
+            uptime_ms: self.stats.started.elapsed().as_millis() as i64,
+            ephemerals_count: self.tree.ephemerals_count() as i64,
+            approximate_data_size: self.tree.approximate_data_size() as i64,
+            global_sessions: self.sessions.len() as i64,
+            local_sessions: 0,
+            watch_count: self.watches.watch_count() as i64,
+            client_response_sizes: self.stats.response_sizes,
+            connection_drop_probability: 0.0,
+            outstanding_tls_handshake: 0,
+            auth_failed_count: self.stats.auth_failed,
+            non_mtls_remote_conn_count: 0,
+            non_mtls_local_conn_count: 0,
+            quorum: None,
+            extra: self.stats.metrics.lines(),
+        }
+    }
+
+    fn digest_log(&self) -> Vec<(i64, i64)> {
+        Vec::new()
+    }
+
+    fn reset_server_stats(&mut self) {
+        let started = self.stats.started;
+        let mask = self.stats.trace_mask;
+        self.stats = ServerStats::new();
+        self.stats.started = started;
+        self.stats.trace_mask = mask;
+    }
+
+    fn reset_connection_stats(&mut self) {
+        for c in self.conns.values_mut() {
+            c.stats.reset();
+        }
+    }
+
+    fn trace_mask(&self) -> i64 {
+        self.stats.trace_mask
+    }
+
+    fn set_trace_mask(&mut self, mask: i64) {
+        self.stats.trace_mask = mask;
     }
 }

@@ -49,14 +49,21 @@ pub struct IpSlot {
 
 impl IpSlot {
     /// Takes a slot for `ip`, or `None` when it already has `limit` connections (0 = no limit).
-    pub fn take(counts: &Arc<Mutex<HashMap<IpAddr, u32>>>, ip: IpAddr, limit: u32) -> Option<IpSlot> {
+    pub fn take(
+        counts: &Arc<Mutex<HashMap<IpAddr, u32>>>,
+        ip: IpAddr,
+        limit: u32,
+    ) -> Option<IpSlot> {
         let mut map = counts.lock().expect("not poisoned");
         let n = map.entry(ip).or_insert(0);
         if limit != 0 && *n >= limit {
             return None;
         }
         *n += 1;
-        Some(IpSlot { counts: counts.clone(), ip })
+        Some(IpSlot {
+            counts: counts.clone(),
+            ip,
+        })
     }
 }
 
@@ -89,7 +96,14 @@ impl From<std::io::Error> for ConnEnd {
 }
 
 /// Serves one connection until it closes.
-pub async fn serve(id: ConnId, stream: TcpStream, remote: SocketAddr, settings: Arc<Settings>, core: mpsc::Sender<CoreMsg>, _slot: IpSlot) {
+pub async fn serve(
+    id: ConnId,
+    stream: TcpStream,
+    remote: SocketAddr,
+    settings: Arc<Settings>,
+    core: mpsc::Sender<CoreMsg>,
+    _slot: IpSlot,
+) {
     let (rd, wr) = stream.into_split();
     let (out_tx, out_rx) = mpsc::unbounded_channel();
     let (closed_tx, closed_rx) = oneshot::channel::<()>();
@@ -97,7 +111,10 @@ pub async fn serve(id: ConnId, stream: TcpStream, remote: SocketAddr, settings: 
     let reading = read_loop(id, rd, remote, &settings, &core, out_tx);
     let end = tokio::select! {
         r = reading => r,
-        _ = closed_rx => Ok(()),
+        _ = closed_rx => {
+            debug!(conn = id, "writer finished");
+            Ok(())
+        }
     };
     match end {
         Ok(()) => debug!(conn = id, %remote, "connection closed"),
@@ -105,15 +122,23 @@ pub async fn serve(id: ConnId, stream: TcpStream, remote: SocketAddr, settings: 
         Err(ConnEnd::BadLength(n)) => {
             warn!(conn = id, %remote, len = n, max = settings.jute_max_buffer, "frame length out of range (jute.maxbuffer); closing connection")
         }
-        Err(ConnEnd::BadHandshake(e)) => warn!(conn = id, %remote, error = %e, "connect request did not parse; closing connection"),
-        Err(ConnEnd::BadHeader) => warn!(conn = id, %remote, "request header did not parse; closing connection"),
+        Err(ConnEnd::BadHandshake(e)) => {
+            warn!(conn = id, %remote, error = %e, "connect request did not parse; closing connection")
+        }
+        Err(ConnEnd::BadHeader) => {
+            warn!(conn = id, %remote, "request header did not parse; closing connection")
+        }
         Err(ConnEnd::CoreGone) => info!(conn = id, "server stopping; closing connection"),
     }
     let _ = core.send(CoreMsg::Closed { conn: id }).await;
     let _ = writer.await;
 }
 
-async fn read_frame(rd: &mut BufReader<OwnedReadHalf>, len: i32, max: usize) -> Result<Vec<u8>, ConnEnd> {
+async fn read_frame(
+    rd: &mut BufReader<OwnedReadHalf>,
+    len: i32,
+    max: usize,
+) -> Result<Vec<u8>, ConnEnd> {
     if len < 0 || len as usize > max {
         return Err(ConnEnd::BadLength(len));
     }
@@ -140,37 +165,75 @@ async fn read_loop(
     out: super::conn::OutTx,
 ) -> Result<(), ConnEnd> {
     let mut rd = BufReader::with_capacity(READ_BUFFER_BYTES, rd);
-    let Some(len) = read_len(&mut rd).await? else { return Ok(()) };
+    let Some(len) = read_len(&mut rd).await? else {
+        return Ok(());
+    };
     if let Some(word) = super::admin_view::detect(len) {
-        let arg = if super::admin_view::takes_mask(word) { Some(rd.read_i64().await?) } else { None };
+        // ZooKeeper reads stmk's mask only for a whitelisted word.
+        let mut payload = Vec::new();
+        if settings.four_letter_whitelist.allows(word) {
+            payload.resize(word.payload_len(), 0);
+            rd.read_exact(&mut payload).await?;
+        }
         let (reply_tx, reply_rx) = oneshot::channel();
-        core.send(CoreMsg::Admin { word, arg, reply: reply_tx }).await.map_err(|_| ConnEnd::CoreGone)?;
+        core.send(CoreMsg::Admin {
+            remote,
+            word,
+            payload,
+            reply: reply_tx,
+        })
+        .await
+        .map_err(|_| ConnEnd::CoreGone)?;
         let text = reply_rx.await.map_err(|_| ConnEnd::CoreGone)?;
-        let _ = out.send(Outbound::Frame(text.into_bytes()));
+        if !text.is_empty() {
+            let _ = out.send(Outbound::Frame(text.into_bytes()));
+        }
         let _ = out.send(Outbound::Close);
         return Ok(());
     }
     let frame = read_frame(&mut rd, len, settings.jute_max_buffer).await?;
     let req = decode_connect_request(&frame).map_err(|e| ConnEnd::BadHandshake(e.to_string()))?;
     let (done_tx, done_rx) = oneshot::channel();
-    core.send(CoreMsg::Connect { conn: id, remote, req, out, done: done_tx }).await.map_err(|_| ConnEnd::CoreGone)?;
+    core.send(CoreMsg::Connect {
+        conn: id,
+        remote,
+        req,
+        out,
+        done: done_tx,
+    })
+    .await
+    .map_err(|_| ConnEnd::CoreGone)?;
     // Like ZooKeeper, read nothing more until the session is established.
     if !done_rx.await.unwrap_or(false) {
         return Ok(());
     }
     loop {
-        let Some(len) = read_len(&mut rd).await? else { return Ok(()) };
+        let Some(len) = read_len(&mut rd).await? else {
+            return Ok(());
+        };
         let frame = read_frame(&mut rd, len, settings.jute_max_buffer).await?;
         let (xid, op, inbound) = match decode_request(&frame) {
             Ok((h, req)) => (h.xid, h.r#type, Inbound::Request(req)),
             Err(RequestError::Unimplemented { xid, op }) => (xid, op, Inbound::Unimplemented),
             Err(RequestError::BadHeader) => return Err(ConnEnd::BadHeader),
         };
-        core.send(CoreMsg::Packet { conn: id, xid, op, inbound, bytes: frame.len() }).await.map_err(|_| ConnEnd::CoreGone)?;
+        core.send(CoreMsg::Packet {
+            conn: id,
+            xid,
+            op,
+            inbound,
+            bytes: frame.len(),
+        })
+        .await
+        .map_err(|_| ConnEnd::CoreGone)?;
     }
 }
 
-async fn write_loop(mut wr: OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<Outbound>, _closed: oneshot::Sender<()>) {
+async fn write_loop(
+    mut wr: OwnedWriteHalf,
+    mut rx: mpsc::UnboundedReceiver<Outbound>,
+    _closed: oneshot::Sender<()>,
+) {
     let mut buf = Vec::with_capacity(READ_BUFFER_BYTES);
     while let Some(first) = rx.recv().await {
         let mut close = false;

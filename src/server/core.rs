@@ -37,13 +37,30 @@ pub enum Inbound {
 #[derive(Debug)]
 pub enum CoreMsg {
     /// A handshake; `done` gets true once the session is established.
-    Connect { conn: ConnId, remote: SocketAddr, req: ConnectRequest, out: OutTx, done: oneshot::Sender<bool> },
+    Connect {
+        conn: ConnId,
+        remote: SocketAddr,
+        req: ConnectRequest,
+        out: OutTx,
+        done: oneshot::Sender<bool>,
+    },
     /// A request after the handshake.
-    Packet { conn: ConnId, xid: i32, op: i32, inbound: Inbound, bytes: usize },
+    Packet {
+        conn: ConnId,
+        xid: i32,
+        op: i32,
+        inbound: Inbound,
+        bytes: usize,
+    },
     /// The connection is gone.
     Closed { conn: ConnId },
-    /// A four-letter word; `arg` is stmk's mask.
-    Admin { word: super::admin_view::Word, arg: Option<i64>, reply: oneshot::Sender<String> },
+    /// A four-letter word with the bytes that follow it (stmk's mask).
+    Admin {
+        remote: SocketAddr,
+        word: super::admin_view::Word,
+        payload: Vec<u8>,
+        reply: oneshot::Sender<String>,
+    },
 }
 
 /// A request waiting its turn in its session's queue.
@@ -52,7 +69,7 @@ struct Queued {
     xid: i32,
     op: i32,
     inbound: Inbound,
-    received: Instant,
+    received_ms: i64,
 }
 
 /// Per-connection state kept by the core.
@@ -70,15 +87,38 @@ pub(super) struct Conn {
     writes_in_flight: u32,
     /// Whether the client sent the trailing readOnly flag (replies mirror it).
     pub read_only_flag: Option<bool>,
-    pub stats: super::admin_view::ConnStats,
+    /// `cons` counters.
+    pub stats: crate::admin::ConnectionStats,
+    /// When the connection was accepted (ms since the epoch).
+    pub established_ms: i64,
+    /// The negotiated session timeout.
+    pub timeout_ms: u32,
+}
+
+impl Conn {
+    /// Requests received and not yet answered.
+    pub fn outstanding(&self) -> usize {
+        self.queue.len() + self.writes_in_flight as usize
+    }
 }
 
 /// Who is waiting for a txn.
 #[derive(Debug)]
 enum Origin {
-    Client { conn: ConnId, xid: i32, op: i32, received: Instant },
-    Connect { conn: ConnId, timeout_ms: u32, done: oneshot::Sender<bool> },
+    Client {
+        conn: ConnId,
+        xid: i32,
+        op: i32,
+        received_ms: i64,
+    },
+    Connect {
+        conn: ConnId,
+        timeout_ms: u32,
+        done: oneshot::Sender<bool>,
+    },
     Expiry,
+    /// A server-made txn (reaper) that nobody waits for.
+    Internal,
 }
 
 #[derive(Debug)]
@@ -102,20 +142,29 @@ pub(super) struct Core {
     /// Monotonic origin for session expiry times.
     epoch: Instant,
     pub stats: super::admin_view::ServerStats,
+    /// The connection asking a four-letter word, while it is answered.
+    pub admin_peer: Option<SocketAddr>,
 }
 
 /// Messages handled before commits are flushed, at most.
 const BATCH_MESSAGES: usize = 256;
 
 fn wall_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 impl Core {
     pub fn new(settings: Arc<Settings>) -> Core {
         let epoch = Instant::now();
-        let sessions = SessionTracker::new(settings.server_id, settings.tick_time_ms, wall_ms() as u64);
-        let prep_settings = PrepSettings { extended_types: settings.extended_types, reconfig_enabled: settings.reconfig_enabled };
+        let sessions =
+            SessionTracker::new(settings.server_id, settings.tick_time_ms, wall_ms() as u64);
+        let prep_settings = PrepSettings {
+            skip_acl: settings.skip_acl,
+            extended_types: settings.extended_types,
+            reconfig_enabled: settings.reconfig_enabled,
+        };
         Core {
             tree: DataTree::new(settings.extended_types),
             prep: Prep::new(prep_settings),
@@ -127,6 +176,7 @@ impl Core {
             last_zxid: 0,
             epoch,
             stats: super::admin_view::ServerStats::new(),
+            admin_peer: None,
             settings,
         }
     }
@@ -137,8 +187,13 @@ impl Core {
 
     /// Runs until every connection sender is dropped.
     pub async fn run(mut self, mut rx: mpsc::Receiver<CoreMsg>) {
-        let mut tick = tokio::time::interval(Duration::from_millis(self.settings.tick_time_ms as u64 / 2));
+        let mut tick =
+            tokio::time::interval(Duration::from_millis(self.settings.tick_time_ms as u64 / 2));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let reap_every = Duration::from_millis(self.settings.container_check_interval_ms.max(1));
+        let mut reaper =
+            tokio::time::interval_at(tokio::time::Instant::now() + reap_every, reap_every);
+        reaper.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 msg = rx.recv() => {
@@ -152,6 +207,7 @@ impl Core {
                     }
                 }
                 _ = tick.tick() => self.expire_sessions(),
+                _ = reaper.tick() => self.reap_containers(),
             }
             self.commit_all();
         }
@@ -159,18 +215,43 @@ impl Core {
 
     fn handle(&mut self, msg: CoreMsg) {
         match msg {
-            CoreMsg::Connect { conn, remote, req, out, done } => self.connect(conn, remote, req, out, done),
-            CoreMsg::Packet { conn, xid, op, inbound, bytes } => self.packet(conn, xid, op, inbound, bytes),
+            CoreMsg::Connect {
+                conn,
+                remote,
+                req,
+                out,
+                done,
+            } => self.connect(conn, remote, req, out, done),
+            CoreMsg::Packet {
+                conn,
+                xid,
+                op,
+                inbound,
+                bytes,
+            } => self.packet(conn, xid, op, inbound, bytes),
             CoreMsg::Closed { conn } => self.closed(conn),
-            CoreMsg::Admin { word, arg, reply } => {
-                let _ = reply.send(self.four_letter(word, arg));
+            CoreMsg::Admin {
+                remote,
+                word,
+                payload,
+                reply,
+            } => {
+                self.stats.packets_received += 1;
+                let _ = reply.send(self.four_letter(remote, word, &payload));
             }
         }
     }
 
     // ---- sessions ----
 
-    fn connect(&mut self, conn: ConnId, remote: SocketAddr, req: ConnectRequest, out: OutTx, done: oneshot::Sender<bool>) {
+    fn connect(
+        &mut self,
+        conn: ConnId,
+        remote: SocketAddr,
+        req: ConnectRequest,
+        out: OutTx,
+        done: oneshot::Sender<bool>,
+    ) {
         if req.last_zxid_seen > self.tree.last_processed_zxid() {
             info!(%remote, client_zxid = format_args!("{:#x}", req.last_zxid_seen), our_zxid = format_args!("{:#x}", self.tree.last_processed_zxid()),
                 "client has seen a newer zxid than this server; refusing (it must try another server)");
@@ -179,23 +260,60 @@ impl Core {
             return;
         }
         let timeout_ms = self.settings.negotiate_timeout(req.time_out);
-        let auth = vec![Id { scheme: "ip".into(), id: remote.ip().to_string() }];
-        let stats = super::admin_view::ConnStats::new(wall_ms());
-        let state = Conn { out, remote, session_id: 0, auth, queue: VecDeque::new(), writes_in_flight: 0, read_only_flag: req.read_only, stats };
+        let auth = vec![Id {
+            scheme: "ip".into(),
+            id: remote.ip().to_string(),
+        }];
+        let state = Conn {
+            out,
+            remote,
+            session_id: 0,
+            auth,
+            queue: VecDeque::new(),
+            writes_in_flight: 0,
+            read_only_flag: req.read_only,
+            stats: Default::default(),
+            established_ms: wall_ms(),
+            timeout_ms,
+        };
         self.conns.insert(conn, state);
         if req.session_id == 0 {
             let session_id = self.sessions.next_session_id();
             let zxid = self.next_zxid();
-            let ctx = PrepContext { session_id, cxid: 0, zxid, time: wall_ms(), auth: &[] };
+            let ctx = PrepContext {
+                session_id,
+                cxid: 0,
+                zxid,
+                time: wall_ms(),
+                auth: &[],
+            };
             let txn = self.prep.create_session(&ctx, timeout_ms as i32);
-            self.in_flight.push_back(InFlight { txn, origin: Origin::Connect { conn, timeout_ms, done } });
+            self.in_flight.push_back(InFlight {
+                txn,
+                origin: Origin::Connect {
+                    conn,
+                    timeout_ms,
+                    done,
+                },
+            });
             return;
         }
         let id = req.session_id;
-        let valid = check_password(id, &req.passwd) && self.sessions.contains(id) && !self.sessions.is_closing(id);
+        // ZooKeeper closes the session's live connection before it checks the
+        // password, so even a refused attach disconnects the current holder.
+        if let Some(old) = self.session_conn.remove(&id) {
+            self.close_conn(old);
+        }
+        let valid = check_password(id, &req.passwd)
+            && self.sessions.contains(id)
+            && !self.sessions.is_closing(id);
         if !valid {
             info!(%remote, session = format_args!("{id:#x}"), "reconnect refused: session expired, unknown or wrong password");
-            let reply = ConnectResponse { passwd: vec![0; 16], read_only: req.read_only, ..Default::default() };
+            let reply = ConnectResponse {
+                passwd: vec![0; 16],
+                read_only: req.read_only,
+                ..Default::default()
+            };
             self.send_connect_response(conn, &reply);
             self.close_conn(conn);
             let _ = done.send(false);
@@ -215,9 +333,11 @@ impl Core {
                 self.close_conn(old);
             }
         }
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         c.session_id = session_id;
-        c.stats.timeout_ms = timeout_ms;
+        c.timeout_ms = timeout_ms;
         let reply = ConnectResponse {
             protocol_version: 0,
             time_out: timeout_ms as i32,
@@ -225,7 +345,12 @@ impl Core {
             passwd: session_password(session_id).to_vec(),
             read_only: c.read_only_flag.map(|_| false),
         };
-        debug!(conn, session = format_args!("{session_id:#x}"), timeout_ms, "session established");
+        debug!(
+            conn,
+            session = format_args!("{session_id:#x}"),
+            timeout_ms,
+            "session established"
+        );
         self.send_connect_response(conn, &reply);
     }
 
@@ -238,9 +363,52 @@ impl Core {
         for session_id in self.sessions.expire(now) {
             info!(session = format_args!("{session_id:#x}"), "session expired");
             let zxid = self.next_zxid();
-            let ctx = PrepContext { session_id, cxid: 0, zxid, time: wall_ms(), auth: &[] };
+            let ctx = PrepContext {
+                session_id,
+                cxid: 0,
+                zxid,
+                time: wall_ms(),
+                auth: &[],
+            };
             let txn = self.prep.close_session(&self.tree, &ctx);
-            self.in_flight.push_back(InFlight { txn, origin: Origin::Expiry });
+            self.in_flight.push_back(InFlight {
+                txn,
+                origin: Origin::Expiry,
+            });
+        }
+    }
+
+    /// ZooKeeper's ContainerManager pass: deletes childless containers that
+    /// have had children and expired TTL nodes, as ordinary deleteContainer
+    /// txns from session 0, at most maxPerMinute per minute.
+    fn reap_containers(&mut self) {
+        let s = &self.settings;
+        let per_pass = (s.container_max_per_minute as u64 * s.container_check_interval_ms / 60_000)
+            .max(1) as usize;
+        let max_never_used = s.container_max_never_used_interval_ms as i64;
+        for path in self
+            .tree
+            .reapable(wall_ms(), max_never_used)
+            .into_iter()
+            .take(per_pass)
+        {
+            debug!(%path, "reaping container/TTL node");
+            let zxid = self.next_zxid();
+            let ctx = PrepContext {
+                session_id: 0,
+                cxid: 0,
+                zxid,
+                time: wall_ms(),
+                auth: &[],
+            };
+            let req = Request::DeleteContainer { path };
+            let txn = self
+                .prep
+                .prep(&self.tree, &ctx, OpCode::DeleteContainer, &req);
+            self.in_flight.push_back(InFlight {
+                txn,
+                origin: Origin::Internal,
+            });
         }
     }
 
@@ -255,6 +423,7 @@ impl Core {
 
     /// Flushes and closes `conn`'s socket; the connection task then reports Closed.
     pub(super) fn close_conn(&mut self, conn: ConnId) {
+        debug!(conn, "closing connection");
         if let Some(c) = self.conns.get(&conn) {
             let _ = c.out.send(Outbound::Close);
         }
@@ -265,16 +434,19 @@ impl Core {
 
     fn packet(&mut self, conn: ConnId, xid: i32, op: i32, inbound: Inbound, bytes: usize) {
         let now = self.now_ms();
-        let Some(c) = self.conns.get_mut(&conn) else { return };
-        c.stats.received += 1;
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        c.stats.packets_received += 1;
         self.stats.packets_received += 1;
-        self.stats.record_request_bytes(bytes);
+        self.stats.metrics.add("bytes_received_count", bytes as i64);
         let session_id = c.session_id;
         self.sessions.touch(session_id, now);
         match inbound {
             Inbound::Request(Request::Ping) => {
                 let zxid = self.tree.last_processed_zxid();
-                self.reply_now(conn, xid, op, Instant::now(), header_only(xid, zxid, ErrorCode::Ok));
+                let now = self.mono_ms();
+                self.reply_now(conn, xid, op, now, header_only(xid, zxid, ErrorCode::Ok));
             }
             Inbound::Request(Request::Auth(packet)) => self.auth(conn, packet),
             Inbound::Request(Request::Sasl(_)) => {
@@ -284,8 +456,14 @@ impl Core {
                 self.close_conn(conn);
             }
             inbound => {
+                let received_ms = self.mono_ms();
                 if let Some(c) = self.conns.get_mut(&conn) {
-                    c.queue.push_back(Queued { xid, op, inbound, received: Instant::now() });
+                    c.queue.push_back(Queued {
+                        xid,
+                        op,
+                        inbound,
+                        received_ms,
+                    });
                 }
                 self.pump(conn);
             }
@@ -294,12 +472,18 @@ impl Core {
 
     fn auth(&mut self, conn: ConnId, packet: crate::jute::records::AuthPacket) {
         use crate::proto::codes::xid::AUTH;
-        let id = crate::auth::authenticate(&packet.scheme, packet.auth.as_deref().unwrap_or_default());
-        match id {
-            Some(id) => {
+        let ids = crate::auth::authenticate(
+            &packet.scheme,
+            packet.auth.as_deref().unwrap_or_default(),
+            self.settings.super_digest.as_deref(),
+        );
+        match ids {
+            Some(ids) => {
                 if let Some(c) = self.conns.get_mut(&conn) {
-                    if !c.auth.contains(&id) {
-                        c.auth.push(id);
+                    for id in ids {
+                        if !c.auth.contains(&id) {
+                            c.auth.push(id);
+                        }
                     }
                 }
                 self.send(conn, header_only(AUTH, 0, ErrorCode::Ok));
@@ -317,7 +501,9 @@ impl Core {
     /// stopping at a read that must wait for the session's writes.
     fn pump(&mut self, conn: ConnId) {
         loop {
-            let Some(c) = self.conns.get_mut(&conn) else { return };
+            let Some(c) = self.conns.get_mut(&conn) else {
+                return;
+            };
             let Some(front) = c.queue.front() else { return };
             let is_write = matches!(&front.inbound, Inbound::Request(r) if r.is_write());
             if !is_write && c.writes_in_flight > 0 {
@@ -327,36 +513,67 @@ impl Core {
             if is_write {
                 c.writes_in_flight += 1;
                 let (session_id, auth) = (c.session_id, c.auth.clone());
-                let Inbound::Request(req) = q.inbound else { unreachable!("writes are requests") };
-                self.prep_write(conn, session_id, &auth, q.xid, q.op, q.received, &req);
+                let Inbound::Request(req) = q.inbound else {
+                    unreachable!("writes are requests")
+                };
+                self.prep_write(conn, session_id, &auth, q.xid, q.op, q.received_ms, &req);
             } else {
-                self.answer_read(conn, q.xid, q.op, q.received, q.inbound);
+                self.answer_read(conn, q.xid, q.op, q.received_ms, q.inbound);
             }
         }
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn prep_write(&mut self, conn: ConnId, session_id: i64, auth: &[Id], xid: i32, op: i32, received: Instant, req: &Request) {
+    fn prep_write(
+        &mut self,
+        conn: ConnId,
+        session_id: i64,
+        auth: &[Id],
+        xid: i32,
+        op: i32,
+        received_ms: i64,
+        req: &Request,
+    ) {
         let zxid = self.next_zxid();
-        let ctx = PrepContext { session_id, cxid: xid, zxid, time: wall_ms(), auth };
+        let ctx = PrepContext {
+            session_id,
+            cxid: xid,
+            zxid,
+            time: wall_ms(),
+            auth,
+        };
         let opcode = OpCode::from_i32(op).unwrap_or(OpCode::Error);
         if matches!(req, Request::CloseSession) {
             self.sessions.mark_closing(session_id);
         }
         let txn = self.prep.prep(&self.tree, &ctx, opcode, req);
-        self.in_flight.push_back(InFlight { txn, origin: Origin::Client { conn, xid, op, received } });
+        self.in_flight.push_back(InFlight {
+            txn,
+            origin: Origin::Client {
+                conn,
+                xid,
+                op,
+                received_ms,
+            },
+        });
     }
 
-    fn answer_read(&mut self, conn: ConnId, xid: i32, op: i32, received: Instant, inbound: Inbound) {
+    fn answer_read(&mut self, conn: ConnId, xid: i32, op: i32, received_ms: i64, inbound: Inbound) {
         match inbound {
             Inbound::Unimplemented => {
-                let zxid = self.tree.last_processed_zxid();
-                self.reply_now(conn, xid, op, received, header_only(xid, zxid, ErrorCode::Unimplemented));
+                // ZooKeeper answers with the request's zxid, −1 for a non-txn request.
+                self.reply_now(
+                    conn,
+                    xid,
+                    op,
+                    received_ms,
+                    header_only(xid, -1, ErrorCode::Unimplemented),
+                );
                 self.close_conn(conn);
             }
             Inbound::Request(req) => {
                 let reply = self.read(conn, xid, &req);
-                self.reply_now(conn, xid, op, received, reply);
+                self.reply_now(conn, xid, op, received_ms, reply);
             }
         }
     }
@@ -382,8 +599,17 @@ impl Core {
         self.prep.applied(zxid);
         self.fire_watches(&applied.events);
         match f.origin {
-            Origin::Client { conn, xid, op, received } => self.committed_client(conn, xid, op, received, zxid, &f.txn, applied),
-            Origin::Connect { conn, timeout_ms, done } => {
+            Origin::Client {
+                conn,
+                xid,
+                op,
+                received_ms,
+            } => self.committed_client(conn, xid, op, received_ms, zxid, &f.txn, applied),
+            Origin::Connect {
+                conn,
+                timeout_ms,
+                done,
+            } => {
                 let session_id = f.txn.header.client_id;
                 let now = self.now_ms();
                 self.sessions.add(session_id, timeout_ms, now);
@@ -393,16 +619,27 @@ impl Core {
                 }
             }
             Origin::Expiry => self.session_closed(f.txn.header.client_id),
+            Origin::Internal => {}
         }
     }
 
-    fn committed_client(&mut self, conn: ConnId, xid: i32, op: i32, received: Instant, zxid: i64, txn: &Txn, applied: Applied) {
+    #[allow(clippy::too_many_arguments)]
+    fn committed_client(
+        &mut self,
+        conn: ConnId,
+        xid: i32,
+        op: i32,
+        received_ms: i64,
+        zxid: i64,
+        txn: &Txn,
+        applied: Applied,
+    ) {
         let is_close = op == OpCode::CloseSession as i32;
         let reply = super::reads::write_reply(xid, zxid, op, txn, &applied);
         if let Some(c) = self.conns.get_mut(&conn) {
             c.writes_in_flight -= 1;
         }
-        self.reply_now(conn, xid, op, received, reply);
+        self.reply_now(conn, xid, op, received_ms, reply);
         if is_close {
             self.session_closed(txn.header.client_id);
         } else {
@@ -424,8 +661,14 @@ impl Core {
         let mut out: Vec<(u64, WatchEvent)> = Vec::new();
         for e in events {
             match e {
-                TreeEvent::Created { path } => self.watches.node_created(path, parent_of(path).unwrap_or("/"), &mut out),
-                TreeEvent::Deleted { path } => self.watches.node_deleted(path, parent_of(path).unwrap_or("/"), &mut out),
+                TreeEvent::Created { path } => {
+                    self.watches
+                        .node_created(path, parent_of(path).unwrap_or("/"), &mut out)
+                }
+                TreeEvent::Deleted { path } => {
+                    self.watches
+                        .node_deleted(path, parent_of(path).unwrap_or("/"), &mut out)
+                }
                 TreeEvent::DataChanged { path } => self.watches.data_changed(path, &mut out),
             }
         }
@@ -435,20 +678,27 @@ impl Core {
     }
 
     /// Queues a reply on `conn` and records its latency.
-    fn reply_now(&mut self, conn: ConnId, xid: i32, op: i32, received: Instant, reply: Vec<u8>) {
-        let latency_ms = received.elapsed().as_millis() as u64;
+    fn reply_now(&mut self, conn: ConnId, xid: i32, op: i32, received_ms: i64, reply: Vec<u8>) {
+        let now = self.mono_ms();
         let zxid = self.tree.last_processed_zxid();
-        self.stats.record_latency(latency_ms);
+        self.stats.latency_ms.add(now - received_ms);
+        self.stats.response_sizes.record(reply.len() as i64 - 4);
         if let Some(c) = self.conns.get_mut(&conn) {
-            c.stats.record_reply(xid, op, zxid, latency_ms, wall_ms());
+            let op = OpCode::from_i32(op).unwrap_or(OpCode::Error);
+            c.stats.record_response(op, xid, zxid, received_ms, now);
         }
         self.send(conn, reply);
+    }
+
+    /// Requests received and not yet answered, over all connections.
+    pub(super) fn outstanding_requests(&self) -> usize {
+        self.conns.values().map(Conn::outstanding).sum()
     }
 
     /// Queues bytes on `conn` (dropped if it is gone).
     pub(super) fn send(&mut self, conn: ConnId, bytes: Vec<u8>) {
         if let Some(c) = self.conns.get_mut(&conn) {
-            c.stats.sent += 1;
+            c.stats.packets_sent += 1;
             self.stats.packets_sent += 1;
             let _ = c.out.send(Outbound::Frame(bytes));
         }

@@ -31,10 +31,14 @@ use tracing::{info, warn};
 const CORE_QUEUE_BOUND: usize = 4096;
 
 /// Serves clients on `listener` until `shutdown` completes.
-pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+pub async fn run(
+    listener: TcpListener,
+    settings: Settings,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let settings = Arc::new(settings);
     let (core_tx, core_rx) = mpsc::channel(CORE_QUEUE_BOUND);
-    let core = tokio::spawn(core::Core::new(settings.clone()).run(core_rx));
+    let mut core = tokio::spawn(core::Core::new(settings.clone()).run(core_rx));
     let per_ip: Arc<Mutex<HashMap<IpAddr, u32>>> = Arc::default();
     info!(addr = %listener.local_addr()?, "serving clients");
     tokio::pin!(shutdown);
@@ -42,6 +46,12 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
+            ended = &mut core => {
+                // The core owns the tree: without it nothing can be served, so stop
+                // loudly rather than accept connections that would hang.
+                let why = match ended { Err(e) if e.is_panic() => "panicked", _ => "stopped" };
+                return Err(std::io::Error::other(format!("the request pipeline {why}; stopping the server")));
+            }
             accepted = listener.accept() => {
                 let (stream, remote) = match accepted {
                     Ok(a) => a,

@@ -5,7 +5,7 @@ use super::conn::ConnId;
 use super::core::Core;
 use crate::jute::records::*;
 use crate::jute::Record;
-use crate::proto::codes::{add_watch_mode, event_type, watcher_type, xid as special_xid};
+use crate::proto::codes::{add_watch_mode, event_type, perms, watcher_type};
 use crate::proto::reply::{frame, header_only, reply, watch_event, write_multi_response, OpResult};
 use crate::proto::request::MultiOp;
 use crate::proto::{ErrorCode, OpCode, Request};
@@ -22,9 +22,15 @@ pub(super) fn write_reply(xid: i32, zxid: i64, op: i32, _txn: &Txn, applied: &Ap
     let stat = || applied.stat.clone().unwrap_or_default();
     match OpCode::from_i32(op) {
         Some(OpCode::Create) => reply(xid, zxid, err, Some(&CreateResponse { path: path() })),
-        Some(OpCode::Create2 | OpCode::CreateContainer | OpCode::CreateTtl) => {
-            reply(xid, zxid, err, Some(&Create2Response { path: path(), stat: stat() }))
-        }
+        Some(OpCode::Create2 | OpCode::CreateContainer | OpCode::CreateTtl) => reply(
+            xid,
+            zxid,
+            err,
+            Some(&Create2Response {
+                path: path(),
+                stat: stat(),
+            }),
+        ),
         Some(OpCode::SetData) => reply(xid, zxid, err, Some(&SetDataResponse { stat: stat() })),
         Some(OpCode::SetAcl) => reply(xid, zxid, err, Some(&SetAclResponse { stat: stat() })),
         Some(OpCode::Multi) => multi_reply(xid, zxid, &applied.multi),
@@ -48,7 +54,12 @@ impl Core {
         let no_node = || header_only(xid, zxid, ErrorCode::NoNode);
         match req {
             Request::Exists(r) => {
-                // ZooKeeper registers the watch even when the node is absent.
+                // ZooKeeper 3.8.0 refuses a NUL in the path, checks no
+                // permission (later releases check READ), and registers the
+                // watch even when the node is absent.
+                if r.path.contains('\0') {
+                    return header_only(xid, zxid, ErrorCode::BadArguments);
+                }
                 if r.watch {
                     self.watches.add_data_watch(&r.path, conn);
                 }
@@ -57,57 +68,104 @@ impl Core {
                     None => no_node(),
                 }
             }
-            Request::GetData(r) => match self.get_data(&r.path) {
-                Some(resp) => {
-                    if r.watch {
-                        self.watches.add_data_watch(&r.path, conn);
-                    }
-                    reply(xid, zxid, ok, Some(&resp))
+            Request::GetData(r) => {
+                if let Err(e) = self.access(conn, &r.path, perms::READ) {
+                    return header_only(xid, zxid, e);
                 }
-                None => no_node(),
-            },
-            Request::GetChildren(r) => match self.children(&r.path) {
-                Some((children, _)) => {
-                    if r.watch {
-                        self.watches.add_child_watch(&r.path, conn);
-                    }
-                    reply(xid, zxid, ok, Some(&GetChildrenResponse { children }))
+                let resp = self.get_data(&r.path).expect("checked above");
+                if r.watch {
+                    self.watches.add_data_watch(&r.path, conn);
                 }
-                None => no_node(),
-            },
-            Request::GetChildren2(r) => match self.children(&r.path) {
-                Some((children, stat)) => {
-                    if r.watch {
-                        self.watches.add_child_watch(&r.path, conn);
-                    }
-                    reply(xid, zxid, ok, Some(&GetChildren2Response { children, stat }))
+                reply(xid, zxid, ok, Some(&resp))
+            }
+            Request::GetChildren(r) => {
+                if let Err(e) = self.access(conn, &r.path, perms::READ) {
+                    return header_only(xid, zxid, e);
                 }
-                None => no_node(),
-            },
-            Request::GetAcl(r) => match self.tree.get(&r.path) {
-                Some(node) => {
-                    let acl = self.tree.acl_of(node).to_vec();
-                    let stat = node.client_stat(self.tree.extended_types());
-                    reply(xid, zxid, ok, Some(&GetAclResponse { acl, stat }))
+                let (children, _) = self.children(&r.path).expect("checked above");
+                if r.watch {
+                    self.watches.add_child_watch(&r.path, conn);
                 }
-                None => no_node(),
-            },
-            Request::GetAllChildrenNumber(r) => match self.tree.all_children_number(&r.path) {
-                Some(n) => reply(xid, zxid, ok, Some(&GetAllChildrenNumberResponse { total_number: n as i32 })),
-                None => no_node(),
+                reply(xid, zxid, ok, Some(&GetChildrenResponse { children }))
+            }
+            Request::GetChildren2(r) => {
+                if let Err(e) = self.access(conn, &r.path, perms::READ) {
+                    return header_only(xid, zxid, e);
+                }
+                let (children, stat) = self.children(&r.path).expect("checked above");
+                if r.watch {
+                    self.watches.add_child_watch(&r.path, conn);
+                }
+                reply(
+                    xid,
+                    zxid,
+                    ok,
+                    Some(&GetChildren2Response { children, stat }),
+                )
+            }
+            Request::GetAcl(r) => {
+                // READ or ADMIN may read the list; without ADMIN, digests are masked.
+                if let Err(e) = self.access(conn, &r.path, perms::READ | perms::ADMIN) {
+                    return header_only(xid, zxid, e);
+                }
+                let node = self.tree.get(&r.path).expect("checked above");
+                let mut acl = self.tree.acl_of(node).to_vec();
+                if self.access(conn, &r.path, perms::ADMIN).is_err() {
+                    acl = crate::auth::mask_digests(&acl);
+                }
+                let stat = node.client_stat(self.tree.extended_types());
+                reply(xid, zxid, ok, Some(&GetAclResponse { acl, stat }))
+            }
+            Request::GetAllChildrenNumber(r) => match self
+                .access(conn, &r.path, perms::READ)
+                .map(|()| self.tree.all_children_number(&r.path))
+            {
+                Err(e) => header_only(xid, zxid, e),
+                Ok(None) => no_node(),
+                Ok(Some(n)) => reply(
+                    xid,
+                    zxid,
+                    ok,
+                    Some(&GetAllChildrenNumberResponse {
+                        total_number: n as i32,
+                    }),
+                ),
             },
             Request::GetEphemerals(r) => {
                 let session_id = self.conns.get(&conn).map_or(0, |c| c.session_id);
-                let prefix = r.prefix_path.as_deref().filter(|p| !p.is_empty() && *p != "/");
-                let ephemerals =
-                    self.tree.ephemerals(session_id).filter(|p| prefix.is_none_or(|pre| p.starts_with(pre))).map(str::to_owned).collect();
+                let prefix = r
+                    .prefix_path
+                    .as_deref()
+                    .filter(|p| !p.is_empty() && *p != "/");
+                let ephemerals = self
+                    .tree
+                    .ephemerals(session_id)
+                    .filter(|p| prefix.is_none_or(|pre| p.starts_with(pre)))
+                    .map(str::to_owned)
+                    .collect();
                 reply(xid, zxid, ok, Some(&GetEphemeralsResponse { ephemerals }))
             }
-            Request::Sync(r) => reply(xid, zxid, ok, Some(&SyncResponse { path: r.path.clone() })),
+            Request::Sync(r) => reply(
+                xid,
+                zxid,
+                ok,
+                Some(&SyncResponse {
+                    path: r.path.clone(),
+                }),
+            ),
             Request::WhoAmI => {
-                let ids = self.conns.get(&conn).map(|c| c.auth.clone()).unwrap_or_default();
-                let client_info =
-                    ids.iter().map(|id| ClientInfo { auth_scheme: id.scheme.clone(), user: crate::auth::who_am_i_user(id) }).collect();
+                let ids = self
+                    .conns
+                    .get(&conn)
+                    .map(|c| c.auth.clone())
+                    .unwrap_or_default();
+                let client_info = ids
+                    .iter()
+                    .map(|id| ClientInfo {
+                        auth_scheme: id.scheme.clone(),
+                        user: crate::auth::who_am_i_user(id),
+                    })
+                    .collect();
                 reply(xid, zxid, ok, Some(&WhoAmIResponse { client_info }))
             }
             Request::AddWatch(r) => match r.mode {
@@ -121,53 +179,98 @@ impl Core {
                 }
                 _ => header_only(xid, zxid, ErrorCode::MarshallingError),
             },
-            Request::CheckWatches(r) => self.watch_query(xid, zxid, r.r#type, |w| w.check_watches(&r.path, conn, r.r#type)),
+            Request::CheckWatches(r) => self.watch_query(xid, zxid, r.r#type, |w| {
+                w.check_watches(&r.path, conn, r.r#type)
+            }),
             Request::RemoveWatches(r) => {
                 let (path, ty) = (r.path.clone(), r.r#type);
                 self.watch_query(xid, zxid, ty, |w| w.remove_watches(&path, conn, ty))
             }
             Request::SetWatches(w) => {
                 self.set_watches(conn, w);
-                header_only(special_xid::SET_WATCHES, zxid, ok)
+                // The reply echoes the request's xid (−8 from old clients, a
+                // normal xid from 3.8's Java client).
+                header_only(xid, zxid, ok)
             }
             Request::MultiRead(ops) => {
-                let results: Vec<OpResult> = ops.iter().map(|op| self.multi_read_op(op)).collect();
+                let results: Vec<OpResult> =
+                    ops.iter().map(|op| self.multi_read_op(conn, op)).collect();
                 multi_reply(xid, zxid, &results)
             }
             _ => header_only(xid, zxid, ErrorCode::MarshallingError),
         }
     }
 
-    fn watch_query(&mut self, xid: i32, zxid: i64, ty: i32, f: impl FnOnce(&mut crate::watch::WatchManager) -> bool) -> Vec<u8> {
+    /// NoNode if `path` is missing, NoAuth if `conn` may not do `perm` on it.
+    fn access(&self, conn: ConnId, path: &str, perm: i32) -> Result<(), ErrorCode> {
+        let node = self.tree.get(path).ok_or(ErrorCode::NoNode)?;
+        if self.settings.skip_acl {
+            return Ok(());
+        }
+        let ids = self
+            .conns
+            .get(&conn)
+            .map(|c| c.auth.as_slice())
+            .unwrap_or_default();
+        if crate::auth::check_acl(self.tree.acl_of(node), perm, ids) {
+            Ok(())
+        } else {
+            Err(ErrorCode::NoAuth)
+        }
+    }
+
+    fn watch_query(
+        &mut self,
+        xid: i32,
+        zxid: i64,
+        ty: i32,
+        f: impl FnOnce(&mut crate::watch::WatchManager) -> bool,
+    ) -> Vec<u8> {
         if !(watcher_type::CHILDREN..=watcher_type::ANY).contains(&ty) {
             return header_only(xid, zxid, ErrorCode::MarshallingError);
         }
-        let err = if f(&mut self.watches) { ErrorCode::Ok } else { ErrorCode::NoWatcher };
+        let err = if f(&mut self.watches) {
+            ErrorCode::Ok
+        } else {
+            ErrorCode::NoWatcher
+        };
         header_only(xid, zxid, err)
     }
 
     fn get_data(&self, path: &str) -> Option<GetDataResponse> {
         let node = self.tree.get(path)?;
-        Some(GetDataResponse { data: node.data.as_ref().map(|d| d.to_vec()), stat: node.client_stat(self.tree.extended_types()) })
+        Some(GetDataResponse {
+            data: node.data.as_ref().map(|d| d.to_vec()),
+            stat: node.client_stat(self.tree.extended_types()),
+        })
     }
 
     fn children(&self, path: &str) -> Option<(Vec<String>, Stat)> {
         let node = self.tree.get(path)?;
-        let children = node.children.iter().map(|c| c.to_string()).collect();
+        let children = node
+            .children
+            .java_order()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
         Some((children, node.client_stat(self.tree.extended_types())))
     }
 
-    fn multi_read_op(&self, op: &MultiOp) -> OpResult {
+    fn multi_read_op(&self, conn: ConnId, op: &MultiOp) -> OpResult {
+        let path = match op {
+            MultiOp::GetData(r) => &r.path,
+            MultiOp::GetChildren(r) => &r.path,
+            _ => return OpResult::Error(ErrorCode::MarshallingError.code()),
+        };
+        if let Err(e) = self.access(conn, path, perms::READ) {
+            return OpResult::Error(e.code());
+        }
         match op {
-            MultiOp::GetData(r) => match self.get_data(&r.path) {
-                Some(resp) => OpResult::GetData(resp.data, resp.stat),
-                None => OpResult::Error(ErrorCode::NoNode.code()),
-            },
-            MultiOp::GetChildren(r) => match self.children(&r.path) {
-                Some((children, _)) => OpResult::GetChildren(children),
-                None => OpResult::Error(ErrorCode::NoNode.code()),
-            },
-            _ => OpResult::Error(ErrorCode::MarshallingError.code()),
+            MultiOp::GetData(_) => {
+                let resp = self.get_data(path).expect("checked above");
+                OpResult::GetData(resp.data, resp.stat)
+            }
+            _ => OpResult::GetChildren(self.children(path).expect("checked above").0),
         }
     }
 
@@ -192,7 +295,9 @@ impl Core {
         for p in &w.child_watches {
             match self.tree.get(p) {
                 None => events.push((event_type::NODE_DELETED, p)),
-                Some(n) if n.stat.pzxid > rel => events.push((event_type::NODE_CHILDREN_CHANGED, p)),
+                Some(n) if n.stat.pzxid > rel => {
+                    events.push((event_type::NODE_CHILDREN_CHANGED, p))
+                }
                 Some(_) => self.watches.add_child_watch(p, conn),
             }
         }
@@ -202,7 +307,10 @@ impl Core {
         for p in &w.persistent_recursive_watches {
             self.watches.add_persistent_recursive(p, conn);
         }
-        let frames: Vec<Vec<u8>> = events.into_iter().map(|(ty, p)| watch_event(ty, p)).collect();
+        let frames: Vec<Vec<u8>> = events
+            .into_iter()
+            .map(|(ty, p)| watch_event(ty, p))
+            .collect();
         for f in frames {
             self.send(conn, f);
         }

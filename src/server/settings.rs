@@ -1,6 +1,7 @@
 //! The settings the server shell runs with, resolved from [`crate::config::Config`].
 
-use crate::config::{Config, FourLetterWhitelist};
+use crate::admin::FourLetterWhitelist;
+use crate::config::Config;
 use std::path::PathBuf;
 
 /// Everything the request pipeline and the listener need to know, in resolved units.
@@ -24,6 +25,16 @@ pub struct Settings {
     pub reconfig_enabled: bool,
     /// Four-letter words allowed on the client port.
     pub four_letter_whitelist: FourLetterWhitelist,
+    /// znode.container.checkIntervalMs: how often the container/TTL reaper runs.
+    pub container_check_interval_ms: u64,
+    /// znode.container.maxPerMinute: reaper deletions allowed per minute.
+    pub container_max_per_minute: u32,
+    /// znode.container.maxNeverUsedIntervalMs: age at which a never-used container goes (0 = never).
+    pub container_max_never_used_interval_ms: u64,
+    /// zookeeper.skipACL: no permission checks at all.
+    pub skip_acl: bool,
+    /// zookeeper.DigestAuthenticationProvider.superDigest (`user:base64(sha1)`).
+    pub super_digest: Option<String>,
     /// dataDir, for `conf`/`dirs`.
     pub data_dir: PathBuf,
     /// dataLogDir, for `conf`/`dirs`.
@@ -44,7 +55,12 @@ impl Settings {
             max_client_cnxns: 60,
             extended_types: false,
             reconfig_enabled: false,
-            four_letter_whitelist: FourLetterWhitelist::All,
+            four_letter_whitelist: FourLetterWhitelist::from_config(Some("*"), false),
+            container_check_interval_ms: 60_000,
+            container_max_per_minute: 10_000,
+            container_max_never_used_interval_ms: 0,
+            skip_acl: false,
+            super_digest: None,
             data_log_dir: data_dir.clone(),
             data_dir,
             client_port: 0,
@@ -62,7 +78,15 @@ impl Settings {
             max_client_cnxns: c.max_client_cnxns,
             extended_types: c.extended_types_enabled,
             reconfig_enabled: c.reconfig_enabled,
-            four_letter_whitelist: c.four_letter_whitelist.clone(),
+            four_letter_whitelist: FourLetterWhitelist::from_config(
+                c.property("zookeeper.4lw.commands.whitelist"),
+                c.read_only_mode_enabled,
+            ),
+            container_check_interval_ms: c.container_check_interval_ms,
+            container_max_per_minute: c.container_max_per_minute,
+            container_max_never_used_interval_ms: c.container_max_never_used_interval_ms,
+            skip_acl: c.skip_acl,
+            super_digest: c.super_digest.clone(),
             data_dir: c.data_dir.clone(),
             data_log_dir: c.data_log_dir.clone(),
             client_port: c.client_port.unwrap_or(0),

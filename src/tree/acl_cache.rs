@@ -12,12 +12,24 @@ pub const OPEN_ACL_INDEX: i64 = -1;
 
 /// `[ACL(ALL, world:anyone)]`.
 pub fn open_acl_unsafe() -> Vec<Acl> {
-    vec![Acl { perms: crate::proto::codes::perms::ALL, id: Id { scheme: "world".into(), id: "anyone".into() } }]
+    vec![Acl {
+        perms: crate::proto::codes::perms::ALL,
+        id: Id {
+            scheme: "world".into(),
+            id: "anyone".into(),
+        },
+    }]
 }
 
 /// `[ACL(READ, world:anyone)]`.
 pub fn read_acl_unsafe() -> Vec<Acl> {
-    vec![Acl { perms: crate::proto::codes::perms::READ, id: Id { scheme: "world".into(), id: "anyone".into() } }]
+    vec![Acl {
+        perms: crate::proto::codes::perms::READ,
+        id: Id {
+            scheme: "world".into(),
+            id: "anyone".into(),
+        },
+    }]
 }
 
 /// Reference-counted ACL lists by index.
@@ -35,7 +47,12 @@ pub struct AclCache {
 
 impl Default for AclCache {
     fn default() -> Self {
-        AclCache { by_index: HashMap::new(), by_acl: HashMap::new(), next_index: 1, open: Arc::from(open_acl_unsafe()) }
+        AclCache {
+            by_index: HashMap::new(),
+            by_acl: HashMap::new(),
+            next_index: 1,
+            open: Arc::from(open_acl_unsafe()),
+        }
     }
 }
 
@@ -62,7 +79,9 @@ impl AclCache {
         if index == OPEN_ACL_INDEX {
             return;
         }
-        let Some(entry) = self.by_index.get_mut(&index) else { return };
+        let Some(entry) = self.by_index.get_mut(&index) else {
+            return;
+        };
         entry.1 -= 1;
         if entry.1 == 0 {
             let (list, _) = self.by_index.remove(&index).expect("present");
@@ -72,7 +91,10 @@ impl AclCache {
 
     /// The list behind `index` (OPEN_ACL_UNSAFE for −1 or an unknown index).
     pub fn get(&self, index: i64) -> &Arc<[Acl]> {
-        self.by_index.get(&index).map(|(l, _)| l).unwrap_or(&self.open)
+        self.by_index
+            .get(&index)
+            .map(|(l, _)| l)
+            .unwrap_or(&self.open)
     }
 
     /// Number of distinct stored lists (−1 excluded).

@@ -7,12 +7,14 @@
 //! ZooKeeper's DataTree throws, so a replayed txn is harmless.
 
 pub mod acl_cache;
+pub mod children;
 pub mod path;
 mod serialize;
 
 use crate::jute::records::{Acl, Stat, StatPersisted};
 use crate::proto::ErrorCode;
 use acl_cache::{read_acl_unsafe, AclCache, OPEN_ACL_INDEX};
+use children::Children;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -42,7 +44,9 @@ impl EphemeralType {
         match owner {
             0 => EphemeralType::Void,
             CONTAINER_EPHEMERAL_OWNER => EphemeralType::Container,
-            o if extended_types && o & EXTENDED_MASK == EXTENDED_MASK => EphemeralType::Ttl(o & MAX_TTL_MS),
+            o if extended_types && o & EXTENDED_MASK == EXTENDED_MASK => {
+                EphemeralType::Ttl(o & MAX_TTL_MS)
+            }
             _ => EphemeralType::Normal,
         }
     }
@@ -62,13 +66,18 @@ pub struct Node {
     pub acl: i64,
     /// The persisted Stat (cversion counts child creations only).
     pub stat: StatPersisted,
-    /// Names of the children, sorted (getChildren answers in this order).
-    pub children: BTreeSet<Box<str>>,
+    /// Names of the children (getChildren answers in ZooKeeper's order).
+    pub children: Children,
 }
 
 impl Node {
     fn new(data: Option<Box<[u8]>>, acl: i64, stat: StatPersisted) -> Node {
-        Node { data, acl, stat, children: BTreeSet::new() }
+        Node {
+            data,
+            acl,
+            stat,
+            children: Children::default(),
+        }
     }
 
     /// The Stat clients see: derived counts filled in, client-visible cversion
@@ -151,19 +160,43 @@ impl DataTree {
             approximate_data_size: 0,
         };
         let empty = || Some(Vec::new().into_boxed_slice());
-        tree.nodes.insert("/".into(), Node::new(empty(), OPEN_ACL_INDEX, StatPersisted::default()));
-        tree.attach("/", "zookeeper", Node::new(empty(), OPEN_ACL_INDEX, StatPersisted::default()));
-        tree.attach(ZOOKEEPER_PATH, "quota", Node::new(empty(), OPEN_ACL_INDEX, StatPersisted::default()));
+        tree.nodes.insert(
+            "/".into(),
+            Node::new(empty(), OPEN_ACL_INDEX, StatPersisted::default()),
+        );
+        tree.attach(
+            "/",
+            "zookeeper",
+            Node::new(empty(), OPEN_ACL_INDEX, StatPersisted::default()),
+        );
+        tree.attach(
+            ZOOKEEPER_PATH,
+            "quota",
+            Node::new(empty(), OPEN_ACL_INDEX, StatPersisted::default()),
+        );
         let config_acl = tree.acls.intern(&read_acl_unsafe());
-        let config_stat = StatPersisted { version: -1, ..Default::default() };
-        tree.attach(ZOOKEEPER_PATH, "config", Node::new(empty(), config_acl, config_stat));
+        // ZooKeeper 3.8 shows aversion −1 on a standalone server's /zookeeper/config.
+        let config_stat = StatPersisted {
+            aversion: -1,
+            ..Default::default()
+        };
+        tree.attach(
+            ZOOKEEPER_PATH,
+            "config",
+            Node::new(empty(), config_acl, config_stat),
+        );
         tree
     }
 
     fn attach(&mut self, parent: &str, name: &str, node: Node) {
         let path = path::join(parent, name);
-        self.approximate_data_size += (path.len() + node.data.as_ref().map_or(0, |d| d.len())) as u64;
-        self.nodes.get_mut(parent).expect("parent exists").children.insert(name.into());
+        self.approximate_data_size +=
+            (path.len() + node.data.as_ref().map_or(0, |d| d.len())) as u64;
+        self.nodes
+            .get_mut(parent)
+            .expect("parent exists")
+            .children
+            .insert(name);
         self.nodes.insert(path.into(), node);
     }
 
@@ -211,7 +244,10 @@ impl DataTree {
 
     /// Ephemeral paths owned by `session_id`.
     pub fn ephemerals(&self, session_id: i64) -> impl Iterator<Item = &str> {
-        self.ephemerals.get(&session_id).into_iter().flat_map(|s| s.iter().map(|p| &**p))
+        self.ephemerals
+            .get(&session_id)
+            .into_iter()
+            .flat_map(|s| s.iter().map(|p| &**p))
     }
 
     /// Every session that owns ephemerals, with its paths (for 4lw dump).
@@ -234,6 +270,34 @@ impl DataTree {
         self.ttls.iter().map(|p| &**p)
     }
 
+    /// Container and TTL nodes due for deletion at `now_ms` (ZooKeeper's
+    /// ContainerManager.getCandidates): childless containers that have had a
+    /// child (or, when `max_never_used_ms` > 0, were created that long ago),
+    /// and childless TTL nodes not modified for their TTL.
+    pub fn reapable(&self, now_ms: i64, max_never_used_ms: i64) -> Vec<String> {
+        let childless = |p: &str| self.nodes.get(p).filter(|n| n.children.is_empty());
+        let mut out = Vec::new();
+        for path in self.containers() {
+            let Some(n) = childless(path) else { continue };
+            let never_used_expired =
+                max_never_used_ms > 0 && now_ms - n.stat.mtime > max_never_used_ms;
+            if n.stat.cversion > 0 || never_used_expired {
+                out.push(path.to_owned());
+            }
+        }
+        for path in self.ttls() {
+            let Some(n) = childless(path) else { continue };
+            if let EphemeralType::Ttl(ttl) =
+                EphemeralType::of(n.stat.ephemeral_owner, self.extended_types)
+            {
+                if ttl != 0 && now_ms - n.stat.mtime > ttl {
+                    out.push(path.to_owned());
+                }
+            }
+        }
+        out
+    }
+
     /// Sum of path and data lengths over all nodes.
     pub fn approximate_data_size(&self) -> u64 {
         self.approximate_data_size
@@ -246,7 +310,11 @@ impl DataTree {
 
     /// Records that the txn `zxid` was applied. Zxids never go backwards.
     pub fn set_last_processed_zxid(&mut self, zxid: i64) {
-        assert!(zxid >= self.last_processed_zxid, "zxid went backwards: {zxid:#x} < {:#x}", self.last_processed_zxid);
+        assert!(
+            zxid >= self.last_processed_zxid,
+            "zxid went backwards: {zxid:#x} < {:#x}",
+            self.last_processed_zxid
+        );
         self.last_processed_zxid = zxid;
     }
 
@@ -269,12 +337,16 @@ impl DataTree {
         if parent.children.contains(name) {
             return Err(ErrorCode::NodeExists);
         }
-        let cversion = if parent_cversion == -1 { parent.stat.cversion + 1 } else { parent_cversion };
+        let cversion = if parent_cversion == -1 {
+            parent.stat.cversion + 1
+        } else {
+            parent_cversion
+        };
         if cversion > parent.stat.cversion {
             parent.stat.cversion = cversion;
             parent.stat.pzxid = zxid;
         }
-        parent.children.insert(name.into());
+        parent.children.insert(name);
         let stat = StatPersisted {
             czxid: zxid,
             mzxid: zxid,
@@ -299,7 +371,10 @@ impl DataTree {
                 self.ttls.insert(key.clone());
             }
             EphemeralType::Normal => {
-                self.ephemerals.entry(ephemeral_owner).or_default().insert(key.clone());
+                self.ephemerals
+                    .entry(ephemeral_owner)
+                    .or_default()
+                    .insert(key.clone());
             }
             EphemeralType::Void => {}
         }
@@ -309,11 +384,17 @@ impl DataTree {
     }
 
     /// Deletes a node (ZooKeeper's `deleteNode`); the parent's pzxid only rises.
-    pub fn delete_node(&mut self, path: &str, zxid: i64, events: &mut Vec<TreeEvent>) -> Result<(), ErrorCode> {
+    pub fn delete_node(
+        &mut self,
+        path: &str,
+        zxid: i64,
+        events: &mut Vec<TreeEvent>,
+    ) -> Result<(), ErrorCode> {
         let (parent_path, name) = path::split(path).ok_or(ErrorCode::NoNode)?;
         let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
         self.acls.release(node.acl);
-        self.approximate_data_size -= (path.len() + node.data.as_ref().map_or(0, |d| d.len())) as u64;
+        self.approximate_data_size -=
+            (path.len() + node.data.as_ref().map_or(0, |d| d.len())) as u64;
         if let Some(parent) = self.nodes.get_mut(parent_path) {
             parent.children.remove(name);
             if zxid > parent.stat.pzxid {
@@ -359,7 +440,8 @@ impl DataTree {
         node.stat.mzxid = zxid;
         node.stat.version = version;
         let stat = node.client_stat(self.extended_types);
-        self.approximate_data_size = self.approximate_data_size - old_len + data.map_or(0, <[u8]>::len) as u64;
+        self.approximate_data_size =
+            self.approximate_data_size - old_len + data.map_or(0, <[u8]>::len) as u64;
         events.push(TreeEvent::DataChanged { path: path.into() });
         Ok(stat)
     }

@@ -43,7 +43,10 @@ pub fn is_valid(path: &str) -> bool {
     if path.ends_with('/') {
         return false;
     }
-    path[1..].split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..") && path.chars().all(allowed_char)
+    path[1..]
+        .split('/')
+        .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+        && path.chars().all(allowed_char)
 }
 
 fn allowed_char(c: char) -> bool {
@@ -64,7 +67,20 @@ mod tests {
         for ok in ["/", "/a", "/a/b", "/a.b", "/a/...", "/ü"] {
             assert!(is_valid(ok), "{ok}");
         }
-        for bad in ["", "a", "/a/", "//", "/a//b", "/a/./b", "/..", "/a\u{0}", "/a\u{1}", "/\u{7f}", "/\u{e000}", "/\u{fff0}"] {
+        for bad in [
+            "",
+            "a",
+            "/a/",
+            "//",
+            "/a//b",
+            "/a/./b",
+            "/..",
+            "/a\u{0}",
+            "/a\u{1}",
+            "/\u{7f}",
+            "/\u{e000}",
+            "/\u{fff0}",
+        ] {
             assert!(!is_valid(bad), "{bad:?}");
         }
     }

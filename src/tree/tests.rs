@@ -2,7 +2,17 @@ use super::acl_cache::open_acl_unsafe;
 use super::*;
 
 fn create(tree: &mut DataTree, path: &str, owner: i64, zxid: i64) -> Stat {
-    tree.create_node(path, Some(b"d"), &open_acl_unsafe(), owner, -1, zxid, 1000, &mut Vec::new()).unwrap()
+    tree.create_node(
+        path,
+        Some(b"d"),
+        &open_acl_unsafe(),
+        owner,
+        -1,
+        zxid,
+        1000,
+        &mut Vec::new(),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -54,6 +64,33 @@ fn create_refuses_existing_and_orphan_nodes() {
     create(&mut tree, "/a", 0, 1);
     let err = tree.create_node("/a", None, &open_acl_unsafe(), 0, -1, 2, 0, &mut Vec::new());
     assert_eq!(err, Err(ErrorCode::NodeExists));
-    let err = tree.create_node("/x/y", None, &open_acl_unsafe(), 0, -1, 2, 0, &mut Vec::new());
+    let err = tree.create_node(
+        "/x/y",
+        None,
+        &open_acl_unsafe(),
+        0,
+        -1,
+        2,
+        0,
+        &mut Vec::new(),
+    );
     assert_eq!(err, Err(ErrorCode::NoNode));
+}
+
+#[test]
+fn reaper_picks_used_empty_containers_and_expired_ttl_nodes() {
+    let mut tree = DataTree::new(true);
+    create(&mut tree, "/c", CONTAINER_EPHEMERAL_OWNER, 1);
+    create(&mut tree, "/unused", CONTAINER_EPHEMERAL_OWNER, 2);
+    create(&mut tree, "/c/x", 0, 3);
+    assert!(
+        tree.reapable(5000, 0).is_empty(),
+        "a container with a child stays"
+    );
+    tree.delete_node("/c/x", 4, &mut Vec::new()).unwrap();
+    assert_eq!(tree.reapable(5000, 0), ["/c"]);
+    assert_eq!(tree.reapable(5000, 100), ["/c", "/unused"]);
+    create(&mut tree, "/t", EphemeralType::ttl_owner(500), 5);
+    assert!(!tree.reapable(1400, 0).contains(&"/t".to_string()));
+    assert!(tree.reapable(1600, 0).contains(&"/t".to_string()));
 }

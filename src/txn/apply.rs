@@ -47,7 +47,14 @@ pub fn apply(tree: &mut DataTree, txn: &Txn) -> Applied {
     out
 }
 
-fn apply_multi(tree: &mut DataTree, zxid: i64, time: i64, client_id: i64, subs: &[(i32, TxnBody)], out: &mut Applied) {
+fn apply_multi(
+    tree: &mut DataTree,
+    zxid: i64,
+    time: i64,
+    client_id: i64,
+    subs: &[(i32, TxnBody)],
+    out: &mut Applied,
+) {
     if subs.iter().any(|(_, b)| matches!(b, TxnBody::Error(_))) {
         out.multi = subs
             .iter()
@@ -71,8 +78,9 @@ fn apply_multi(tree: &mut DataTree, zxid: i64, time: i64, client_id: i64, subs: 
 
 fn op_result(ty: i32, path: Option<String>, stat: Option<Stat>) -> OpResult {
     match OpCode::from_i32(ty) {
-        Some(OpCode::Create) => OpResult::Create(path.unwrap_or_default()),
-        Some(OpCode::Create2 | OpCode::CreateTtl | OpCode::CreateContainer) => {
+        // Observed on 3.8.0: inside a multi, create2 answers like create (path only).
+        Some(OpCode::Create | OpCode::Create2) => OpResult::Create(path.unwrap_or_default()),
+        Some(OpCode::CreateTtl | OpCode::CreateContainer) => {
             OpResult::Create2(path.unwrap_or_default(), stat.unwrap_or_default())
         }
         Some(OpCode::Delete | OpCode::DeleteContainer) => OpResult::Delete,
@@ -81,7 +89,14 @@ fn op_result(ty: i32, path: Option<String>, stat: Option<Stat>) -> OpResult {
     }
 }
 
-fn apply_one(tree: &mut DataTree, zxid: i64, time: i64, client_id: i64, body: &TxnBody, out: &mut Applied) -> Result<(), ErrorCode> {
+fn apply_one(
+    tree: &mut DataTree,
+    zxid: i64,
+    time: i64,
+    client_id: i64,
+    body: &TxnBody,
+    out: &mut Applied,
+) -> Result<(), ErrorCode> {
     let ev = &mut out.events;
     match body {
         TxnBody::CreateSession(_) | TxnBody::Check(_) => {}
@@ -93,23 +108,54 @@ fn apply_one(tree: &mut DataTree, zxid: i64, time: i64, client_id: i64, body: &T
         }
         TxnBody::Create(t) => {
             let owner = if t.ephemeral { client_id } else { 0 };
-            let stat = tree.create_node(&t.path, t.data.as_deref(), &t.acl, owner, t.parent_c_version, zxid, time, ev)?;
+            let stat = tree.create_node(
+                &t.path,
+                t.data.as_deref(),
+                &t.acl,
+                owner,
+                t.parent_c_version,
+                zxid,
+                time,
+                ev,
+            )?;
             (out.path, out.stat) = (Some(t.path.clone()), Some(stat));
         }
         TxnBody::CreateTtl(t) => {
             let owner = EphemeralType::ttl_owner(t.ttl);
-            let stat = tree.create_node(&t.path, t.data.as_deref(), &t.acl, owner, t.parent_c_version, zxid, time, ev)?;
+            let stat = tree.create_node(
+                &t.path,
+                t.data.as_deref(),
+                &t.acl,
+                owner,
+                t.parent_c_version,
+                zxid,
+                time,
+                ev,
+            )?;
             (out.path, out.stat) = (Some(t.path.clone()), Some(stat));
         }
         TxnBody::CreateContainer(t) => {
             let owner = CONTAINER_EPHEMERAL_OWNER;
-            let stat = tree.create_node(&t.path, t.data.as_deref(), &t.acl, owner, t.parent_c_version, zxid, time, ev)?;
+            let stat = tree.create_node(
+                &t.path,
+                t.data.as_deref(),
+                &t.acl,
+                owner,
+                t.parent_c_version,
+                zxid,
+                time,
+                ev,
+            )?;
             (out.path, out.stat) = (Some(t.path.clone()), Some(stat));
         }
         TxnBody::Delete(t) => tree.delete_node(&t.path, zxid, ev)?,
-        TxnBody::SetData(t) => out.stat = Some(tree.set_data(&t.path, t.data.as_deref(), t.version, zxid, time, ev)?),
+        TxnBody::SetData(t) => {
+            out.stat = Some(tree.set_data(&t.path, t.data.as_deref(), t.version, zxid, time, ev)?)
+        }
         TxnBody::SetAcl(t) => out.stat = Some(tree.set_acl(&t.path, &t.acl, t.version)?),
-        TxnBody::Error(e) => return Err(ErrorCode::from_i32(e.err).unwrap_or(ErrorCode::SystemError)),
+        TxnBody::Error(e) => {
+            return Err(ErrorCode::from_i32(e.err).unwrap_or(ErrorCode::SystemError))
+        }
         TxnBody::Multi(_) => unreachable!("nested multi is not a txn ZooKeeper produces"),
     }
     Ok(())

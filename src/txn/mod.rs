@@ -52,15 +52,24 @@ impl TxnBody {
             TxnBody::Check(t) => t.write(out),
             TxnBody::Error(t) => t.write(out),
             TxnBody::Multi(subs) => {
-                let txns = subs.iter().map(|(ty, b)| records::Txn { r#type: *ty, data: Some(crate::jute::encode_with(|o| b.write(o))) });
-                MultiTxn { txns: txns.collect() }.write(out)
+                let txns = subs.iter().map(|(ty, b)| records::Txn {
+                    r#type: *ty,
+                    data: Some(crate::jute::encode_with(|o| b.write(o))),
+                });
+                MultiTxn {
+                    txns: txns.collect(),
+                }
+                .write(out)
             }
         }
     }
 
     /// Decodes a body of txn type `ty` from the front of `bytes`, returning the rest.
     pub fn read(ty: i32, bytes: &[u8]) -> Result<(TxnBody, &[u8]), DecodeError> {
-        fn rd<T: Record>(b: &[u8], f: impl FnOnce(T) -> TxnBody) -> Result<(TxnBody, &[u8]), DecodeError> {
+        fn rd<T: Record>(
+            b: &[u8],
+            f: impl FnOnce(T) -> TxnBody,
+        ) -> Result<(TxnBody, &[u8]), DecodeError> {
             match T::read(b) {
                 Ok((rest, v)) => Ok((f(v), rest)),
                 Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Err(e),

@@ -9,10 +9,14 @@
 use super::{Txn, TxnBody};
 use crate::auth::fixup_acl;
 use crate::jute::records::*;
+use crate::proto::codes::perms;
 use crate::proto::request::MultiOp;
 use crate::proto::{ErrorCode, OpCode, Request};
 use crate::tree::path::{self, parent_of};
-use crate::tree::{DataTree, EphemeralType, CONFIG_PATH, CONTAINER_EPHEMERAL_OWNER, MAX_TTL_MS, QUOTA_PATH, ZOOKEEPER_PATH};
+use crate::tree::{
+    DataTree, EphemeralType, CONFIG_PATH, CONTAINER_EPHEMERAL_OWNER, MAX_TTL_MS, QUOTA_PATH,
+    ZOOKEEPER_PATH,
+};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -38,6 +42,8 @@ pub struct PrepSettings {
     pub extended_types: bool,
     /// reconfigEnabled.
     pub reconfig_enabled: bool,
+    /// zookeeper.skipACL: permissions are not checked.
+    pub skip_acl: bool,
 }
 
 /// The state of a path as seen by prep: tree + outstanding changes (ChangeRecord).
@@ -68,7 +74,10 @@ type PrepResult<T> = Result<T, ErrorCode>;
 impl Prep {
     /// A prep stage with no outstanding changes.
     pub fn new(settings: PrepSettings) -> Prep {
-        Prep { settings, ..Default::default() }
+        Prep {
+            settings,
+            ..Default::default()
+        }
     }
 
     /// Number of outstanding change records (for tests and metrics).
@@ -91,7 +100,13 @@ impl Prep {
 
     /// The txn creating a session with the negotiated timeout. `ctx.session_id` is the new id.
     pub fn create_session(&mut self, ctx: &PrepContext<'_>, timeout_ms: i32) -> Txn {
-        txn(ctx, OpCode::CreateSession, TxnBody::CreateSession(CreateSessionTxn { time_out: timeout_ms }))
+        txn(
+            ctx,
+            OpCode::CreateSession,
+            TxnBody::CreateSession(CreateSessionTxn {
+                time_out: timeout_ms,
+            }),
+        )
     }
 
     /// The txn closing `ctx.session_id`, listing its ephemerals (including those
@@ -101,7 +116,11 @@ impl Prep {
         for (p, r) in &self.outstanding {
             match &r.stat {
                 None => paths.retain(|x| x != &**p),
-                Some(s) if s.ephemeral_owner == ctx.session_id && !paths.iter().any(|x| x == &**p) => paths.push(p.to_string()),
+                Some(s)
+                    if s.ephemeral_owner == ctx.session_id && !paths.iter().any(|x| x == &**p) =>
+                {
+                    paths.push(p.to_string())
+                }
                 Some(_) => {}
             }
         }
@@ -114,17 +133,43 @@ impl Prep {
                     self.add(parent, rec, ctx.zxid);
                 }
             }
-            self.add(p, ChangeRecord { zxid: ctx.zxid, stat: None, child_count: 0, acl: Arc::from(Vec::new()) }, ctx.zxid);
+            self.add(
+                p,
+                ChangeRecord {
+                    zxid: ctx.zxid,
+                    stat: None,
+                    child_count: 0,
+                    acl: Arc::from(Vec::new()),
+                },
+                ctx.zxid,
+            );
         }
-        txn(ctx, OpCode::CloseSession, TxnBody::CloseSession(CloseSessionTxn { paths2_delete: paths }))
+        txn(
+            ctx,
+            OpCode::CloseSession,
+            TxnBody::CloseSession(CloseSessionTxn {
+                paths2_delete: paths,
+            }),
+        )
     }
 
     /// Turns a write request into its txn; a validation failure yields an error txn.
-    pub fn prep(&mut self, tree: &DataTree, ctx: &PrepContext<'_>, op: OpCode, request: &Request) -> Txn {
+    pub fn prep(
+        &mut self,
+        tree: &DataTree,
+        ctx: &PrepContext<'_>,
+        op: OpCode,
+        request: &Request,
+    ) -> Txn {
         let result = match request {
             Request::Create { op, req } => self.create(tree, ctx, *op, req, None),
             Request::CreateTtl(r) => {
-                let req = CreateRequest { path: r.path.clone(), data: r.data.clone(), acl: r.acl.clone(), flags: r.flags };
+                let req = CreateRequest {
+                    path: r.path.clone(),
+                    data: r.data.clone(),
+                    acl: r.acl.clone(),
+                    flags: r.flags,
+                };
                 self.create(tree, ctx, OpCode::CreateTtl, &req, Some(r.ttl))
             }
             Request::Delete(r) => self.delete(tree, ctx, &r.path, r.version),
@@ -139,7 +184,11 @@ impl Prep {
         };
         match result {
             Ok(body) => txn(ctx, op, body),
-            Err(e) => txn(ctx, OpCode::Error, TxnBody::Error(ErrorTxn { err: e.code() })),
+            Err(e) => txn(
+                ctx,
+                OpCode::Error,
+                TxnBody::Error(ErrorTxn { err: e.code() }),
+            ),
         }
     }
 
@@ -160,7 +209,10 @@ impl Prep {
         let mut failed = false;
         for op in ops {
             if failed {
-                subs.push((OpCode::Error as i32, error_body(ErrorCode::RuntimeInconsistency)));
+                subs.push((
+                    OpCode::Error as i32,
+                    error_body(ErrorCode::RuntimeInconsistency),
+                ));
                 continue;
             }
             let (ty, result) = self.multi_op(tree, ctx, op);
@@ -179,17 +231,32 @@ impl Prep {
         TxnBody::Multi(subs)
     }
 
-    fn multi_op(&mut self, tree: &DataTree, ctx: &PrepContext<'_>, op: &MultiOp) -> (OpCode, PrepResult<TxnBody>) {
+    fn multi_op(
+        &mut self,
+        tree: &DataTree,
+        ctx: &PrepContext<'_>,
+        op: &MultiOp,
+    ) -> (OpCode, PrepResult<TxnBody>) {
         match op {
             MultiOp::Create { op, req } => (*op, self.create(tree, ctx, *op, req, None)),
             MultiOp::CreateTtl(r) => {
-                let req = CreateRequest { path: r.path.clone(), data: r.data.clone(), acl: r.acl.clone(), flags: r.flags };
-                (OpCode::CreateTtl, self.create(tree, ctx, OpCode::CreateTtl, &req, Some(r.ttl)))
+                let req = CreateRequest {
+                    path: r.path.clone(),
+                    data: r.data.clone(),
+                    acl: r.acl.clone(),
+                    flags: r.flags,
+                };
+                (
+                    OpCode::CreateTtl,
+                    self.create(tree, ctx, OpCode::CreateTtl, &req, Some(r.ttl)),
+                )
             }
             MultiOp::Delete(r) => (OpCode::Delete, self.delete(tree, ctx, &r.path, r.version)),
             MultiOp::SetData(r) => (OpCode::SetData, self.set_data(tree, ctx, r)),
-            MultiOp::Check(r) => (OpCode::Check, self.check(tree, &r.path, r.version)),
-            MultiOp::GetChildren(_) | MultiOp::GetData(_) => (OpCode::Error, Err(ErrorCode::MarshallingError)),
+            MultiOp::Check(r) => (OpCode::Check, self.check(tree, ctx, &r.path, r.version)),
+            MultiOp::GetChildren(_) | MultiOp::GetData(_) => {
+                (OpCode::Error, Err(ErrorCode::MarshallingError))
+            }
         }
     }
 
@@ -205,13 +272,31 @@ impl Prep {
         }
     }
 
+    /// NoAuth unless the session may do `perm` on `record` (ZooKeeper's checkACL).
+    fn allow(&self, record: &ChangeRecord, perm: i32, ctx: &PrepContext<'_>) -> PrepResult<()> {
+        if self.settings.skip_acl || crate::auth::check_acl(&record.acl, perm, ctx.auth) {
+            Ok(())
+        } else {
+            Err(ErrorCode::NoAuth)
+        }
+    }
+
     /// The state of `path`: the newest outstanding record, else the tree's node.
     fn record(&self, tree: &DataTree, path: &str) -> PrepResult<ChangeRecord> {
         if let Some(r) = self.outstanding.get(path) {
-            return if r.stat.is_some() { Ok(r.clone()) } else { Err(ErrorCode::NoNode) };
+            return if r.stat.is_some() {
+                Ok(r.clone())
+            } else {
+                Err(ErrorCode::NoNode)
+            };
         }
         let node = tree.get(path).ok_or(ErrorCode::NoNode)?;
-        Ok(ChangeRecord { zxid: -1, stat: Some(node.stat.clone()), child_count: node.children.len() as i32, acl: tree.acl_of(node).clone() })
+        Ok(ChangeRecord {
+            zxid: -1,
+            stat: Some(node.stat.clone()),
+            child_count: node.children.len() as i32,
+            acl: tree.acl_of(node).clone(),
+        })
     }
 
     fn add(&mut self, path: &str, mut record: ChangeRecord, zxid: i64) {
@@ -224,7 +309,14 @@ impl Prep {
         self.order.push_back((zxid, key));
     }
 
-    fn create(&mut self, tree: &DataTree, ctx: &PrepContext<'_>, op: OpCode, req: &CreateRequest, ttl: Option<i64>) -> PrepResult<TxnBody> {
+    fn create(
+        &mut self,
+        tree: &DataTree,
+        ctx: &PrepContext<'_>,
+        op: OpCode,
+        req: &CreateRequest,
+        ttl: Option<i64>,
+    ) -> PrepResult<TxnBody> {
         let mode = CreateMode::from_flags(req.flags).ok_or(ErrorCode::BadArguments)?;
         self.validate_ttl(mode, ttl.unwrap_or(-1))?;
         if !req.path.contains('/') || req.path.contains('\0') {
@@ -233,31 +325,58 @@ impl Prep {
         let acl = fixup_acl(&req.acl, ctx.auth)?;
         let parent_path = parent_of(&req.path).expect("contains '/'");
         let mut parent = self.record(tree, parent_path)?;
+        self.allow(&parent, perms::CREATE, ctx)?;
         let parent_stat = parent.stat.as_ref().expect("live");
-        let path = if mode.sequential { format!("{}{:010}", req.path, parent_stat.cversion) } else { req.path.clone() };
+        let path = if mode.sequential {
+            format!("{}{:010}", req.path, parent_stat.cversion)
+        } else {
+            req.path.clone()
+        };
         if !path::is_valid(&path) {
             return Err(ErrorCode::BadArguments);
         }
         if self.record(tree, &path).is_ok() {
             return Err(ErrorCode::NodeExists);
         }
-        if EphemeralType::of(parent_stat.ephemeral_owner, self.settings.extended_types) == EphemeralType::Normal {
+        if EphemeralType::of(parent_stat.ephemeral_owner, self.settings.extended_types)
+            == EphemeralType::Normal
+        {
             return Err(ErrorCode::NoChildrenForEphemerals);
         }
         let new_cversion = parent_stat.cversion + 1;
         let (body, owner) = match op {
             OpCode::CreateContainer => {
-                let t = CreateContainerTxn { path: path.clone(), data: req.data.clone(), acl: acl.clone(), parent_c_version: new_cversion };
+                let t = CreateContainerTxn {
+                    path: path.clone(),
+                    data: req.data.clone(),
+                    acl: acl.clone(),
+                    parent_c_version: new_cversion,
+                };
                 (TxnBody::CreateContainer(t), CONTAINER_EPHEMERAL_OWNER)
             }
             OpCode::CreateTtl => {
                 let ttl = ttl.expect("createTTL carries a ttl");
-                let t = CreateTtlTxn { path: path.clone(), data: req.data.clone(), acl: acl.clone(), parent_c_version: new_cversion, ttl };
+                let t = CreateTtlTxn {
+                    path: path.clone(),
+                    data: req.data.clone(),
+                    acl: acl.clone(),
+                    parent_c_version: new_cversion,
+                    ttl,
+                };
                 (TxnBody::CreateTtl(t), EphemeralType::ttl_owner(ttl))
             }
             _ => {
-                let t = CreateTxn { path: path.clone(), data: req.data.clone(), acl: acl.clone(), ephemeral: mode.ephemeral, parent_c_version: new_cversion };
-                (TxnBody::Create(t), if mode.ephemeral { ctx.session_id } else { 0 })
+                let t = CreateTxn {
+                    path: path.clone(),
+                    data: req.data.clone(),
+                    acl: acl.clone(),
+                    ephemeral: mode.ephemeral,
+                    parent_c_version: new_cversion,
+                };
+                (
+                    TxnBody::Create(t),
+                    if mode.ephemeral { ctx.session_id } else { 0 },
+                )
             }
         };
         let stat = parent.stat.as_mut().expect("live");
@@ -274,7 +393,16 @@ impl Prep {
             pzxid: ctx.zxid,
             ..Default::default()
         };
-        self.add(&path, ChangeRecord { zxid: ctx.zxid, stat: Some(node_stat), child_count: 0, acl: Arc::from(acl) }, ctx.zxid);
+        self.add(
+            &path,
+            ChangeRecord {
+                zxid: ctx.zxid,
+                stat: Some(node_stat),
+                child_count: 0,
+                acl: Arc::from(acl),
+            },
+            ctx.zxid,
+        );
         Ok(body)
     }
 
@@ -283,7 +411,11 @@ impl Prep {
         if mode.ttl && !self.settings.extended_types {
             return Err(ErrorCode::Unimplemented);
         }
-        let ok = if mode.ttl { ttl > 0 && ttl <= MAX_TTL_MS } else { ttl < 0 };
+        let ok = if mode.ttl {
+            ttl > 0 && ttl <= MAX_TTL_MS
+        } else {
+            ttl < 0
+        };
         if ok {
             Ok(())
         } else {
@@ -301,75 +433,133 @@ impl Prep {
         Ok(parent)
     }
 
-    fn delete(&mut self, tree: &DataTree, ctx: &PrepContext<'_>, path: &str, version: i32) -> PrepResult<TxnBody> {
+    fn delete(
+        &mut self,
+        tree: &DataTree,
+        ctx: &PrepContext<'_>,
+        path: &str,
+        version: i32,
+    ) -> PrepResult<TxnBody> {
         let parent_path = Self::delete_parent(path)?;
         let parent = self.record(tree, parent_path)?;
+        self.allow(&parent, perms::DELETE, ctx)?;
         let node = self.record(tree, path)?;
         check_version(node.stat.as_ref().expect("live").version, version)?;
         if node.child_count > 0 {
             return Err(ErrorCode::NotEmpty);
         }
         self.remove_node(parent_path, parent, path, ctx.zxid);
-        Ok(TxnBody::Delete(DeleteTxn { path: path.to_owned() }))
+        Ok(TxnBody::Delete(DeleteTxn {
+            path: path.to_owned(),
+        }))
     }
 
-    fn delete_container(&mut self, tree: &DataTree, ctx: &PrepContext<'_>, path: &str) -> PrepResult<TxnBody> {
+    fn delete_container(
+        &mut self,
+        tree: &DataTree,
+        ctx: &PrepContext<'_>,
+        path: &str,
+    ) -> PrepResult<TxnBody> {
         let parent_path = Self::delete_parent(path)?;
         let node = self.record(tree, path)?;
         if node.child_count > 0 {
             return Err(ErrorCode::NotEmpty);
         }
-        let kind = EphemeralType::of(node.stat.as_ref().expect("live").ephemeral_owner, self.settings.extended_types);
+        let kind = EphemeralType::of(
+            node.stat.as_ref().expect("live").ephemeral_owner,
+            self.settings.extended_types,
+        );
         if !matches!(kind, EphemeralType::Container | EphemeralType::Ttl(_)) {
             return Err(ErrorCode::BadVersion);
         }
         let parent = self.record(tree, parent_path)?;
         self.remove_node(parent_path, parent, path, ctx.zxid);
-        Ok(TxnBody::Delete(DeleteTxn { path: path.to_owned() }))
+        Ok(TxnBody::Delete(DeleteTxn {
+            path: path.to_owned(),
+        }))
     }
 
     fn remove_node(&mut self, parent_path: &str, mut parent: ChangeRecord, path: &str, zxid: i64) {
         parent.child_count -= 1;
         parent.stat.as_mut().expect("live").pzxid = zxid;
         self.add(parent_path, parent, zxid);
-        self.add(path, ChangeRecord { zxid, stat: None, child_count: -1, acl: Arc::from(Vec::new()) }, zxid);
+        self.add(
+            path,
+            ChangeRecord {
+                zxid,
+                stat: None,
+                child_count: -1,
+                acl: Arc::from(Vec::new()),
+            },
+            zxid,
+        );
     }
 
-    fn set_data(&mut self, tree: &DataTree, ctx: &PrepContext<'_>, r: &SetDataRequest) -> PrepResult<TxnBody> {
+    fn set_data(
+        &mut self,
+        tree: &DataTree,
+        ctx: &PrepContext<'_>,
+        r: &SetDataRequest,
+    ) -> PrepResult<TxnBody> {
         if !path::is_valid(&r.path) {
             return Err(ErrorCode::BadArguments);
         }
         let mut node = self.record(tree, &r.path)?;
+        self.allow(&node, perms::WRITE, ctx)?;
         let stat = node.stat.as_mut().expect("live");
         let version = check_version(stat.version, r.version)?;
         stat.version = version;
         stat.mtime = ctx.time;
         stat.mzxid = ctx.zxid;
         self.add(&r.path, node, ctx.zxid);
-        Ok(TxnBody::SetData(SetDataTxn { path: r.path.clone(), data: r.data.clone(), version }))
+        Ok(TxnBody::SetData(SetDataTxn {
+            path: r.path.clone(),
+            data: r.data.clone(),
+            version,
+        }))
     }
 
-    fn set_acl(&mut self, tree: &DataTree, ctx: &PrepContext<'_>, r: &SetAclRequest) -> PrepResult<TxnBody> {
+    fn set_acl(
+        &mut self,
+        tree: &DataTree,
+        ctx: &PrepContext<'_>,
+        r: &SetAclRequest,
+    ) -> PrepResult<TxnBody> {
         if !path::is_valid(&r.path) {
             return Err(ErrorCode::BadArguments);
         }
         let acl = fixup_acl(&r.acl, ctx.auth)?;
         let mut node = self.record(tree, &r.path)?;
+        self.allow(&node, perms::ADMIN, ctx)?;
         let stat = node.stat.as_mut().expect("live");
         let version = check_version(stat.aversion, r.version)?;
         stat.aversion = version;
         node.acl = Arc::from(acl.clone());
         self.add(&r.path, node, ctx.zxid);
-        Ok(TxnBody::SetAcl(SetAclTxn { path: r.path.clone(), acl, version }))
+        Ok(TxnBody::SetAcl(SetAclTxn {
+            path: r.path.clone(),
+            acl,
+            version,
+        }))
     }
 
-    fn check(&mut self, tree: &DataTree, path: &str, version: i32) -> PrepResult<TxnBody> {
+    fn check(
+        &mut self,
+        tree: &DataTree,
+        ctx: &PrepContext<'_>,
+        path: &str,
+        version: i32,
+    ) -> PrepResult<TxnBody> {
         if !path::is_valid(path) {
             return Err(ErrorCode::BadArguments);
         }
         let node = self.record(tree, path)?;
+        self.allow(&node, perms::READ, ctx)?;
         let next = check_version(node.stat.as_ref().expect("live").version, version)?;
-        Ok(TxnBody::Check(CheckVersionTxn { path: path.to_owned(), version: next }))
+        Ok(TxnBody::Check(CheckVersionTxn {
+            path: path.to_owned(),
+            version: next,
+        }))
     }
 }
 
@@ -386,7 +576,13 @@ fn error_body(e: ErrorCode) -> TxnBody {
 }
 
 fn txn(ctx: &PrepContext<'_>, op: OpCode, body: TxnBody) -> Txn {
-    let header = TxnHeader { client_id: ctx.session_id, cxid: ctx.cxid, zxid: ctx.zxid, time: ctx.time, r#type: op as i32 };
+    let header = TxnHeader {
+        client_id: ctx.session_id,
+        cxid: ctx.cxid,
+        zxid: ctx.zxid,
+        time: ctx.time,
+        r#type: op as i32,
+    };
     Txn { header, body }
 }
 
@@ -406,7 +602,14 @@ pub struct CreateMode {
 impl CreateMode {
     /// Maps a flag value 0..=6 to its mode; `None` for any other value (BadArguments).
     pub fn from_flags(flags: i32) -> Option<CreateMode> {
-        let m = |ephemeral, sequential, container, ttl| Some(CreateMode { ephemeral, sequential, container, ttl });
+        let m = |ephemeral, sequential, container, ttl| {
+            Some(CreateMode {
+                ephemeral,
+                sequential,
+                container,
+                ttl,
+            })
+        };
         match flags {
             0 => m(false, false, false, false),
             1 => m(true, false, false, false),

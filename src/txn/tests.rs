@@ -16,13 +16,23 @@ struct Harness {
 
 impl Harness {
     fn new() -> Harness {
-        Harness { tree: DataTree::new(false), prep: Prep::new(PrepSettings::default()), zxid: 0 }
+        Harness {
+            tree: DataTree::new(false),
+            prep: Prep::new(PrepSettings::default()),
+            zxid: 0,
+        }
     }
 
     /// Preps without applying: the txn stays outstanding.
     fn prep(&mut self, req: Request) -> Txn {
         self.zxid += 1;
-        let ctx = PrepContext { session_id: 7, cxid: 1, zxid: self.zxid, time: 1000 + self.zxid, auth: &[] };
+        let ctx = PrepContext {
+            session_id: 7,
+            cxid: 1,
+            zxid: self.zxid,
+            time: 1000 + self.zxid,
+            auth: &[],
+        };
         let op = match &req {
             Request::Create { op, .. } => *op,
             Request::Delete(_) => OpCode::Delete,
@@ -48,21 +58,38 @@ impl Harness {
 }
 
 fn create(path: &str, flags: i32) -> Request {
-    let req = crate::jute::records::CreateRequest { path: path.into(), data: Some(b"x".to_vec()), acl: open_acl_unsafe(), flags };
-    Request::Create { op: OpCode::Create, req }
+    let req = crate::jute::records::CreateRequest {
+        path: path.into(),
+        data: Some(b"x".to_vec()),
+        acl: open_acl_unsafe(),
+        flags,
+    };
+    Request::Create {
+        op: OpCode::Create,
+        req,
+    }
 }
 
 fn delete(path: &str) -> Request {
-    Request::Delete(crate::jute::records::DeleteRequest { path: path.into(), version: -1 })
+    Request::Delete(crate::jute::records::DeleteRequest {
+        path: path.into(),
+        version: -1,
+    })
 }
 
 #[test]
 fn sequential_names_come_from_the_parents_creation_count() {
     let mut h = Harness::new();
     h.run(create("/q", 0));
-    assert_eq!(h.run(create("/q/s-", 2)).path.as_deref(), Some("/q/s-0000000000"));
+    assert_eq!(
+        h.run(create("/q/s-", 2)).path.as_deref(),
+        Some("/q/s-0000000000")
+    );
     h.run(delete("/q/s-0000000000"));
-    assert_eq!(h.run(create("/q/s-", 2)).path.as_deref(), Some("/q/s-0000000001"));
+    assert_eq!(
+        h.run(create("/q/s-", 2)).path.as_deref(),
+        Some("/q/s-0000000001")
+    );
 }
 
 #[test]
@@ -89,8 +116,18 @@ fn pipelined_writes_see_outstanding_changes() {
     let t3 = h.prep(delete("/p"));
     let t4 = h.prep(create("/p/c/x", 0));
     assert!(matches!(t2.body, TxnBody::Create(_)));
-    assert_eq!(t3.body, TxnBody::Error(crate::jute::records::ErrorTxn { err: ErrorCode::NotEmpty.code() }));
-    assert_eq!(t4.body, TxnBody::Error(crate::jute::records::ErrorTxn { err: ErrorCode::NoChildrenForEphemerals.code() }));
+    assert_eq!(
+        t3.body,
+        TxnBody::Error(crate::jute::records::ErrorTxn {
+            err: ErrorCode::NotEmpty.code()
+        })
+    );
+    assert_eq!(
+        t4.body,
+        TxnBody::Error(crate::jute::records::ErrorTxn {
+            err: ErrorCode::NoChildrenForEphemerals.code()
+        })
+    );
     for t in [&t1, &t2, &t3, &t4] {
         h.apply(t);
     }
@@ -102,13 +139,35 @@ fn pipelined_writes_see_outstanding_changes() {
 fn failed_multi_reports_zookeepers_layout_and_changes_nothing() {
     let mut h = Harness::new();
     let ops = vec![
-        MultiOp::Create { op: OpCode::Create, req: crate::jute::records::CreateRequest { path: "/m".into(), data: None, acl: open_acl_unsafe(), flags: 0 } },
-        MultiOp::Delete(crate::jute::records::DeleteRequest { path: "/nope".into(), version: -1 }),
-        MultiOp::SetData(crate::jute::records::SetDataRequest { path: "/m".into(), data: None, version: -1 }),
+        MultiOp::Create {
+            op: OpCode::Create,
+            req: crate::jute::records::CreateRequest {
+                path: "/m".into(),
+                data: None,
+                acl: open_acl_unsafe(),
+                flags: 0,
+            },
+        },
+        MultiOp::Delete(crate::jute::records::DeleteRequest {
+            path: "/nope".into(),
+            version: -1,
+        }),
+        MultiOp::SetData(crate::jute::records::SetDataRequest {
+            path: "/m".into(),
+            data: None,
+            version: -1,
+        }),
     ];
     let a = h.run(Request::Multi(ops));
     assert_eq!(a.error(), ErrorCode::Ok);
-    assert_eq!(a.multi, vec![OpResult::Error(0), OpResult::Error(-101), OpResult::Error(-2)]);
+    assert_eq!(
+        a.multi,
+        vec![
+            OpResult::Error(0),
+            OpResult::Error(-101),
+            OpResult::Error(-2)
+        ]
+    );
     assert!(h.tree.get("/m").is_none());
     assert_eq!(h.prep.outstanding_len(), 0);
     assert_eq!(h.run(create("/m", 0)).error(), ErrorCode::Ok);
@@ -118,12 +177,27 @@ fn failed_multi_reports_zookeepers_layout_and_changes_nothing() {
 fn successful_multi_applies_every_op_in_order() {
     let mut h = Harness::new();
     let ops = vec![
-        MultiOp::Create { op: OpCode::Create2, req: crate::jute::records::CreateRequest { path: "/m".into(), data: None, acl: open_acl_unsafe(), flags: 0 } },
-        MultiOp::SetData(crate::jute::records::SetDataRequest { path: "/m".into(), data: Some(b"v".to_vec()), version: 0 }),
-        MultiOp::Check(crate::jute::records::CheckVersionRequest { path: "/m".into(), version: 1 }),
+        MultiOp::Create {
+            op: OpCode::Create2,
+            req: crate::jute::records::CreateRequest {
+                path: "/m".into(),
+                data: None,
+                acl: open_acl_unsafe(),
+                flags: 0,
+            },
+        },
+        MultiOp::SetData(crate::jute::records::SetDataRequest {
+            path: "/m".into(),
+            data: Some(b"v".to_vec()),
+            version: 0,
+        }),
+        MultiOp::Check(crate::jute::records::CheckVersionRequest {
+            path: "/m".into(),
+            version: 1,
+        }),
     ];
     let a = h.run(Request::Multi(ops));
-    assert!(matches!(&a.multi[0], OpResult::Create2(p, s) if p == "/m" && s.version == 0));
+    assert_eq!(a.multi[0], OpResult::Create("/m".into()));
     assert!(matches!(&a.multi[1], OpResult::SetData(s) if s.version == 1 && s.mzxid == 1));
     assert_eq!(a.multi[2], OpResult::Check);
     assert_eq!(a.events.len(), 2);

@@ -1,0 +1,158 @@
+//! A node's child names, answered in the order Apache ZooKeeper answers them.
+//!
+//! ZooKeeper keeps children in a `java.util.HashSet<String>` created with
+//! capacity 8, and getChildren lists them in that set's iteration order: by
+//! bucket (`spread(String.hashCode()) & (capacity − 1)`), and within a bucket by
+//! insertion. The table doubles when the count exceeds ¾ of its capacity and
+//! never shrinks. Clients and tools print that order (`zkCli ls`), so Paddock
+//! reproduces it: each child remembers when it was inserted, and the node
+//! remembers the largest table it has needed. (Java also re-buckets when one
+//! bucket collects 8 names in a table smaller than 64; names that collide that
+//! much are not reproduced.)
+
+use std::collections::HashMap;
+
+/// Child names with their insertion sequence and the Java table capacity.
+#[derive(Debug, Clone, Default)]
+pub struct Children {
+    /// Allocated only once the node has had a child: most nodes are leaves.
+    inner: Option<Box<Inner>>,
+}
+
+#[derive(Debug, Clone)]
+struct Inner {
+    /// name → insertion sequence.
+    names: HashMap<Box<str>, u32>,
+    /// The next insertion sequence.
+    next_seq: u32,
+    /// The Java HashMap table size the set has grown to.
+    capacity: u32,
+}
+
+/// Java's `String.hashCode` over UTF-16 code units, spread as HashMap does.
+fn java_hash(name: &str) -> u32 {
+    let mut h: i32 = 0;
+    for unit in name.encode_utf16() {
+        h = h.wrapping_mul(31).wrapping_add(unit as i32);
+    }
+    let h = h as u32;
+    h ^ (h >> 16)
+}
+
+impl Children {
+    /// Adds `name`; false if it was already there.
+    pub fn insert(&mut self, name: &str) -> bool {
+        let inner = self.inner.get_or_insert_with(|| {
+            Box::new(Inner {
+                names: HashMap::new(),
+                next_seq: 0,
+                capacity: 8,
+            })
+        });
+        if inner.names.contains_key(name) {
+            return false;
+        }
+        inner.names.insert(name.into(), inner.next_seq);
+        inner.next_seq = inner.next_seq.wrapping_add(1);
+        while inner.names.len() as u64 > inner.capacity as u64 * 3 / 4 {
+            inner.capacity *= 2;
+        }
+        true
+    }
+
+    /// Removes `name`; false if it was not there.
+    pub fn remove(&mut self, name: &str) -> bool {
+        self.inner
+            .as_mut()
+            .is_some_and(|i| i.names.remove(name).is_some())
+    }
+
+    /// True if `name` is a child.
+    pub fn contains(&self, name: &str) -> bool {
+        self.inner
+            .as_ref()
+            .is_some_and(|i| i.names.contains_key(name))
+    }
+
+    /// Number of children.
+    pub fn len(&self) -> usize {
+        self.inner.as_ref().map_or(0, |i| i.names.len())
+    }
+
+    /// True when there are no children.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The names in no particular order (cheapest walk).
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.inner.iter().flat_map(|i| i.names.keys().map(|k| &**k))
+    }
+
+    /// The names in the order ZooKeeper's getChildren returns them.
+    pub fn java_order(&self) -> Vec<&str> {
+        let Some(inner) = &self.inner else {
+            return Vec::new();
+        };
+        let mask = inner.capacity - 1;
+        let mut keyed: Vec<(u32, u32, &str)> = inner
+            .names
+            .iter()
+            .map(|(n, seq)| (java_hash(n) & mask, *seq, &**n))
+            .collect();
+        keyed.sort_unstable();
+        keyed.into_iter().map(|(_, _, n)| n).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_matches_java_hashset() {
+        // Observed on ZooKeeper 3.8.0: children of "/" after creating a, c, d, nope.
+        let mut c = Children::default();
+        for n in ["zookeeper", "a", "c", "d", "nope"] {
+            c.insert(n);
+        }
+        assert_eq!(c.java_order(), ["a", "c", "zookeeper", "d", "nope"]);
+    }
+
+    #[test]
+    fn table_grows_past_three_quarters_and_never_shrinks() {
+        let mut c = Children::default();
+        for i in 0..7 {
+            c.insert(&format!("n{i}"));
+        }
+        assert_eq!(c.inner.as_ref().unwrap().capacity, 16);
+        for i in 0..7 {
+            c.remove(&format!("n{i}"));
+        }
+        assert!(c.is_empty());
+        assert_eq!(c.inner.as_ref().unwrap().capacity, 16);
+    }
+
+    #[test]
+    fn java_hash_matches_string_hashcode() {
+        // "zookeeper".hashCode() == 1600681804 in Java 17.
+        let h = 1600681804u32;
+        assert_eq!(java_hash("zookeeper"), h ^ (h >> 16));
+    }
+
+    #[test]
+    fn sequential_names_come_out_in_java_order() {
+        // Java 17: a HashSet(8) of s-0000000000 … s-0000000019 iterates in this order.
+        let mut c = Children::default();
+        for i in 0..20 {
+            c.insert(&format!("s-{i:010}"));
+        }
+        let expected: Vec<String> = [
+            7, 18, 6, 17, 9, 8, 19, 10, 1, 12, 0, 11, 3, 14, 2, 13, 5, 16, 4, 15,
+        ]
+        .iter()
+        .map(|i| format!("s-{i:010}"))
+        .collect();
+        assert_eq!(c.java_order(), expected);
+    }
+}

@@ -140,7 +140,7 @@ fn flipped_byte_in_a_zookeeper_snapshot_fails_its_checksum() {
     std::fs::write(&path, &bytes).unwrap();
     let result = read_snapshot(&path, true);
     std::fs::remove_dir_all(&dir).unwrap();
-    let err = result.err().expect("checksum must fail").to_string();
+    let err = result.expect_err("checksum must fail").to_string();
     assert!(err.contains("checksum"), "{err}");
 }
 

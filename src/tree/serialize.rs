@@ -10,8 +10,10 @@
 //!
 //! The root is written with the path "" (ZooKeeper keys its root under both ""
 //! and "/"), then its descendants depth first, each parent before its
-//! children. Children are visited in name order, so two equal trees produce
-//! the same bytes. The session list, file header and checksum seal around this
+//! children. Children are visited in the order ZooKeeper's `HashSet` holds
+//! them (`Children::java_order`), as ZooKeeper writes them; reading inserts
+//! them in file order, so a reloaded node lists its children as a restarted
+//! ZooKeeper would. The session list, file header and checksum seal around this
 //! part belong to `storage::snapshot`.
 //!
 //! Also here, because only replay after loading a snapshot needs it:
@@ -62,7 +64,7 @@ impl DataTree {
         write_node(out, "", root);
         // Explicit stack: a path may be ~1 MB deep, far beyond the call stack.
         let mut path = String::new();
-        let mut stack = vec![(root.children.iter(), 0usize)];
+        let mut stack = vec![(root.children.java_order().into_iter(), 0usize)];
         while let Some((children, parent_len)) = stack.last_mut() {
             let Some(name) = children.next() else {
                 stack.pop();
@@ -73,7 +75,7 @@ impl DataTree {
             path.push_str(name);
             let node = self.nodes.get(path.as_str()).expect("children exist");
             write_node(out, &path, node);
-            stack.push((node.children.iter(), path.len()));
+            stack.push((node.children.java_order().into_iter(), path.len()));
         }
     }
 
@@ -135,7 +137,7 @@ impl DataTree {
             .nodes
             .get_mut(parent)
             .ok_or(DecodeError::Invalid("node read before its parent"))?;
-        if !parent.children.insert(name.into()) {
+        if !parent.children.insert(name) {
             return Err(DUPLICATE);
         }
         self.index_owner(&snap_path, node.stat.ephemeral_owner);
@@ -300,9 +302,18 @@ mod tests {
             paths.push(p);
             rest = read_node(r).unwrap().0;
         }
-        let expected = ["", "/a", "/a/b", "/a/e", "/c", "/t", "/zookeeper"];
-        assert_eq!(&paths[..7], &expected);
-        assert_eq!(&paths[7..], ["/zookeeper/config", "/zookeeper/quota"]);
+        // Pre-order, each node's children in ZooKeeper's HashSet order.
+        fn walk(tree: &DataTree, parent: &str, out: &mut Vec<String>) {
+            for name in tree.get(parent).unwrap().children.java_order() {
+                let child = path::join(parent, name);
+                out.push(child.clone());
+                walk(tree, &child, out);
+            }
+        }
+        let mut expected = vec![String::new()];
+        walk(&sample_tree(), "/", &mut expected);
+        assert_eq!(paths, expected);
+        assert_eq!(paths.len(), 9);
     }
 
     #[test]

@@ -1,0 +1,315 @@
+//! Startup recovery (ZooKeeper's `FileTxnSnapLog.restore`): the newest valid
+//! snapshot, then every later log record applied through `txn::apply`.
+//!
+//! Recovery mode is explicit:
+//! - a record that fails its checksum, runs past the file or breaks zxid
+//!   order, with no valid record anywhere after it, is a torn tail (a write
+//!   the crash interrupted, never acknowledged): the file is cut there, the
+//!   rest zeroed, later record-less files removed, and the cut is reported;
+//! - the same failure followed by a valid record is corruption of
+//!   acknowledged data: recovery stops with [`StorageError::Corrupt`];
+//! - a zero length ends a file's records (preallocated space).
+
+use super::logfile::{self, LogEnd, LogReader, HEADER_LEN, LOG_PREFIX};
+use super::logtools::cut_file;
+use super::snapshot::{snapshot_files, LoadedSnapshot};
+use super::zklog::zk_log_records;
+use super::{files_by_zxid, log_dir, read_snapshot, snap_dir, StorageError};
+use crate::proto::{ErrorCode, OpCode};
+use crate::tree::DataTree;
+use crate::txn::{apply::apply, Txn, TxnBody};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// ZooKeeper's sub-directory of dataDir and dataLogDir.
+const ZOOKEEPER_SUBDIR: &str = "version-2";
+
+/// How many snapshots, newest first, recovery tries before giving up (as ZooKeeper).
+const SNAPSHOTS_TRIED_MAX: usize = 100;
+
+/// The state rebuilt from disk.
+#[derive(Debug)]
+pub struct Recovered {
+    /// The tree as of `last_zxid`.
+    pub tree: DataTree,
+    /// Open sessions (id, timeout ms) by id: the snapshot's, plus
+    /// createSession and minus closeSession txns replayed after it.
+    pub sessions: Vec<(i64, u32)>,
+    /// The zxid of the last txn in the tree (snapshot or replayed); 0 when empty.
+    pub last_zxid: i64,
+    /// Where a torn tail was cut: the log file and the offset it now ends at.
+    pub truncated: Option<(PathBuf, u64)>,
+}
+
+/// Rebuilds the state from `<data_dir>/paddock/snapshot.*` and
+/// `<data_log_dir>/paddock/log.*` (pass zoo.cfg's dataDir and dataLogDir).
+/// Empty or missing directories give a fresh tree at zxid 0.
+///
+/// Errors: `Corrupt` when every snapshot fails its checks, when a log record
+/// is damaged but valid records follow it, or when a checksummed record does
+/// not decode as a txn; `Io` when a file cannot be read, cut or removed.
+pub fn recover(
+    data_dir: &Path,
+    data_log_dir: &Path,
+    extended_types: bool,
+) -> Result<Recovered, StorageError> {
+    let mut replay = Replay::from(load_snapshot(&snap_dir(data_dir), extended_types)?);
+    let truncated = replay.logs(&log_dir(data_log_dir))?;
+    let recovered = replay.finish(truncated);
+    tracing::info!(
+        last_zxid = format_args!("{:#x}", recovered.last_zxid),
+        "recovered from {} and {}",
+        snap_dir(data_dir).display(),
+        log_dir(data_log_dir).display()
+    );
+    Ok(recovered)
+}
+
+/// Rebuilds the state Apache ZooKeeper left in `<data_dir>/version-2/`
+/// (snapshots) and `<data_log_dir>/version-2/` (logs), to start from or
+/// import a ZooKeeper dataDir. Only uncompressed snapshots are read. The
+/// files are not changed: a partial last record is ignored, as ZooKeeper
+/// does, and `truncated` is always `None`.
+///
+/// Errors: `Corrupt` when every snapshot fails its checks, a log record
+/// fails its checksum or does not decode, or zxids go backwards; `Io` when a
+/// file cannot be read.
+pub fn recover_zookeeper(
+    data_dir: &Path,
+    data_log_dir: &Path,
+    extended_types: bool,
+) -> Result<Recovered, StorageError> {
+    let snapshots = data_dir.join(ZOOKEEPER_SUBDIR);
+    let mut replay = Replay::from(load_snapshot(&snapshots, extended_types)?);
+    replay.zookeeper_logs(&data_log_dir.join(ZOOKEEPER_SUBDIR))?;
+    Ok(replay.finish(None))
+}
+
+/// The newest snapshot that reads and passes its checksum; a fresh tree when
+/// there is none at all.
+fn load_snapshot(dir: &Path, extended_types: bool) -> Result<LoadedSnapshot, StorageError> {
+    let files = snapshot_files(dir)?;
+    let Some((_, newest)) = files.first() else {
+        return Ok((DataTree::new(extended_types), Vec::new(), 0));
+    };
+    for (_, path) in files.iter().take(SNAPSHOTS_TRIED_MAX) {
+        match read_snapshot(path, extended_types) {
+            Ok(found) => return Ok(found),
+            Err(e @ StorageError::Corrupt { .. }) => {
+                tracing::warn!("skipping invalid snapshot: {e}")
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(StorageError::corrupt(
+        newest,
+        0,
+        "no valid snapshot in the directory",
+    ))
+}
+
+/// Replay in progress.
+struct Replay {
+    /// The tree records are applied to.
+    tree: DataTree,
+    /// Sessions by id, kept ordered for a deterministic result.
+    sessions: BTreeMap<i64, u32>,
+    /// Records up to this zxid are already in the tree.
+    snap_zxid: i64,
+}
+
+impl From<LoadedSnapshot> for Replay {
+    fn from((tree, sessions, snap_zxid): LoadedSnapshot) -> Replay {
+        Replay {
+            tree,
+            sessions: sessions.into_iter().collect(),
+            snap_zxid,
+        }
+    }
+}
+
+impl Replay {
+    /// The recovered state.
+    fn finish(self, truncated: Option<(PathBuf, u64)>) -> Recovered {
+        let last_zxid = self.tree.last_processed_zxid();
+        let sessions = self.sessions.into_iter().collect();
+        Recovered {
+            tree: self.tree,
+            sessions,
+            last_zxid,
+            truncated,
+        }
+    }
+
+    /// Replays ZooKeeper's own log files in `dir`.
+    fn zookeeper_logs(&mut self, dir: &Path) -> Result<(), StorageError> {
+        let mut last_zxid = i64::MIN;
+        for path in self.log_files(dir)? {
+            let bytes = std::fs::read(&path).map_err(|e| StorageError::io(&path, e))?;
+            for record in zk_log_records(&path, &bytes)? {
+                let txn = decode(&path, record.offset, record.payload)?;
+                if txn.header.zxid <= last_zxid {
+                    let reason = "txn zxid does not increase";
+                    return Err(StorageError::corrupt(&path, record.offset, reason));
+                }
+                last_zxid = txn.header.zxid;
+                if last_zxid > self.snap_zxid {
+                    self.apply(&txn);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Replays Paddock's log files in `dir`; returns where a torn tail was cut.
+    fn logs(&mut self, dir: &Path) -> Result<Option<(PathBuf, u64)>, StorageError> {
+        let files = self.log_files(dir)?;
+        let mut last_zxid = i64::MIN;
+        for (i, path) in files.iter().enumerate() {
+            let bytes = std::fs::read(path).map_err(|e| StorageError::io(path, e))?;
+            logfile::check_header(&bytes)
+                .map_err(|reason| StorageError::corrupt(path, 0, reason))?;
+            let mut reader = LogReader::new(&bytes, last_zxid);
+            for record in reader.by_ref() {
+                self.record(path, record)?;
+            }
+            last_zxid = reader.last_zxid();
+            if let Some(&LogEnd::Bad { offset, reason }) = reader.end() {
+                let bad = BadRecord {
+                    path,
+                    bytes: &bytes,
+                    offset,
+                    reason,
+                    last_zxid,
+                };
+                bad.cut_if_torn(&files[i + 1..])?;
+                return Ok(Some((path.clone(), offset)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The log files in `dir` that may hold records after the snapshot: the
+    /// one with the largest start zxid ≤ the snapshot's, and all later ones.
+    fn log_files(&self, dir: &Path) -> Result<Vec<PathBuf>, StorageError> {
+        let files = files_by_zxid(dir, LOG_PREFIX)?;
+        let first = files
+            .iter()
+            .rposition(|(start, _)| *start <= self.snap_zxid)
+            .unwrap_or(0);
+        Ok(files.into_iter().skip(first).map(|(_, p)| p).collect())
+    }
+
+    /// Applies one Paddock log record unless the snapshot already holds it.
+    fn record(&mut self, path: &Path, record: logfile::LogRecord<'_>) -> Result<(), StorageError> {
+        if record.zxid <= self.snap_zxid {
+            return Ok(());
+        }
+        let txn = decode(path, record.offset, record.body)?;
+        if txn.header.zxid != record.zxid {
+            return Err(StorageError::corrupt(
+                path,
+                record.offset,
+                "record frame and txn header disagree on the zxid",
+            ));
+        }
+        self.apply(&txn);
+        Ok(())
+    }
+
+    /// Applies `txn`, tracking sessions.
+    fn apply(&mut self, txn: &Txn) {
+        match &txn.body {
+            TxnBody::CreateSession(t) => {
+                self.sessions
+                    .insert(txn.header.client_id, t.time_out as u32);
+            }
+            TxnBody::CloseSession(_) => {
+                self.sessions.remove(&txn.header.client_id);
+            }
+            _ => {}
+        }
+        // Errors are replies for the client; a replayed txn may meet a tree
+        // that already holds its effect (a snapshot taken by ZooKeeper is fuzzy).
+        let applied = apply(&mut self.tree, txn);
+        if let (TxnBody::Create(create), Some(ErrorCode::NodeExists)) = (&txn.body, applied.err) {
+            if txn.header.r#type == OpCode::Create as i32 {
+                let parent = crate::tree::path::parent_of(&create.path).unwrap_or("/");
+                self.tree
+                    .raise_cversion_pzxid(parent, create.parent_c_version, txn.header.zxid);
+            }
+        }
+    }
+}
+
+/// Decodes a record body as a txn; a body that passed its checksum but does
+/// not decode is corruption (or a txn type this version cannot read).
+fn decode(path: &Path, offset: u64, body: &[u8]) -> Result<Txn, StorageError> {
+    Txn::from_bytes(body).map_err(|e| {
+        StorageError::corrupt(
+            path,
+            offset,
+            format!("record does not decode as a txn: {e}"),
+        )
+    })
+}
+
+/// Whether any of `files` holds a valid record with a zxid above `after_zxid`.
+fn any_valid_record(files: &[PathBuf], after_zxid: i64) -> Result<bool, StorageError> {
+    for path in files {
+        let bytes = std::fs::read(path).map_err(|e| StorageError::io(path, e))?;
+        if logfile::check_header(&bytes).is_ok()
+            && logfile::valid_record_after(&bytes, HEADER_LEN as u64 - 1, after_zxid)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// A record recovery could not read, and what came before it.
+struct BadRecord<'a> {
+    /// The log file.
+    path: &'a Path,
+    /// The whole file.
+    bytes: &'a [u8],
+    /// Where the bad record starts.
+    offset: u64,
+    /// Why it is bad.
+    reason: &'static str,
+    /// The zxid of the last good record before it.
+    last_zxid: i64,
+}
+
+impl BadRecord<'_> {
+    /// A torn tail (no valid record after it, here or in `later` files) is
+    /// cut: the file ends at the bad record, zero-filled to its old length,
+    /// and the `later` files are removed. Anything else is `Corrupt`.
+    fn cut_if_torn(&self, later: &[PathBuf]) -> Result<(), StorageError> {
+        let (path, offset) = (self.path, self.offset);
+        if logfile::valid_record_after(self.bytes, offset, self.last_zxid)
+            || any_valid_record(later, self.last_zxid)?
+        {
+            let reason = format!("{}, and valid records follow", self.reason);
+            return Err(StorageError::corrupt(path, offset, reason));
+        }
+        let cut_bytes = self.bytes.len() as u64 - offset;
+        tracing::warn!(
+            "{}: torn tail at offset {offset} ({}); cutting {cut_bytes} bytes",
+            path.display(),
+            self.reason
+        );
+        cut_file(path, offset, self.bytes.len() as u64)?;
+        for later in later {
+            tracing::warn!(
+                "{}: removing log with no valid record after a torn tail",
+                later.display()
+            );
+            std::fs::remove_file(later).map_err(|e| StorageError::io(later, e))?;
+        }
+        match path.parent() {
+            Some(dir) => super::sync_dir(dir),
+            None => Ok(()),
+        }
+    }
+}

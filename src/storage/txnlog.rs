@@ -1,0 +1,253 @@
+//! The transaction log writer (ZooKeeper's `FileTxnLog` append/commit side).
+//!
+//! Records are copied into a memory-mapped, preallocated file; [`TxnLog::sync`]
+//! makes everything appended since the previous sync durable with one msync
+//! per file touched (group commit). The next file is created, sized and
+//! given its header on a background thread while the current one fills, so
+//! rolling over costs a rename and a directory sync, not a 64 MiB allocation.
+
+use super::logfile::{self, LogReader, FRAME_LEN, HEADER_LEN, LOG_PREFIX};
+use super::mmap::MappedFile;
+use super::{files_by_zxid, sync_dir, StorageError};
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+
+/// The name of the file being preallocated for the next roll. It never
+/// matches `log.<hex>`, so recovery ignores it.
+const SPARE_NAME: &str = "next-log.prealloc";
+
+/// A log file being written.
+struct Segment {
+    /// Its path, for errors.
+    path: PathBuf,
+    /// The mapped file.
+    map: MappedFile,
+    /// Where the next record goes.
+    write_pos: usize,
+    /// Everything before this offset is durable.
+    synced_pos: usize,
+}
+
+impl Segment {
+    /// Flushes `[synced_pos, write_pos)` and advances `synced_pos`.
+    fn flush(&mut self) -> Result<(), StorageError> {
+        if self.write_pos > self.synced_pos {
+            let len = self.write_pos - self.synced_pos;
+            self.map
+                .flush(self.synced_pos, len)
+                .map_err(|e| StorageError::io(&self.path, e))?;
+            self.synced_pos = self.write_pos;
+        }
+        Ok(())
+    }
+}
+
+/// The append-only transaction log of one server.
+///
+/// Guarantees: records are stored in the order appended with strictly
+/// increasing zxids; once [`sync`](Self::sync) returns `Ok` (with
+/// `force_sync`), every record appended before it survives a machine crash.
+/// `TxnLog` is `Send`, so appends and syncs can run on a blocking thread.
+pub struct TxnLog {
+    /// The directory holding `log.*` files.
+    dir: PathBuf,
+    /// Size a new file is preallocated to (zoo.cfg preAllocSize).
+    pre_alloc_bytes: u64,
+    /// `false` (zookeeper.forceSync=no) skips msync: unsafe on power loss.
+    force_sync: bool,
+    /// The file appends go to; `None` until the first append, and after [`roll`](Self::roll).
+    current: Option<Segment>,
+    /// Full or rolled files whose tail is not synced yet; flushed by the next sync.
+    retired: Vec<Segment>,
+    /// The next file, being preallocated off the write path.
+    spare: Option<JoinHandle<std::io::Result<File>>>,
+    /// The zxid of the last record appended (or found on open).
+    last_zxid: i64,
+}
+
+impl TxnLog {
+    /// Opens the log in `dir` (created if missing; pass [`super::log_dir`] of
+    /// dataLogDir). The first append starts a new file; existing files are
+    /// only read, for [`last_zxid`](Self::last_zxid). Run [`super::recover`]
+    /// first: it truncates any torn tail this reads past.
+    pub fn open(
+        dir: &Path,
+        pre_alloc_bytes: u64,
+        force_sync: bool,
+    ) -> Result<TxnLog, StorageError> {
+        std::fs::create_dir_all(dir).map_err(|e| StorageError::io(dir, e))?;
+        let last_zxid = last_zxid_in(dir)?;
+        let mut log = TxnLog {
+            dir: dir.to_path_buf(),
+            pre_alloc_bytes: pre_alloc_bytes.max((HEADER_LEN + FRAME_LEN) as u64),
+            force_sync,
+            current: None,
+            retired: Vec::new(),
+            spare: None,
+            last_zxid,
+        };
+        log.start_spare();
+        Ok(log)
+    }
+
+    /// The zxid of the last record appended, or of the last record on disk
+    /// when nothing was appended since [`open`](Self::open); 0 for an empty log.
+    pub fn last_zxid(&self) -> i64 {
+        self.last_zxid
+    }
+
+    /// Copies one record (`Txn::to_bytes()`, whose header carries `zxid`) into
+    /// the log. Not durable until [`sync`](Self::sync). Starts a new file
+    /// `log.<zxid hex>` when the current one is full or was rolled.
+    ///
+    /// # Panics
+    /// If `zxid` is not above [`last_zxid`](Self::last_zxid): zxids strictly
+    /// increase, anything else is a bug upstream.
+    pub fn append(&mut self, zxid: i64, record: &[u8]) -> Result<(), StorageError> {
+        assert!(
+            zxid > self.last_zxid,
+            "txn log zxid went backwards: {zxid:#x} after {:#x}",
+            self.last_zxid
+        );
+        let needed = FRAME_LEN + record.len();
+        let fits = self
+            .current
+            .as_ref()
+            .is_some_and(|s| s.write_pos + needed <= s.map.len());
+        if !fits {
+            self.start_file(zxid, needed)?;
+        }
+        let segment = self.current.as_mut().expect("a file was just started");
+        let at = segment.write_pos;
+        logfile::write_record(&mut segment.map.bytes_mut()[at..at + needed], zxid, record);
+        segment.write_pos += needed;
+        self.last_zxid = zxid;
+        Ok(())
+    }
+
+    /// Makes every record appended since the last sync durable: one msync per
+    /// file touched (usually one). With `force_sync` off this does nothing and
+    /// records reach the disk when the kernel writes them back.
+    pub fn sync(&mut self) -> Result<(), StorageError> {
+        if !self.force_sync {
+            self.retired.clear();
+            return Ok(());
+        }
+        for segment in &mut self.retired {
+            segment.flush()?;
+        }
+        self.retired.clear();
+        if let Some(segment) = &mut self.current {
+            segment.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Starts a new file on the next append (after a snapshot, so old files
+    /// can be purged whole). Unsynced records stay pending for the next sync.
+    pub fn roll(&mut self) {
+        if let Some(segment) = self.current.take() {
+            self.retired.push(segment);
+        }
+    }
+
+    /// Makes `log.<zxid hex>` from the spare file (grown if `needed` bytes
+    /// would not fit) and maps it as the current file.
+    fn start_file(&mut self, zxid: i64, needed: usize) -> Result<(), StorageError> {
+        self.roll();
+        let spare_path = self.dir.join(SPARE_NAME);
+        let file = match self
+            .spare
+            .take()
+            .map(|h| h.join().expect("preallocation thread panicked"))
+        {
+            Some(Ok(file)) => file,
+            // No spare (or it failed, e.g. the disk was full then): try again now.
+            _ => prepare_spare(&spare_path, self.pre_alloc_bytes)
+                .map_err(|e| StorageError::io(&spare_path, e))?,
+        };
+        let min_len = (HEADER_LEN + needed) as u64;
+        if file
+            .metadata()
+            .map_err(|e| StorageError::io(&spare_path, e))?
+            .len()
+            < min_len
+        {
+            file.set_len(min_len)
+                .map_err(|e| StorageError::io(&spare_path, e))?;
+        }
+        let path = self.dir.join(format!("{LOG_PREFIX}{:x}", zxid as u64));
+        std::fs::rename(&spare_path, &path).map_err(|e| StorageError::io(&path, e))?;
+        if self.force_sync {
+            sync_dir(&self.dir)?;
+        }
+        let map = MappedFile::map(file).map_err(|e| StorageError::io(&path, e))?;
+        self.current = Some(Segment {
+            path,
+            map,
+            write_pos: HEADER_LEN,
+            synced_pos: HEADER_LEN,
+        });
+        self.start_spare();
+        Ok(())
+    }
+
+    /// Starts preallocating the next file on a background thread.
+    fn start_spare(&mut self) {
+        let path = self.dir.join(SPARE_NAME);
+        let size = self.pre_alloc_bytes;
+        self.spare = Some(std::thread::spawn(move || prepare_spare(&path, size)));
+    }
+}
+
+/// Creates (or recreates) the spare file: header, then `size` bytes reserved
+/// and synced, opened read-write for mapping.
+fn prepare_spare(path: &Path, size: u64) -> std::io::Result<File> {
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)?;
+    file.write_all(&logfile::header_bytes())?;
+    reserve(&file, size)?;
+    file.sync_all()?;
+    Ok(file)
+}
+
+/// Grows `file` to `size` bytes of zeros with its blocks allocated
+/// (fallocate), so writes through the mapping can never hit a full disk:
+/// that would be a SIGBUS, not an error. Where the file system cannot
+/// allocate ahead, the file is extended sparse, as ZooKeeper does.
+fn reserve(file: &File, size: u64) -> std::io::Result<()> {
+    match rustix::fs::fallocate(file, rustix::fs::FallocateFlags::empty(), 0, size) {
+        Ok(()) => Ok(()),
+        Err(e) if e == rustix::io::Errno::OPNOTSUPP || e == rustix::io::Errno::NOSYS => {
+            file.set_len(size)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The zxid of the last valid record in the newest log file that has one.
+fn last_zxid_in(dir: &Path) -> Result<i64, StorageError> {
+    for (_, path) in files_by_zxid(dir, LOG_PREFIX)?.iter().rev() {
+        let bytes = std::fs::read(path).map_err(|e| StorageError::io(path, e))?;
+        logfile::check_header(&bytes).map_err(|reason| StorageError::corrupt(path, 0, reason))?;
+        if let Some(last) = LogReader::new(&bytes, i64::MIN).last() {
+            return Ok(last.zxid);
+        }
+    }
+    Ok(0)
+}
+
+impl Drop for TxnLog {
+    /// Waits for the preallocation thread, so no file appears after the log is gone.
+    fn drop(&mut self) {
+        if let Some(handle) = self.spare.take() {
+            let _ = handle.join();
+        }
+    }
+}

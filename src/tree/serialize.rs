@@ -1,0 +1,353 @@
+//! The data tree in ZooKeeper's snapshot serialization (`DataTree.serialize` /
+//! `deserialize`): the ACL cache, then every node in pre-order.
+//!
+//! ```text
+//! tree-part  = acl-cache node* terminator
+//! acl-cache  = count:int { index:long acls:vector<ACL> }*count   ; index −1 is implicit
+//! node       = path:ustring data:buffer acl:long stat:StatPersisted
+//! terminator = "/":ustring
+//! ```
+//!
+//! The root is written with the path "" (ZooKeeper keys its root under both ""
+//! and "/"), then its descendants depth first, each parent before its
+//! children. Children are visited in the order ZooKeeper's `HashSet` holds
+//! them (`Children::java_order`), as ZooKeeper writes them; reading inserts
+//! them in file order, so a reloaded node lists its children as a restarted
+//! ZooKeeper would. The session list, file header and checksum seal around this
+//! part belong to `storage::snapshot`.
+//!
+//! Also here, because only replay after loading a snapshot needs it:
+//! [`DataTree::raise_cversion_pzxid`], ZooKeeper's fix-up for a create replayed
+//! over a fuzzy snapshot that already holds the node.
+
+use super::acl_cache::OPEN_ACL_INDEX;
+use super::{path, AclCache, DataTree, EphemeralType, Node};
+use crate::jute::records::{Acl, StatPersisted};
+use crate::jute::{write_buffer, write_ustring, DecodeError, JResult, Record};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+/// The path that ends the node list (no real node has it: the root is "").
+const TERMINATOR: &str = "/";
+
+impl DataTree {
+    /// Appends the ACL cache, every node in pre-order and the terminator, in
+    /// ZooKeeper's snapshot layout. ACL indices are the cache's own, so every
+    /// node's `acl` field resolves in the written cache.
+    pub fn write_snapshot_part(&self, out: &mut Vec<u8>) {
+        // Per node: path and data (counted in approximate_data_size) plus
+        // 76 bytes of lengths, ACL index and stat.
+        out.reserve(self.approximate_data_size as usize + 76 * self.nodes.len());
+        self.write_acl_cache(out);
+        self.write_nodes(out);
+        write_ustring(out, Some(TERMINATOR));
+    }
+
+    fn write_acl_cache(&self, out: &mut Vec<u8>) {
+        let used: BTreeSet<i64> = self
+            .nodes
+            .values()
+            .map(|n| n.acl)
+            .filter(|&i| i != OPEN_ACL_INDEX)
+            .collect();
+        (used.len() as i32).write(out);
+        for index in used {
+            index.write(out);
+            let acls = self.acls.get(index);
+            (acls.len() as i32).write(out);
+            acls.iter().for_each(|acl| acl.write(out));
+        }
+    }
+
+    fn write_nodes(&self, out: &mut Vec<u8>) {
+        let root = self.nodes.get("/").expect("the root always exists");
+        write_node(out, "", root);
+        // Explicit stack: a path may be ~1 MB deep, far beyond the call stack.
+        let mut path = String::new();
+        let mut stack = vec![(root.children.java_order().into_iter(), 0usize)];
+        while let Some((children, parent_len)) = stack.last_mut() {
+            let Some(name) = children.next() else {
+                stack.pop();
+                continue;
+            };
+            path.truncate(*parent_len);
+            path.push('/');
+            path.push_str(name);
+            let node = self.nodes.get(path.as_str()).expect("children exist");
+            write_node(out, &path, node);
+            stack.push((node.children.java_order().into_iter(), path.len()));
+        }
+    }
+
+    /// Reads what [`write_snapshot_part`](Self::write_snapshot_part) wrote (or
+    /// ZooKeeper's `DataTree.serialize`) from the front of `input`, returning
+    /// the tree and the bytes after the terminator. Fails on a node whose
+    /// parent was not read before it, an ACL index missing from the cache, a
+    /// duplicate path, or a missing root. The tree's last processed zxid is 0;
+    /// the caller sets it.
+    pub fn read_snapshot_part(
+        input: &[u8],
+        extended_types: bool,
+    ) -> Result<(DataTree, &[u8]), DecodeError> {
+        let (mut rest, file_acls) = nom_result(read_acl_cache(input))?;
+        let mut tree = DataTree::new(extended_types);
+        tree.nodes.clear();
+        tree.acls = AclCache::default();
+        tree.approximate_data_size = 0;
+        // Every stored node takes at least 76 bytes (lengths, acl, stat).
+        tree.nodes.reserve(input.len() / 76);
+        loop {
+            let (after_path, path) = nom_result(String::read(rest))?;
+            if path == TERMINATOR {
+                rest = after_path;
+                break;
+            }
+            let (after_node, node) = nom_result(read_node(after_path))?;
+            let acl = match node.1 {
+                OPEN_ACL_INDEX => OPEN_ACL_INDEX,
+                i => tree
+                    .acls
+                    .intern(file_acls.get(&i).ok_or(DecodeError::Invalid(
+                        "node names an ACL index the cache lacks",
+                    ))?),
+            };
+            tree.insert_read_node(path, Node::new(node.0, acl, node.2))?;
+            rest = after_node;
+        }
+        if !tree.nodes.contains_key("/") {
+            return Err(DecodeError::Invalid("snapshot has no root node"));
+        }
+        Ok((tree, rest))
+    }
+
+    /// Adds a node read from a snapshot under its parent (already read, as
+    /// pre-order guarantees) and indexes it as ephemeral, container or TTL.
+    fn insert_read_node(&mut self, snap_path: String, node: Node) -> Result<(), DecodeError> {
+        const DUPLICATE: DecodeError = DecodeError::Invalid("snapshot holds a path twice");
+        if snap_path.is_empty() {
+            if self.nodes.contains_key("/") {
+                return Err(DUPLICATE);
+            }
+            self.nodes.insert("/".into(), node);
+            return Ok(());
+        }
+        let (parent, name) =
+            path::split(&snap_path).ok_or(DecodeError::Invalid("bad node path"))?;
+        let parent = self
+            .nodes
+            .get_mut(parent)
+            .ok_or(DecodeError::Invalid("node read before its parent"))?;
+        if !parent.children.insert(name) {
+            return Err(DUPLICATE);
+        }
+        self.index_owner(&snap_path, node.stat.ephemeral_owner);
+        // As `DataTree::new`, the root's path and data are not counted.
+        let data_len = node.data.as_ref().map_or(0, |d| d.len());
+        self.approximate_data_size += (snap_path.len() + data_len) as u64;
+        self.nodes.insert(snap_path.into_boxed_str(), node);
+        Ok(())
+    }
+
+    fn index_owner(&mut self, key: &str, owner: i64) {
+        match EphemeralType::of(owner, self.extended_types) {
+            EphemeralType::Container => {
+                self.containers.insert(key.into());
+            }
+            EphemeralType::Ttl(_) => {
+                self.ttls.insert(key.into());
+            }
+            EphemeralType::Normal => {
+                self.ephemerals.entry(owner).or_default().insert(key.into());
+            }
+            EphemeralType::Void => {}
+        }
+    }
+}
+
+impl DataTree {
+    /// Replay over a fuzzy snapshot (ZooKeeper's `setCversionPzxid`): a
+    /// `create` txn whose node the snapshot already holds still raises the
+    /// parent's cversion to `parent_cversion` (−1: one above the current) and
+    /// its pzxid to `zxid`, when that cversion is higher than the current one.
+    /// Returns false, changing nothing, when `parent` does not exist.
+    pub fn raise_cversion_pzxid(&mut self, parent: &str, parent_cversion: i32, zxid: i64) -> bool {
+        let Some(node) = self.nodes.get_mut(parent) else {
+            return false;
+        };
+        let cversion = if parent_cversion == -1 {
+            node.stat.cversion + 1
+        } else {
+            parent_cversion
+        };
+        if cversion > node.stat.cversion {
+            node.stat.cversion = cversion;
+            node.stat.pzxid = zxid;
+        }
+        true
+    }
+}
+
+fn write_node(out: &mut Vec<u8>, path: &str, node: &Node) {
+    write_ustring(out, Some(path));
+    write_buffer(out, node.data.as_deref());
+    node.acl.write(out);
+    node.stat.write(out);
+}
+
+/// A node as stored: data, file ACL index, persisted Stat.
+type StoredNode = (Option<Box<[u8]>>, i64, StatPersisted);
+
+fn read_node(input: &[u8]) -> JResult<'_, StoredNode> {
+    let (input, data) = Option::<Vec<u8>>::read(input)?;
+    let (input, acl) = i64::read(input)?;
+    let (input, stat) = StatPersisted::read(input)?;
+    Ok((input, (data.map(Vec::into_boxed_slice), acl, stat)))
+}
+
+fn read_acl_cache(input: &[u8]) -> JResult<'_, HashMap<i64, Arc<[Acl]>>> {
+    let (mut input, count) = i32::read(input)?;
+    let mut map = HashMap::new();
+    for _ in 0..count.max(0) {
+        let (rest, index) = i64::read(input)?;
+        let (rest, acls) = Vec::<Acl>::read(rest)?;
+        map.insert(index, Arc::from(acls));
+        input = rest;
+    }
+    Ok((input, map))
+}
+
+fn nom_result<T>(r: JResult<'_, T>) -> Result<(&[u8], T), DecodeError> {
+    r.map_err(|e| match e {
+        nom::Err::Error(e) | nom::Err::Failure(e) => e,
+        nom::Err::Incomplete(_) => DecodeError::Truncated,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::acl_cache::{open_acl_unsafe, read_acl_unsafe};
+
+    fn sample_tree() -> DataTree {
+        let mut tree = DataTree::new(true);
+        let mut ev = Vec::new();
+        let open = open_acl_unsafe();
+        tree.create_node("/a", Some(b"x"), &open, 0, -1, 1, 10, &mut ev)
+            .unwrap();
+        tree.create_node("/a/b", None, &read_acl_unsafe(), 0, -1, 2, 11, &mut ev)
+            .unwrap();
+        tree.create_node("/a/e", Some(b""), &open, 0x55, -1, 3, 12, &mut ev)
+            .unwrap();
+        let ttl = EphemeralType::ttl_owner(1000);
+        tree.create_node("/t", Some(b"t"), &open, ttl, -1, 4, 13, &mut ev)
+            .unwrap();
+        let container = crate::tree::CONTAINER_EPHEMERAL_OWNER;
+        tree.create_node("/c", Some(b"c"), &open, container, -1, 5, 14, &mut ev)
+            .unwrap();
+        tree.delete_node("/a/b", 6, &mut ev).unwrap();
+        tree.create_node(
+            "/a/b",
+            Some(b"y"),
+            &read_acl_unsafe(),
+            0,
+            -1,
+            7,
+            15,
+            &mut ev,
+        )
+        .unwrap();
+        tree
+    }
+
+    fn bytes(tree: &DataTree) -> Vec<u8> {
+        let mut out = Vec::new();
+        tree.write_snapshot_part(&mut out);
+        out
+    }
+
+    #[test]
+    fn tree_round_trips_with_stats_acls_and_indexes() {
+        let tree = sample_tree();
+        let mut written = bytes(&tree);
+        written.extend_from_slice(b"after");
+        let (back, rest) = DataTree::read_snapshot_part(&written, true).unwrap();
+        assert_eq!(rest, b"after");
+        assert_eq!(bytes(&back), bytes(&tree));
+        assert_eq!(back.node_count(), tree.node_count());
+        assert_eq!(back.approximate_data_size(), tree.approximate_data_size());
+        for p in ["/", "/a", "/a/b", "/a/e", "/t", "/c", "/zookeeper/config"] {
+            assert_eq!(back.stat(p), tree.stat(p), "{p}");
+            let (n, m) = (back.get(p).unwrap(), tree.get(p).unwrap());
+            assert_eq!(n.data, m.data, "{p}");
+            assert_eq!(back.acl_of(n), tree.acl_of(m), "{p}");
+        }
+        assert_eq!(back.ephemerals(0x55).collect::<Vec<_>>(), ["/a/e"]);
+        assert_eq!(back.ttls().collect::<Vec<_>>(), ["/t"]);
+        assert_eq!(back.containers().collect::<Vec<_>>(), ["/c"]);
+    }
+
+    #[test]
+    fn root_is_written_as_empty_path_then_preorder() {
+        let written = bytes(&sample_tree());
+        // ACL cache: one list (READ world:anyone) under index 1.
+        let (rest, cache) = read_acl_cache(&written).unwrap();
+        assert_eq!(cache.len(), 1);
+        let mut paths = Vec::new();
+        let mut rest = rest;
+        loop {
+            let (r, p) = String::read(rest).unwrap();
+            if p == TERMINATOR {
+                break;
+            }
+            paths.push(p);
+            rest = read_node(r).unwrap().0;
+        }
+        // Pre-order, each node's children in ZooKeeper's HashSet order.
+        fn walk(tree: &DataTree, parent: &str, out: &mut Vec<String>) {
+            for name in tree.get(parent).unwrap().children.java_order() {
+                let child = path::join(parent, name);
+                out.push(child.clone());
+                walk(tree, &child, out);
+            }
+        }
+        let mut expected = vec![String::new()];
+        walk(&sample_tree(), "/", &mut expected);
+        assert_eq!(paths, expected);
+        assert_eq!(paths.len(), 9);
+    }
+
+    #[test]
+    fn replayed_create_raises_parent_cversion_and_pzxid_only_upwards() {
+        let mut tree = sample_tree();
+        let before = tree.get("/a").unwrap().stat.clone();
+        assert!(tree.raise_cversion_pzxid("/a", before.cversion - 1, 99));
+        assert_eq!(tree.get("/a").unwrap().stat, before);
+        assert!(tree.raise_cversion_pzxid("/a", -1, 100));
+        let after = &tree.get("/a").unwrap().stat;
+        assert_eq!((after.cversion, after.pzxid), (before.cversion + 1, 100));
+        assert!(!tree.raise_cversion_pzxid("/missing", -1, 101));
+    }
+
+    #[test]
+    fn orphan_node_and_unknown_acl_are_refused() {
+        let mut out = Vec::new();
+        0i32.write(&mut out);
+        write_node(&mut out, "", &Node::new(None, -1, StatPersisted::default()));
+        let mut orphan = out.clone();
+        write_node(
+            &mut orphan,
+            "/x/y",
+            &Node::new(None, -1, StatPersisted::default()),
+        );
+        write_ustring(&mut orphan, Some("/"));
+        assert!(DataTree::read_snapshot_part(&orphan, false).is_err());
+        let mut bad_acl = out;
+        write_node(
+            &mut bad_acl,
+            "/x",
+            &Node::new(None, 7, StatPersisted::default()),
+        );
+        write_ustring(&mut bad_acl, Some("/"));
+        assert!(DataTree::read_snapshot_part(&bad_acl, false).is_err());
+    }
+}

@@ -1,0 +1,226 @@
+//! Apache ZooKeeper 3.8.0's files: a snapshot reads into the same tree a
+//! client saw (every Stat field, data and ACL, plus sessions, ephemerals,
+//! containers and TTL nodes), and a whole dataDir (snapshots + logs) recovers
+//! to ZooKeeper's final state from any of its snapshots. The fixture and the
+//! client's view come from tests/fixtures/zk38/make_fixture.py.
+
+use paddock::storage::{read_snapshot, recover_zookeeper, snapshot_bytes, write_snapshot_bytes};
+use std::path::{Path, PathBuf};
+
+fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/zk38")
+}
+
+fn expected_text() -> String {
+    std::fs::read_to_string(fixture_dir().join("expected.txt")).unwrap()
+}
+
+/// The snapshot expected.txt names: the first taken after the tracked writes.
+fn fixture_snapshot() -> PathBuf {
+    let text = expected_text();
+    let name = text
+        .lines()
+        .next()
+        .unwrap()
+        .strip_prefix("snapshot ")
+        .unwrap();
+    fixture_dir().join("version-2").join(name)
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    if s == "-" {
+        return Vec::new();
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// One `node` line of expected.txt: path, data, the 11 Stat fields, ACL.
+struct Expected {
+    path: String,
+    data: Vec<u8>,
+    stat: [i64; 11],
+    acl: String,
+}
+
+fn expected() -> (i64, u32, Vec<Expected>) {
+    let text = expected_text();
+    let mut lines = text.lines().skip(1);
+    let session: Vec<&str> = lines.next().unwrap().split(' ').collect();
+    let nodes = lines
+        .map(|line| {
+            let f: Vec<&str> = line.split(' ').collect();
+            assert_eq!((f[0], f.len()), ("node", 15), "{line}");
+            let stat: Vec<i64> = f[3..14].iter().map(|v| v.parse().unwrap()).collect();
+            Expected {
+                path: f[1].into(),
+                data: unhex(f[2]),
+                stat: stat.try_into().unwrap(),
+                acl: f[14].into(),
+            }
+        })
+        .collect();
+    (
+        session[1].parse().unwrap(),
+        session[2].parse().unwrap(),
+        nodes,
+    )
+}
+
+#[test]
+fn zookeeper_38_snapshot_reads_as_the_client_saw_it() {
+    let (session_id, timeout_ms, nodes) = expected();
+    let (tree, sessions, zxid) = read_snapshot(&fixture_snapshot(), true).unwrap();
+    assert_eq!(tree.last_processed_zxid(), zxid);
+    assert!(sessions.contains(&(session_id, timeout_ms)), "{sessions:?}");
+    for e in &nodes {
+        let node = tree
+            .get(&e.path)
+            .unwrap_or_else(|| panic!("{} missing", e.path));
+        let s = tree.stat(&e.path).unwrap();
+        let got = [
+            s.czxid,
+            s.mzxid,
+            s.ctime,
+            s.mtime,
+            s.version as i64,
+            s.cversion as i64,
+            s.aversion as i64,
+            s.ephemeral_owner,
+            s.data_length as i64,
+            s.num_children as i64,
+            s.pzxid,
+        ];
+        assert_eq!(got, e.stat, "stat of {}", e.path);
+        assert_eq!(
+            node.data.as_deref().unwrap_or_default(),
+            e.data.as_slice(),
+            "data of {}",
+            e.path
+        );
+        let acl: Vec<String> = tree
+            .acl_of(node)
+            .iter()
+            .map(|a| format!("{}:{}:{}", a.perms, a.id.scheme, a.id.id))
+            .collect();
+        assert_eq!(acl.join(","), e.acl, "acl of {}", e.path);
+    }
+    assert_eq!(
+        tree.ephemerals(session_id).collect::<Vec<_>>(),
+        ["/app/eph"]
+    );
+    assert_eq!(tree.containers().collect::<Vec<_>>(), ["/box"]);
+    assert_eq!(tree.ttls().collect::<Vec<_>>(), ["/ttl"]);
+}
+
+#[test]
+fn zookeeper_snapshot_survives_a_paddock_rewrite() {
+    let (tree, sessions, zxid) = read_snapshot(&fixture_snapshot(), true).unwrap();
+    let dir = std::env::temp_dir().join(format!("paddock-zk-rewrite-{}", std::process::id()));
+    let bytes = snapshot_bytes(&tree, &sessions);
+    let path = write_snapshot_bytes(&dir, zxid, &bytes).unwrap();
+    let (again, again_sessions, again_zxid) = read_snapshot(&path, true).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!((again_sessions, again_zxid), (sessions.clone(), zxid));
+    assert_eq!(snapshot_bytes(&again, &sessions), bytes);
+}
+
+#[test]
+fn flipped_byte_in_a_zookeeper_snapshot_fails_its_checksum() {
+    let original = std::fs::read(fixture_snapshot()).unwrap();
+    let dir = std::env::temp_dir().join(format!("paddock-zk-flip-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(fixture_snapshot().file_name().unwrap());
+    let mut bytes = original.clone();
+    // Inside the data of a node, where only the checksum can notice.
+    let at = bytes.windows(6).position(|w| w == b"secret").unwrap();
+    bytes[at] ^= 0x20;
+    std::fs::write(&path, &bytes).unwrap();
+    let result = read_snapshot(&path, true);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let err = result.expect_err("checksum must fail").to_string();
+    assert!(err.contains("checksum"), "{err}");
+}
+
+/// Stat fields of `path` in `tree`, in expected.txt's order.
+fn stat_fields(tree: &paddock::tree::DataTree, path: &str) -> [i64; 11] {
+    let s = tree.stat(path).unwrap_or_else(|| panic!("{path} missing"));
+    [
+        s.czxid,
+        s.mzxid,
+        s.ctime,
+        s.mtime,
+        s.version as i64,
+        s.cversion as i64,
+        s.aversion as i64,
+        s.ephemeral_owner,
+        s.data_length as i64,
+        s.num_children as i64,
+        s.pzxid,
+    ]
+}
+
+#[test]
+fn zookeeper_data_dir_recovers_to_its_final_state() {
+    let (session_id, _, nodes) = expected();
+    let r = recover_zookeeper(&fixture_dir(), &fixture_dir(), true).unwrap();
+    assert_eq!(r.truncated, None);
+    assert_eq!(r.tree.last_processed_zxid(), r.last_zxid);
+    // The client closed its session last: its ephemeral went with it.
+    assert!(
+        r.sessions.iter().all(|(id, _)| *id != session_id),
+        "{:?}",
+        r.sessions
+    );
+    assert!(r.tree.get("/app/eph").is_none());
+    let app = r.tree.stat("/app").unwrap();
+    assert_eq!((app.num_children, app.pzxid), (2, r.last_zxid));
+    assert_eq!(
+        r.tree.get("/marker").unwrap().data.as_deref(),
+        Some(&b"11"[..])
+    );
+    for e in nodes.iter().filter(|e| !e.path.starts_with("/app")) {
+        assert_eq!(stat_fields(&r.tree, &e.path), e.stat, "stat of {}", e.path);
+    }
+}
+
+#[test]
+fn every_zookeeper_snapshot_replays_to_the_same_state() {
+    let full = recover_zookeeper(&fixture_dir(), &fixture_dir(), true).unwrap();
+    let want = snapshot_bytes(&full.tree, &full.sessions);
+    let source = fixture_dir().join("version-2");
+    let mut names: Vec<String> = std::fs::read_dir(&source)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    let snapshots: Vec<&String> = names
+        .iter()
+        .filter(|n| n.starts_with("snapshot."))
+        .collect();
+    assert!(snapshots.len() > 3);
+    for snapshot in snapshots {
+        let dir = std::env::temp_dir().join(format!(
+            "paddock-zk-replay-{}-{snapshot}",
+            std::process::id()
+        ));
+        let v2 = dir.join("version-2");
+        std::fs::create_dir_all(&v2).unwrap();
+        for name in names
+            .iter()
+            .filter(|n| n.starts_with("log.") || *n == snapshot)
+        {
+            std::fs::copy(source.join(name), v2.join(name)).unwrap();
+        }
+        let r = recover_zookeeper(&dir, &dir, true);
+        std::fs::remove_dir_all(&dir).unwrap();
+        let r = r.unwrap();
+        assert_eq!(r.last_zxid, full.last_zxid, "from {snapshot}");
+        assert!(
+            snapshot_bytes(&r.tree, &r.sessions) == want,
+            "from {snapshot}: state differs"
+        );
+    }
+}

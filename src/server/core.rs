@@ -7,11 +7,13 @@
 //! order; applying one fires its watch events before its reply is queued.
 
 use super::conn::{ConnId, OutTx, Outbound};
+use super::log_writer::{self, LogCommand, LogEvent};
 use super::Settings;
 use crate::jute::records::Id;
 use crate::proto::reply::{frame, header_only, watch_event};
 use crate::proto::{ConnectRequest, ConnectResponse, ErrorCode, OpCode, Request};
 use crate::session::{check_password, session_password, SessionTracker};
+use crate::storage::{self, SnapshotPolicy, StorageError, TxnLog};
 use crate::tree::{path::parent_of, DataTree, TreeEvent};
 use crate::txn::apply::{apply, Applied};
 use crate::txn::prep::{Prep, PrepContext, PrepSettings};
@@ -22,7 +24,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot};
-use tracing::{debug, info};
+use tracing::{debug, error, info, warn};
 
 /// A request as it reaches the core.
 #[derive(Debug)]
@@ -139,6 +141,16 @@ pub(super) struct Core {
     in_flight: VecDeque<InFlight>,
     /// The last zxid handed out.
     last_zxid: i64,
+    /// The last zxid handed to the log thread.
+    logged_upto: i64,
+    /// Work for the log thread (group commit, snapshots).
+    log_tx: std::sync::mpsc::Sender<LogCommand>,
+    /// Reports from the log thread; taken by `run`.
+    log_rx: Option<mpsc::UnboundedReceiver<LogEvent>>,
+    /// When to snapshot (snapCount, randomised).
+    snapshot_policy: SnapshotPolicy,
+    /// Txns applied since the last snapshot.
+    txns_since_snapshot: u64,
     /// Monotonic origin for session expiry times.
     epoch: Instant,
     pub stats: super::admin_view::ServerStats,
@@ -156,37 +168,72 @@ fn wall_ms() -> i64 {
 }
 
 impl Core {
-    pub fn new(settings: Arc<Settings>) -> Core {
+    /// Recovers the tree and sessions from the data directories, opens the
+    /// transaction log and starts its thread.
+    pub fn new(settings: Arc<Settings>) -> Result<Core, StorageError> {
         let epoch = Instant::now();
-        let sessions =
+        let started = Instant::now();
+        let recovered = storage::recover(
+            &settings.data_dir,
+            &settings.data_log_dir,
+            settings.extended_types,
+        )?;
+        if let Some((path, offset)) = &recovered.truncated {
+            warn!(path = %path.display(), offset, "cut a torn transaction log tail");
+        }
+        let mut sessions =
             SessionTracker::new(settings.server_id, settings.tick_time_ms, wall_ms() as u64);
+        for (id, timeout_ms) in &recovered.sessions {
+            sessions.add(*id, *timeout_ms, 0);
+        }
+        info!(
+            zxid = format_args!("{:#x}", recovered.last_zxid),
+            nodes = recovered.tree.node_count(),
+            sessions = recovered.sessions.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "database loaded"
+        );
+        let log = TxnLog::open(
+            &storage::log_dir(&settings.data_log_dir),
+            settings.pre_alloc_size_kb * 1024,
+            settings.force_sync,
+        )?;
+        let (log_tx, log_rx) = log_writer::start(log, storage::snap_dir(&settings.data_dir));
         let prep_settings = PrepSettings {
             skip_acl: settings.skip_acl,
             extended_types: settings.extended_types,
             reconfig_enabled: settings.reconfig_enabled,
         };
-        Core {
-            tree: DataTree::new(settings.extended_types),
+        let seed = wall_ms() as u64 ^ settings.server_id;
+        Ok(Core {
+            tree: recovered.tree,
             prep: Prep::new(prep_settings),
             sessions,
             watches: WatchManager::new(),
             conns: HashMap::new(),
             session_conn: HashMap::new(),
             in_flight: VecDeque::new(),
-            last_zxid: 0,
+            last_zxid: recovered.last_zxid,
+            logged_upto: recovered.last_zxid,
+            log_tx,
+            log_rx: Some(log_rx),
+            snapshot_policy: SnapshotPolicy::new(settings.snap_count, seed),
+            txns_since_snapshot: 0,
             epoch,
             stats: super::admin_view::ServerStats::new(),
             admin_peer: None,
             settings,
-        }
+        })
     }
 
     fn now_ms(&self) -> u64 {
         self.epoch.elapsed().as_millis() as u64
     }
 
-    /// Runs until every connection sender is dropped.
+    /// Runs until every connection sender is dropped, or until the log fails
+    /// (then nothing more may be acknowledged, so the pipeline stops).
     pub async fn run(mut self, mut rx: mpsc::Receiver<CoreMsg>) {
+        let mut log_rx = self.log_rx.take().expect("run once");
         let mut tick =
             tokio::time::interval(Duration::from_millis(self.settings.tick_time_ms as u64 / 2));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -206,10 +253,18 @@ impl Core {
                         }
                     }
                 }
+                event = log_rx.recv() => match event {
+                    Some(LogEvent::Durable(zxid)) => self.commit_durable(zxid),
+                    Some(LogEvent::Failed(e)) => {
+                        error!("stopping: the transaction log failed ({e}); acknowledged writes are safe, unacknowledged ones are not applied");
+                        return;
+                    }
+                    None => return,
+                },
                 _ = tick.tick() => self.expire_sessions(),
                 _ = reaper.tick() => self.reap_containers(),
             }
-            self.commit_all();
+            self.send_to_log();
         }
     }
 
@@ -585,11 +640,50 @@ impl Core {
 
     // ---- commit ----
 
-    /// Applies every txn in flight, in zxid order. (Standalone, in memory: a txn
-    /// is committed as soon as it is prepped; a durable log will make this wait.)
-    fn commit_all(&mut self) {
-        while let Some(f) = self.in_flight.pop_front() {
+    /// Hands every txn prepped since the last call to the log thread, as one batch.
+    fn send_to_log(&mut self) {
+        let unsent = self
+            .in_flight
+            .iter()
+            .rev()
+            .take_while(|f| f.txn.header.zxid > self.logged_upto)
+            .count();
+        if unsent == 0 {
+            return;
+        }
+        let start = self.in_flight.len() - unsent;
+        let batch: Vec<(i64, Vec<u8>)> = self
+            .in_flight
+            .range(start..)
+            .map(|f| (f.txn.header.zxid, f.txn.to_bytes()))
+            .collect();
+        self.logged_upto = batch.last().expect("non-empty").0;
+        // The log thread only stops after reporting a failure, which stops this task too.
+        let _ = self.log_tx.send(LogCommand::Append(batch));
+    }
+
+    /// Applies, in zxid order, every txn now durable; then snapshots if it is time.
+    fn commit_durable(&mut self, durable_zxid: i64) {
+        let mut applied = 0u64;
+        while self
+            .in_flight
+            .front()
+            .is_some_and(|f| f.txn.header.zxid <= durable_zxid)
+        {
+            let f = self.in_flight.pop_front().expect("front exists");
             self.commit(f);
+            applied += 1;
+        }
+        self.txns_since_snapshot += applied;
+        if self
+            .snapshot_policy
+            .should_snapshot(self.txns_since_snapshot)
+        {
+            self.txns_since_snapshot = 0;
+            let sessions: Vec<(i64, u32)> = self.sessions.sessions().collect();
+            let bytes = storage::snapshot_bytes(&self.tree, &sessions);
+            let zxid = self.tree.last_processed_zxid();
+            let _ = self.log_tx.send(LogCommand::Snapshot { zxid, bytes });
         }
     }
 

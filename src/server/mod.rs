@@ -12,6 +12,7 @@
 mod admin_view;
 mod conn;
 mod core;
+mod log_writer;
 mod reads;
 pub mod settings;
 
@@ -38,7 +39,9 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let settings = Arc::new(settings);
     let (core_tx, core_rx) = mpsc::channel(CORE_QUEUE_BOUND);
-    let mut core = tokio::spawn(core::Core::new(settings.clone()).run(core_rx));
+    let core_state =
+        core::Core::new(settings.clone()).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let mut core = tokio::spawn(core_state.run(core_rx));
     let per_ip: Arc<Mutex<HashMap<IpAddr, u32>>> = Arc::default();
     info!(addr = %listener.local_addr()?, "serving clients");
     tokio::pin!(shutdown);

@@ -31,6 +31,12 @@ pub struct Settings {
     pub container_max_per_minute: u32,
     /// znode.container.maxNeverUsedIntervalMs: age at which a never-used container goes (0 = never).
     pub container_max_never_used_interval_ms: u64,
+    /// preAllocSize: transaction log files are preallocated in steps of this many KiB.
+    pub pre_alloc_size_kb: u64,
+    /// forceSync: flush the log before acknowledging (`no` is unsafe: a crash may lose acknowledged writes).
+    pub force_sync: bool,
+    /// snapCount: txns between snapshots (randomised between half and all of it).
+    pub snap_count: u64,
     /// zookeeper.skipACL: no permission checks at all.
     pub skip_acl: bool,
     /// zookeeper.DigestAuthenticationProvider.superDigest (`user:base64(sha1)`).
@@ -59,6 +65,9 @@ impl Settings {
             container_check_interval_ms: 60_000,
             container_max_per_minute: 10_000,
             container_max_never_used_interval_ms: 0,
+            pre_alloc_size_kb: 1024,
+            force_sync: true,
+            snap_count: 100_000,
             skip_acl: false,
             super_digest: None,
             data_log_dir: data_dir.clone(),
@@ -85,6 +94,9 @@ impl Settings {
             container_check_interval_ms: c.container_check_interval_ms,
             container_max_per_minute: c.container_max_per_minute,
             container_max_never_used_interval_ms: c.container_max_never_used_interval_ms,
+            pre_alloc_size_kb: c.pre_alloc_size_kb,
+            force_sync: c.force_sync,
+            snap_count: c.snap_count as u64,
             skip_acl: c.skip_acl,
             super_digest: c.super_digest.clone(),
             data_dir: c.data_dir.clone(),

@@ -39,7 +39,7 @@
 //!   tree on the thread that owns it (no write can interleave), and
 //!   [`write_snapshot_bytes`] writes, fsyncs and renames the bytes on any
 //!   thread. Replay after it starts exactly at the snapshot's zxid + 1. The
-//!   price is a pause of the owning thread: about 0.65–0.95 s for 1,000,000
+//!   price is a pause of the owning thread: about 0.65–1.05 s for 1,000,000
 //!   small nodes (95 MB; release build on a busy 2-core machine), against
 //!   0.3 s to write and fsync them (`tests::serialize_a_million_small_nodes`).
 //! - Recovery ([`recover`]) tolerates a torn tail (truncates it and says so)

@@ -175,8 +175,7 @@ impl TxnLog {
             .len()
             < min_len
         {
-            file.set_len(min_len)
-                .map_err(|e| StorageError::io(&spare_path, e))?;
+            reserve(&file, min_len).map_err(|e| StorageError::io(&spare_path, e))?;
         }
         let path = self.dir.join(format!("{LOG_PREFIX}{:x}", zxid as u64));
         std::fs::rename(&spare_path, &path).map_err(|e| StorageError::io(&path, e))?;

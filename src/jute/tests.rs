@@ -300,14 +300,14 @@ fn invalid_utf8_string_is_rejected() {
 }
 
 #[test]
-fn huge_vector_count_in_a_tiny_frame_fails_fast() {
+fn huge_vector_count_in_a_tiny_frame_is_rejected() {
+    // The allocation bound itself is checked by the recording allocator below;
+    // here the decoders must refuse the frame rather than read past it.
     let bytes = prefixed(i32::MAX, b"");
-    let started = std::time::Instant::now();
     assert!(decode_exact::<Vec<String>>(&bytes).is_err());
     assert!(decode_exact::<Vec<Acl>>(&bytes).is_err());
     assert!(decode_exact::<Vec<Txn>>(&bytes).is_err());
     assert!(decode_exact::<Vec<i64>>(&bytes).is_err());
-    assert!(started.elapsed() < std::time::Duration::from_secs(1));
 }
 
 proptest! {

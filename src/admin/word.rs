@@ -169,6 +169,11 @@ impl FourLetterWhitelist {
     pub fn allows(&self, word: FourLetterWord) -> bool {
         self.enabled.contains(&word)
     }
+
+    /// True when the word named `name` (e.g. "ruok") is known and may run.
+    pub fn allows_name(&self, name: &str) -> bool {
+        ALL.into_iter().any(|w| w.name() == name && self.allows(w))
+    }
 }
 
 /// The whole answer to a known word that is not whitelisted, e.g.

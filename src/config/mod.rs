@@ -27,16 +27,15 @@ mod servers;
 #[cfg(test)]
 mod tests;
 mod values;
-mod whitelist;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 
+pub use crate::admin::FourLetterWhitelist;
 pub use error::{ConfigError, Origin};
 pub use properties::{read_entries, read_jvm_flags, Entry};
 pub use servers::{ClientEndpoint, LearnerRole, ServerSpec};
-pub use whitelist::FourLetterWhitelist;
 
 use keys::KeyKind;
 use values::{decoded_in, int_in, true_false, yes_no, Setting, Settings, INT_MAX};
@@ -381,7 +380,7 @@ impl Config {
             election_alg: 3,
             quorum_listen_on_all_ips: false,
             sync_enabled: true,
-            four_letter_whitelist: FourLetterWhitelist::from_property(None, false),
+            four_letter_whitelist: FourLetterWhitelist::from_config(None, false),
             servers: Vec::new(),
             peer_type: LearnerRole::Participant,
             snap_count: 100_000,

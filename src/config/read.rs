@@ -222,7 +222,7 @@ impl Config {
             .get("zookeeper.4lw.commands.whitelist")
             .map(|s| s.value.as_str());
         self.four_letter_whitelist =
-            FourLetterWhitelist::from_property(whitelist, self.read_only_mode_enabled);
+            FourLetterWhitelist::from_config(whitelist, self.read_only_mode_enabled);
         Ok(())
     }
 

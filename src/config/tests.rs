@@ -57,7 +57,8 @@ fn minimal_file_gets_zookeeper_defaults() {
     );
     assert_eq!(config.client_port, None);
     assert!(
-        config.four_letter_whitelist.allows("srvr") && !config.four_letter_whitelist.allows("ruok")
+        config.four_letter_whitelist.allows_name("srvr")
+            && !config.four_letter_whitelist.allows_name("ruok")
     );
     assert!(config.is_standalone());
     assert!(config.unsupported_keys.is_empty());
@@ -146,9 +147,10 @@ admin.serverPort=9090\nadmin.commandURL=/cmds\nadmin.idleTimeout=500\ncustom.thi
     assert!(!config.force_sync && config.skip_acl && config.extended_types_enabled);
     assert_eq!(config.super_digest.as_deref(), Some("super:abc="));
     assert!(
-        config.four_letter_whitelist.allows("mntr") && config.four_letter_whitelist.allows("srvr")
+        config.four_letter_whitelist.allows_name("mntr")
+            && config.four_letter_whitelist.allows_name("srvr")
     );
-    assert!(!config.four_letter_whitelist.allows("stat"));
+    assert!(!config.four_letter_whitelist.allows_name("stat"));
     let admin = AdminConfig {
         enable_server: false,
         server_address: "127.0.0.1".to_string(),
@@ -172,7 +174,7 @@ znode.container.checkIntervalMs=1000\nznode.container.maxPerMinute=50\nznode.con
     assert_eq!(config.jute_max_buffer, 0x400000);
     assert_eq!(config.jute_max_buffer_extra_size, 0x400000);
     assert!(config.read_only_mode_enabled);
-    assert!(config.four_letter_whitelist.allows("isro"));
+    assert!(config.four_letter_whitelist.allows_name("isro"));
     assert_eq!(config.container_check_interval_ms, 1000);
     assert_eq!(config.container_max_per_minute, 50);
     assert_eq!(config.container_max_never_used_interval_ms, 9000);
@@ -221,7 +223,7 @@ fn small_counts_are_raised_to_zookeeper_minimums() {
 fn star_whitelist_allows_everything() {
     assert!(parse("dataDir=/d\n4lw.commands.whitelist=*\n")
         .four_letter_whitelist
-        .allows("wchc"));
+        .allows_name("wchc"));
 }
 
 #[test]

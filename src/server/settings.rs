@@ -87,10 +87,7 @@ impl Settings {
             max_client_cnxns: c.max_client_cnxns,
             extended_types: c.extended_types_enabled,
             reconfig_enabled: c.reconfig_enabled,
-            four_letter_whitelist: FourLetterWhitelist::from_config(
-                c.property("zookeeper.4lw.commands.whitelist"),
-                c.read_only_mode_enabled,
-            ),
+            four_letter_whitelist: c.four_letter_whitelist.clone(),
             container_check_interval_ms: c.container_check_interval_ms,
             container_max_per_minute: c.container_max_per_minute,
             container_max_never_used_interval_ms: c.container_max_never_used_interval_ms,

@@ -334,14 +334,7 @@ impl Core {
         self.conns.insert(conn, state);
         if req.session_id == 0 {
             let session_id = self.sessions.next_session_id();
-            let zxid = self.next_zxid();
-            let ctx = PrepContext {
-                session_id,
-                cxid: 0,
-                zxid,
-                time: wall_ms(),
-                auth: &[],
-            };
+            let ctx = self.server_ctx(session_id);
             let txn = self.prep.create_session(&ctx, timeout_ms as i32);
             self.in_flight.push_back(InFlight {
                 txn,
@@ -417,14 +410,7 @@ impl Core {
         let now = self.now_ms();
         for session_id in self.sessions.expire(now) {
             info!(session = format_args!("{session_id:#x}"), "session expired");
-            let zxid = self.next_zxid();
-            let ctx = PrepContext {
-                session_id,
-                cxid: 0,
-                zxid,
-                time: wall_ms(),
-                auth: &[],
-            };
+            let ctx = self.server_ctx(session_id);
             let txn = self.prep.close_session(&self.tree, &ctx);
             self.in_flight.push_back(InFlight {
                 txn,
@@ -448,14 +434,7 @@ impl Core {
             .take(per_pass)
         {
             debug!(%path, "reaping container/TTL node");
-            let zxid = self.next_zxid();
-            let ctx = PrepContext {
-                session_id: 0,
-                cxid: 0,
-                zxid,
-                time: wall_ms(),
-                auth: &[],
-            };
+            let ctx = self.server_ctx(0);
             let req = Request::DeleteContainer { path };
             let txn = self
                 .prep
@@ -630,6 +609,19 @@ impl Core {
                 let reply = self.read(conn, xid, &req);
                 self.reply_now(conn, xid, op, received_ms, reply);
             }
+        }
+    }
+
+    /// The context of a txn the server itself makes for `session_id` (session
+    /// create/close, expiry, the reaper): a new zxid, no client xid, no identities.
+    fn server_ctx(&mut self, session_id: i64) -> PrepContext<'static> {
+        let zxid = self.next_zxid();
+        PrepContext {
+            session_id,
+            cxid: 0,
+            zxid,
+            time: wall_ms(),
+            auth: &[],
         }
     }
 

@@ -106,47 +106,39 @@ fn apply_one(
                 let _ = tree.delete_node(p, zxid, ev);
             }
         }
-        TxnBody::Create(t) => {
-            let owner = if t.ephemeral { client_id } else { 0 };
+        TxnBody::Create(_) | TxnBody::CreateTtl(_) | TxnBody::CreateContainer(_) => {
+            let (path, data, acl, owner, parent_cversion) = match body {
+                TxnBody::Create(t) => {
+                    let owner = if t.ephemeral { client_id } else { 0 };
+                    (&t.path, &t.data, &t.acl, owner, t.parent_c_version)
+                }
+                TxnBody::CreateTtl(t) => (
+                    &t.path,
+                    &t.data,
+                    &t.acl,
+                    EphemeralType::ttl_owner(t.ttl),
+                    t.parent_c_version,
+                ),
+                TxnBody::CreateContainer(t) => (
+                    &t.path,
+                    &t.data,
+                    &t.acl,
+                    CONTAINER_EPHEMERAL_OWNER,
+                    t.parent_c_version,
+                ),
+                _ => unreachable!("matched above"),
+            };
             let stat = tree.create_node(
-                &t.path,
-                t.data.as_deref(),
-                &t.acl,
+                path,
+                data.as_deref(),
+                acl,
                 owner,
-                t.parent_c_version,
+                parent_cversion,
                 zxid,
                 time,
                 ev,
             )?;
-            (out.path, out.stat) = (Some(t.path.clone()), Some(stat));
-        }
-        TxnBody::CreateTtl(t) => {
-            let owner = EphemeralType::ttl_owner(t.ttl);
-            let stat = tree.create_node(
-                &t.path,
-                t.data.as_deref(),
-                &t.acl,
-                owner,
-                t.parent_c_version,
-                zxid,
-                time,
-                ev,
-            )?;
-            (out.path, out.stat) = (Some(t.path.clone()), Some(stat));
-        }
-        TxnBody::CreateContainer(t) => {
-            let owner = CONTAINER_EPHEMERAL_OWNER;
-            let stat = tree.create_node(
-                &t.path,
-                t.data.as_deref(),
-                &t.acl,
-                owner,
-                t.parent_c_version,
-                zxid,
-                time,
-                ev,
-            )?;
-            (out.path, out.stat) = (Some(t.path.clone()), Some(stat));
+            (out.path, out.stat) = (Some(path.clone()), Some(stat));
         }
         TxnBody::Delete(t) => tree.delete_node(&t.path, zxid, ev)?,
         TxnBody::SetData(t) => {

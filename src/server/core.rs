@@ -173,11 +173,7 @@ impl Core {
     pub fn new(settings: Arc<Settings>) -> Result<Core, StorageError> {
         let epoch = Instant::now();
         let started = Instant::now();
-        let recovered = storage::recover(
-            &settings.data_dir,
-            &settings.data_log_dir,
-            settings.extended_types,
-        )?;
+        let recovered = super::startup::load_database(&settings)?;
         if let Some((path, offset)) = &recovered.truncated {
             warn!(path = %path.display(), offset, "cut a torn transaction log tail");
         }

@@ -14,6 +14,7 @@ mod conn;
 mod core;
 mod log_writer;
 mod reads;
+mod startup;
 pub mod settings;
 
 pub use settings::Settings;

@@ -14,8 +14,8 @@ mod conn;
 mod core;
 mod log_writer;
 mod reads;
-mod startup;
 pub mod settings;
+mod startup;
 
 pub use settings::Settings;
 
@@ -44,6 +44,8 @@ pub async fn run(
         core::Core::new(settings.clone()).map_err(|e| std::io::Error::other(e.to_string()))?;
     let mut core = tokio::spawn(core_state.run(core_rx));
     let per_ip: Arc<Mutex<HashMap<IpAddr, u32>>> = Arc::default();
+    let purger = (settings.autopurge_purge_interval_hours > 0)
+        .then(|| tokio::spawn(autopurge(settings.clone())));
     info!(addr = %listener.local_addr()?, "serving clients");
     tokio::pin!(shutdown);
     let mut next_conn_id: u64 = 1;
@@ -75,5 +77,34 @@ pub async fn run(
     info!("shutting down");
     drop(core_tx);
     core.abort();
+    if let Some(p) = purger {
+        p.abort();
+    }
     Ok(())
+}
+
+/// ZooKeeper's DatadirCleanupManager: purges old snapshots and logs at start and
+/// then every `autopurge.purgeInterval` hours, keeping `autopurge.snapRetainCount`
+/// snapshots and every log they need.
+async fn autopurge(settings: Arc<Settings>) {
+    let every =
+        std::time::Duration::from_secs(settings.autopurge_purge_interval_hours as u64 * 3600);
+    let mut timer = tokio::time::interval(every);
+    loop {
+        timer.tick().await;
+        let s = settings.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            crate::storage::purge(
+                &s.data_dir,
+                &s.data_log_dir,
+                s.autopurge_snap_retain_count as usize,
+            )
+        })
+        .await;
+        match result {
+            Ok(Ok(removed)) => info!(files = removed.len(), "autopurge done"),
+            Ok(Err(e)) => warn!("autopurge failed: {e}"),
+            Err(e) => warn!("autopurge task failed: {e}"),
+        }
+    }
 }

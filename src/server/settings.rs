@@ -37,6 +37,10 @@ pub struct Settings {
     pub force_sync: bool,
     /// snapCount: txns between snapshots (randomised between half and all of it).
     pub snap_count: u64,
+    /// autopurge.snapRetainCount: snapshots kept by the purge (at least 3).
+    pub autopurge_snap_retain_count: u32,
+    /// autopurge.purgeInterval: hours between purges (0 = never).
+    pub autopurge_purge_interval_hours: u32,
     /// zookeeper.skipACL: no permission checks at all.
     pub skip_acl: bool,
     /// zookeeper.DigestAuthenticationProvider.superDigest (`user:base64(sha1)`).
@@ -65,6 +69,8 @@ impl Settings {
             container_check_interval_ms: 60_000,
             container_max_per_minute: 10_000,
             container_max_never_used_interval_ms: 0,
+            autopurge_snap_retain_count: 3,
+            autopurge_purge_interval_hours: 0,
             pre_alloc_size_kb: 1024,
             force_sync: true,
             snap_count: 100_000,
@@ -91,6 +97,8 @@ impl Settings {
             container_check_interval_ms: c.container_check_interval_ms,
             container_max_per_minute: c.container_max_per_minute,
             container_max_never_used_interval_ms: c.container_max_never_used_interval_ms,
+            autopurge_snap_retain_count: c.autopurge_snap_retain_count,
+            autopurge_purge_interval_hours: c.autopurge_purge_interval_hours,
             pre_alloc_size_kb: c.pre_alloc_size_kb,
             force_sync: c.force_sync,
             snap_count: c.snap_count as u64,

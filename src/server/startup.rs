@@ -15,14 +15,19 @@ const ZOOKEEPER_SUBDIR: &str = "version-2";
 /// True if `dir` holds files whose names start with any of `prefixes`.
 fn holds(dir: &Path, prefixes: &[&str]) -> bool {
     std::fs::read_dir(dir).is_ok_and(|entries| {
-        entries.flatten().any(|e| e.file_name().to_str().is_some_and(|n| prefixes.iter().any(|p| n.starts_with(p))))
+        entries.flatten().any(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| prefixes.iter().any(|p| n.starts_with(p)))
+        })
     })
 }
 
 /// Recovers the state the server starts from.
 pub fn load_database(settings: &Settings) -> Result<Recovered, StorageError> {
     let (data_dir, log_dir) = (&settings.data_dir, &settings.data_log_dir);
-    let ours = holds(&storage::snap_dir(data_dir), &["snapshot."]) || holds(&storage::log_dir(log_dir), &["log."]);
+    let ours = holds(&storage::snap_dir(data_dir), &["snapshot."])
+        || holds(&storage::log_dir(log_dir), &["log."]);
     let theirs = holds(&data_dir.join(ZOOKEEPER_SUBDIR), &["snapshot."]);
     if ours || !theirs {
         return storage::recover(data_dir, log_dir, settings.extended_types);

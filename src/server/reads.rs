@@ -82,26 +82,19 @@ impl Core {
                 if let Err(e) = self.access(conn, &r.path, perms::READ) {
                     return header_only(xid, zxid, e);
                 }
-                let (children, _) = self.children(&r.path).expect("checked above");
                 if r.watch {
                     self.watches.add_child_watch(&r.path, conn);
                 }
-                reply(xid, zxid, ok, Some(&GetChildrenResponse { children }))
+                self.children_reply(xid, zxid, &r.path, false)
             }
             Request::GetChildren2(r) => {
                 if let Err(e) = self.access(conn, &r.path, perms::READ) {
                     return header_only(xid, zxid, e);
                 }
-                let (children, stat) = self.children(&r.path).expect("checked above");
                 if r.watch {
                     self.watches.add_child_watch(&r.path, conn);
                 }
-                reply(
-                    xid,
-                    zxid,
-                    ok,
-                    Some(&GetChildren2Response { children, stat }),
-                )
+                self.children_reply(xid, zxid, &r.path, true)
             }
             Request::GetAcl(r) => {
                 // READ or ADMIN may read the list; without ADMIN, digests are masked.
@@ -245,15 +238,21 @@ impl Core {
         })
     }
 
-    fn children(&self, path: &str) -> Option<(Vec<String>, Stat)> {
-        let node = self.tree.get(path)?;
-        let children = node
-            .children
-            .java_order()
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
-        Some((children, node.client_stat(self.tree.extended_types())))
+    /// A getChildren (or, `with_stat`, getChildren2) reply for an existing
+    /// node, encoded straight from the node's cached child order.
+    fn children_reply(&self, xid: i32, zxid: i64, path: &str, with_stat: bool) -> Vec<u8> {
+        let node = self.tree.get(path).expect("checked by access");
+        let names = node.children.java_order();
+        frame(|out| {
+            ReplyHeader { xid, zxid, err: 0 }.write(out);
+            (names.len() as i32).write(out);
+            for name in names {
+                crate::jute::write_ustring(out, Some(name));
+            }
+            if with_stat {
+                node.client_stat(self.tree.extended_types()).write(out);
+            }
+        })
     }
 
     fn multi_read_op(&self, conn: ConnId, op: &MultiOp) -> OpResult {
@@ -270,7 +269,16 @@ impl Core {
                 let resp = self.get_data(path).expect("checked above");
                 OpResult::GetData(resp.data, resp.stat)
             }
-            _ => OpResult::GetChildren(self.children(path).expect("checked above").0),
+            _ => {
+                let node = self.tree.get(path).expect("checked above");
+                OpResult::GetChildren(
+                    node.children
+                        .java_order()
+                        .iter()
+                        .map(|n| n.to_string())
+                        .collect(),
+                )
+            }
         }
     }
 

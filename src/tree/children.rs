@@ -10,7 +10,9 @@
 //! bucket collects 8 names in a table smaller than 64; names that collide that
 //! much are not reproduced.)
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Child names with their insertion sequence and the Java table capacity.
 #[derive(Debug, Clone, Default)]
@@ -22,7 +24,10 @@ pub struct Children {
 #[derive(Debug, Clone)]
 struct Inner {
     /// name → insertion sequence.
-    names: HashMap<Box<str>, u32>,
+    names: HashMap<Arc<str>, u32>,
+    /// The getChildren order, computed on first use after a change (listing a
+    /// large node repeatedly is a hot read).
+    order: OnceCell<Box<[Arc<str>]>>,
     /// The next insertion sequence.
     next_seq: u32,
     /// The Java HashMap table size the set has grown to.
@@ -45,6 +50,7 @@ impl Children {
         let inner = self.inner.get_or_insert_with(|| {
             Box::new(Inner {
                 names: HashMap::new(),
+                order: OnceCell::new(),
                 next_seq: 0,
                 capacity: 8,
             })
@@ -53,6 +59,7 @@ impl Children {
             return false;
         }
         inner.names.insert(name.into(), inner.next_seq);
+        inner.order.take();
         inner.next_seq = inner.next_seq.wrapping_add(1);
         while inner.names.len() as u64 > inner.capacity as u64 * 3 / 4 {
             inner.capacity *= 2;
@@ -89,19 +96,20 @@ impl Children {
         self.inner.iter().flat_map(|i| i.names.keys().map(|k| &**k))
     }
 
-    /// The names in the order ZooKeeper's getChildren returns them.
-    pub fn java_order(&self) -> Vec<&str> {
-        let Some(inner) = &self.inner else {
-            return Vec::new();
-        };
-        let mask = inner.capacity - 1;
-        let mut keyed: Vec<(u32, u32, &str)> = inner
-            .names
-            .iter()
-            .map(|(n, seq)| (java_hash(n) & mask, *seq, &**n))
-            .collect();
-        keyed.sort_unstable();
-        keyed.into_iter().map(|(_, _, n)| n).collect()
+    /// The names in the order ZooKeeper's getChildren returns them (cached until
+    /// the next insert or remove).
+    pub fn java_order(&self) -> &[Arc<str>] {
+        let Some(inner) = &self.inner else { return &[] };
+        inner.order.get_or_init(|| {
+            let mask = inner.capacity - 1;
+            let mut keyed: Vec<(u32, u32, &Arc<str>)> = inner
+                .names
+                .iter()
+                .map(|(n, seq)| (java_hash(n) & mask, *seq, n))
+                .collect();
+            keyed.sort_unstable_by_key(|&(bucket, seq, _)| (bucket, seq));
+            keyed.into_iter().map(|(_, _, n)| n.clone()).collect()
+        })
     }
 }
 
@@ -116,7 +124,8 @@ mod tests {
         for n in ["zookeeper", "a", "c", "d", "nope"] {
             c.insert(n);
         }
-        assert_eq!(c.java_order(), ["a", "c", "zookeeper", "d", "nope"]);
+        let names: Vec<&str> = c.java_order().iter().map(|n| &**n).collect();
+        assert_eq!(names, ["a", "c", "zookeeper", "d", "nope"]);
     }
 
     #[test]
@@ -153,6 +162,7 @@ mod tests {
         .iter()
         .map(|i| format!("s-{i:010}"))
         .collect();
-        assert_eq!(c.java_order(), expected);
+        let names: Vec<String> = c.java_order().iter().map(|n| n.to_string()).collect();
+        assert_eq!(names, expected);
     }
 }

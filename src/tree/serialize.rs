@@ -64,7 +64,7 @@ impl DataTree {
         write_node(out, "", root);
         // Explicit stack: a path may be ~1 MB deep, far beyond the call stack.
         let mut path = String::new();
-        let mut stack = vec![(root.children.java_order().into_iter(), 0usize)];
+        let mut stack = vec![(root.children.java_order().iter(), 0usize)];
         while let Some((children, parent_len)) = stack.last_mut() {
             let Some(name) = children.next() else {
                 stack.pop();
@@ -75,7 +75,7 @@ impl DataTree {
             path.push_str(name);
             let node = self.nodes.get(path.as_str()).expect("children exist");
             write_node(out, &path, node);
-            stack.push((node.children.java_order().into_iter(), path.len()));
+            stack.push((node.children.java_order().iter(), path.len()));
         }
     }
 

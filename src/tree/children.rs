@@ -69,9 +69,14 @@ impl Children {
 
     /// Removes `name`; false if it was not there.
     pub fn remove(&mut self, name: &str) -> bool {
-        self.inner
-            .as_mut()
-            .is_some_and(|i| i.names.remove(name).is_some())
+        let Some(inner) = self.inner.as_mut() else {
+            return false;
+        };
+        let removed = inner.names.remove(name).is_some();
+        if removed {
+            inner.order.take();
+        }
+        removed
     }
 
     /// True if `name` is a child.

@@ -94,3 +94,23 @@ fn reaper_picks_used_empty_containers_and_expired_ttl_nodes() {
     assert!(!tree.reapable(1400, 0).contains(&"/t".to_string()));
     assert!(tree.reapable(1600, 0).contains(&"/t".to_string()));
 }
+
+#[test]
+fn snapshot_after_listing_and_deleting_children_sees_the_current_children() {
+    let mut tree = DataTree::new(false);
+    create(&mut tree, "/p", 0, 1);
+    for i in 0..20 {
+        create(&mut tree, &format!("/p/c{i}"), 0, 2 + i);
+    }
+    let mut out = Vec::new();
+    tree.write_snapshot_part(&mut out);
+    for i in 0..10 {
+        tree.delete_node(&format!("/p/c{i}"), 30 + i, &mut Vec::new())
+            .unwrap();
+    }
+    assert_eq!(tree.get("/p").unwrap().children.java_order().len(), 10);
+    create(&mut tree, "/p/late", 0, 50);
+    assert_eq!(tree.get("/p").unwrap().children.java_order().len(), 11);
+    let mut out = Vec::new();
+    tree.write_snapshot_part(&mut out);
+}

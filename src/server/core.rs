@@ -14,6 +14,7 @@ use crate::proto::reply::{frame, header_only, watch_event};
 use crate::proto::{ConnectRequest, ConnectResponse, ErrorCode, OpCode, Request};
 use crate::session::{check_password, session_password, SessionTracker};
 use crate::storage::{self, SnapshotPolicy, StorageError, TxnLog};
+use crate::tree::fuzzy::FuzzyNodes;
 use crate::tree::{path::parent_of, DataTree, TreeEvent};
 use crate::txn::apply::{apply, Applied};
 use crate::txn::prep::{Prep, PrepContext, PrepSettings};
@@ -151,12 +152,27 @@ pub(super) struct Core {
     snapshot_policy: SnapshotPolicy,
     /// Txns applied since the last snapshot.
     txns_since_snapshot: u64,
+    /// The fuzzy snapshot being written a slice per turn, if any.
+    snapshot: Option<FuzzySnapshot>,
     /// Monotonic origin for session expiry times.
     epoch: Instant,
     pub stats: super::admin_view::ServerStats,
     /// The connection asking a four-letter word, while it is answered.
     pub admin_peer: Option<SocketAddr>,
 }
+
+/// A snapshot in progress: named after the zxid it started at, with the
+/// sessions of that moment; log replay from that zxid makes it exact.
+struct FuzzySnapshot {
+    zxid: i64,
+    sessions: Vec<(i64, u32)>,
+    nodes: FuzzyNodes,
+    started: Instant,
+}
+
+/// Nodes a fuzzy snapshot writes per turn of the core loop (bounds the pause
+/// it adds to any request to a few milliseconds).
+const SNAPSHOT_NODES_PER_TURN: usize = 4096;
 
 /// Messages handled before commits are flushed, at most.
 const BATCH_MESSAGES: usize = 256;
@@ -215,6 +231,7 @@ impl Core {
             log_rx: Some(log_rx),
             snapshot_policy: SnapshotPolicy::new(settings.snap_count, seed),
             txns_since_snapshot: 0,
+            snapshot: None,
             epoch,
             stats: super::admin_view::ServerStats::new(),
             admin_peer: None,
@@ -259,7 +276,10 @@ impl Core {
                 },
                 _ = tick.tick() => self.expire_sessions(),
                 _ = reaper.tick() => self.reap_containers(),
+                // While a snapshot is being written, do not sleep between slices.
+                _ = tokio::task::yield_now(), if self.snapshot.is_some() => {}
             }
+            self.snapshot_step();
             self.send_to_log();
         }
     }
@@ -663,16 +683,44 @@ impl Core {
             applied += 1;
         }
         self.txns_since_snapshot += applied;
-        if self
-            .snapshot_policy
-            .should_snapshot(self.txns_since_snapshot)
+        if self.snapshot.is_none()
+            && self
+                .snapshot_policy
+                .should_snapshot(self.txns_since_snapshot)
         {
             self.txns_since_snapshot = 0;
-            let sessions: Vec<(i64, u32)> = self.sessions.sessions().collect();
-            let bytes = storage::snapshot_bytes(&self.tree, &sessions);
-            let zxid = self.tree.last_processed_zxid();
-            let _ = self.log_tx.send(LogCommand::Snapshot { zxid, bytes });
+            self.snapshot = Some(FuzzySnapshot {
+                zxid: self.tree.last_processed_zxid(),
+                sessions: self.sessions.sessions().collect(),
+                nodes: FuzzyNodes::start(&self.tree),
+                started: Instant::now(),
+            });
         }
+    }
+
+    /// Writes the next slice of an in-progress fuzzy snapshot; when the walk
+    /// is complete, hands the sealed image to the log thread, which rolls the
+    /// log and writes the file off the pipeline.
+    fn snapshot_step(&mut self) {
+        let Some(snap) = &mut self.snapshot else {
+            return;
+        };
+        if !snap.nodes.step(&self.tree, SNAPSHOT_NODES_PER_TURN) {
+            return;
+        }
+        let snap = self.snapshot.take().expect("present");
+        let nodes = snap.nodes.count();
+        let bytes = storage::snapshot_image(&snap.sessions, |out| snap.nodes.finish(out));
+        info!(
+            zxid = format_args!("{:#x}", snap.zxid),
+            nodes,
+            ms = snap.started.elapsed().as_millis() as u64,
+            "fuzzy snapshot serialized"
+        );
+        let _ = self.log_tx.send(LogCommand::Snapshot {
+            zxid: snap.zxid,
+            bytes,
+        });
     }
 
     fn commit(&mut self, f: InFlight) {

@@ -75,8 +75,8 @@ pub use policy::SnapshotPolicy;
 pub use purge::purge;
 pub use recover::{recover, recover_zookeeper, Recovered};
 pub use snapshot::{
-    read_snapshot, snapshot_bytes, snapshot_files, write_snapshot, write_snapshot_bytes,
-    LoadedSnapshot,
+    read_snapshot, snapshot_bytes, snapshot_files, snapshot_image, write_snapshot,
+    write_snapshot_bytes, LoadedSnapshot,
 };
 pub use txnlog::TxnLog;
 

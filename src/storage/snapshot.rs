@@ -50,6 +50,13 @@ pub(crate) fn adler32(bytes: &[u8]) -> u32 {
 /// and name the file (see [`write_snapshot_bytes`]) after
 /// `tree.last_processed_zxid()` at that moment.
 pub fn snapshot_bytes(tree: &DataTree, sessions: &[(i64, u32)]) -> Vec<u8> {
+    snapshot_image(sessions, |out| tree.write_snapshot_part(out))
+}
+
+/// A complete snapshot image around a tree part written by `tree_part` (the
+/// one-shot writer above, or a finished `tree::fuzzy::FuzzyNodes`): header,
+/// sessions, the tree part, then the Adler-32 seal.
+pub fn snapshot_image(sessions: &[(i64, u32)], tree_part: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     let mut out = Vec::new();
     FileHeader {
         magic: SNAP_MAGIC,
@@ -62,7 +69,7 @@ pub fn snapshot_bytes(tree: &DataTree, sessions: &[(i64, u32)]) -> Vec<u8> {
         id.write(&mut out);
         (timeout_ms as i32).write(&mut out);
     }
-    tree.write_snapshot_part(&mut out);
+    tree_part(&mut out);
     i64::from(adler32(&out)).write(&mut out);
     write_ustring(&mut out, Some("/"));
     out

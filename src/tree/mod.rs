@@ -8,6 +8,7 @@
 
 pub mod acl_cache;
 pub mod children;
+pub mod fuzzy;
 pub mod path;
 mod serialize;
 

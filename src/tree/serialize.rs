@@ -28,7 +28,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// The path that ends the node list (no real node has it: the root is "").
-const TERMINATOR: &str = "/";
+pub(super) const TERMINATOR: &str = "/";
 
 impl DataTree {
     /// Appends the ACL cache, every node in pre-order and the terminator, in
@@ -187,7 +187,7 @@ impl DataTree {
     }
 }
 
-fn write_node(out: &mut Vec<u8>, path: &str, node: &Node) {
+pub(super) fn write_node(out: &mut Vec<u8>, path: &str, node: &Node) {
     write_ustring(out, Some(path));
     write_buffer(out, node.data.as_deref());
     node.acl.write(out);

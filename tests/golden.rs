@@ -548,3 +548,39 @@ fn set_watches_replies_echo_the_request_xid() {
             .any(|(h, _, _)| h.xid == request_xid && h.err == 0));
     }
 }
+
+/// Every client frame a real client sent decodes through the server's own
+/// request decoders: the first of each connection as a ConnectRequest, the rest
+/// as known requests (none Malformed; only the top-level check a client never
+/// sends would be Unimplemented).
+#[test]
+fn every_client_frame_decodes_through_the_servers_request_decoder() {
+    use paddock::proto::{decode_connect_request, decode_request, Request};
+    let mut requests = 0;
+    for path in capture_files() {
+        let mut first = true;
+        for frame in load(&path).into_iter().filter(|f| f.to_server) {
+            if first {
+                first = false;
+                let c = decode_connect_request(&frame.bytes)
+                    .unwrap_or_else(|e| panic!("{}: connect request: {e}", path.display()));
+                assert_eq!(c.passwd.len(), 16, "{}", path.display());
+                continue;
+            }
+            let (header, request) = decode_request(&frame.bytes)
+                .unwrap_or_else(|e| panic!("{}: request did not decode: {e:?}", path.display()));
+            assert!(
+                !matches!(request, Request::Malformed { .. }),
+                "{}: xid {} op {} decoded as malformed",
+                path.display(),
+                header.xid,
+                header.r#type
+            );
+            requests += 1;
+        }
+    }
+    assert!(
+        requests > 50,
+        "the captures hold real traffic ({requests} requests)"
+    );
+}

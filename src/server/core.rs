@@ -135,6 +135,8 @@ pub(super) struct Core {
     pub settings: Arc<Settings>,
     pub tree: DataTree,
     prep: Prep,
+    /// What prep accepts (kept to start afresh after refused writes).
+    prep_settings: PrepSettings,
     pub sessions: SessionTracker,
     pub watches: WatchManager,
     pub conns: HashMap<ConnId, Conn>,
@@ -220,6 +222,7 @@ impl Core {
         Ok(Core {
             tree: recovered.tree,
             prep: Prep::new(prep_settings),
+            prep_settings,
             sessions,
             watches: WatchManager::new(),
             conns: HashMap::new(),
@@ -268,6 +271,7 @@ impl Core {
                 }
                 event = log_rx.recv() => match event {
                     Some(LogEvent::Durable(zxid)) => self.commit_durable(zxid),
+                    Some(LogEvent::Refused { first_zxid, error }) => self.refuse_from(first_zxid, &error),
                     Some(LogEvent::Failed(e)) => {
                         error!("stopping: the transaction log failed ({e}); acknowledged writes are safe, unacknowledged ones are not applied");
                         return;
@@ -695,6 +699,57 @@ impl Core {
                 nodes: FuzzyNodes::start(&self.tree),
                 started: Instant::now(),
             });
+        }
+    }
+
+    /// The log could not take the txns from `first_zxid` on (a full disk):
+    /// answers each of them with SystemError — nothing of them is applied — and
+    /// forgets their outstanding changes; the zxids are handed out again. Reads
+    /// go on being served, and the next write tries the disk again.
+    fn refuse_from(&mut self, first_zxid: i64, error: &StorageError) {
+        let refused: Vec<InFlight> = self.in_flight.drain(..).collect();
+        debug_assert!(refused
+            .first()
+            .is_none_or(|f| f.txn.header.zxid == first_zxid));
+        warn!(
+            writes = refused.len(),
+            "failing writes that could not be logged: {error}"
+        );
+        let zxid = self.tree.last_processed_zxid();
+        let mut conns = Vec::new();
+        for f in refused {
+            match f.origin {
+                Origin::Client {
+                    conn,
+                    xid,
+                    op,
+                    received_ms,
+                } => {
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        c.writes_in_flight -= 1;
+                    }
+                    self.reply_now(
+                        conn,
+                        xid,
+                        op,
+                        received_ms,
+                        header_only(xid, zxid, ErrorCode::SystemError),
+                    );
+                    conns.push(conn);
+                }
+                Origin::Connect { conn, done, .. } => {
+                    self.close_conn(conn);
+                    let _ = done.send(false);
+                }
+                Origin::Expiry | Origin::Internal => {}
+            }
+        }
+        self.prep = Prep::new(self.prep_settings);
+        self.last_zxid = zxid;
+        self.logged_upto = zxid;
+        let _ = self.log_tx.send(LogCommand::Resume);
+        for conn in conns {
+            self.pump(conn);
         }
     }
 

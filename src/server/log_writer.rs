@@ -5,6 +5,14 @@
 //! disk. Snapshot requests travel on the same queue so the log rolls in zxid
 //! order; the snapshot file itself is written by a further thread so appends
 //! never wait for it.
+//!
+//! A record that cannot be appended (the disk is full: the next log file
+//! cannot be allocated) is refused, with every record after it, until the core
+//! has answered those writes with an error and says `Resume`; what was
+//! appended before it is flushed and reported durable as usual. The next
+//! append tries to allocate again, so writing resumes once space is freed. A
+//! failed flush is different: what it covered may or may not be on disk, so
+//! the thread reports `Failed` and stops, and so does the server.
 
 use crate::storage::{self, StorageError, TxnLog};
 use std::path::PathBuf;
@@ -18,6 +26,8 @@ pub enum LogCommand {
     Append(Vec<(i64, Vec<u8>)>),
     /// Roll the log, then write a snapshot of the tree as of `zxid`.
     Snapshot { zxid: i64, bytes: Vec<u8> },
+    /// The core has failed the refused writes: accept appends again.
+    Resume,
 }
 
 /// What the log thread reports back to the core.
@@ -25,6 +35,12 @@ pub enum LogCommand {
 pub enum LogEvent {
     /// Every record up to this zxid is durable.
     Durable(i64),
+    /// The record `first_zxid` could not be appended; it and every later one are
+    /// refused until `Resume`.
+    Refused {
+        first_zxid: i64,
+        error: StorageError,
+    },
     /// The log could not be written; nothing after the last Durable is safe.
     Failed(StorageError),
 }
@@ -55,20 +71,27 @@ fn run(
     rx: std_mpsc::Receiver<LogCommand>,
     events: mpsc::UnboundedSender<LogEvent>,
 ) {
+    let mut refusing = false;
     while let Ok(first) = rx.recv() {
         let mut pending = Some(first);
         let mut appended = 0usize;
         let mut last = None;
+        let mut refused = None;
         while let Some(cmd) = pending.take() {
             match cmd {
                 LogCommand::Append(records) => {
                     for (zxid, bytes) in &records {
-                        if let Err(e) = log.append(*zxid, bytes) {
-                            error!("transaction log write failed: {e}");
-                            let _ = events.send(LogEvent::Failed(e));
-                            return;
+                        if refusing {
+                            break;
                         }
-                        last = Some(*zxid);
+                        match log.append(*zxid, bytes) {
+                            Ok(()) => last = Some(*zxid),
+                            Err(e) => {
+                                warn!("transaction log append refused at zxid {zxid:#x}: {e}");
+                                refusing = true;
+                                refused = Some((*zxid, e));
+                            }
+                        }
                     }
                     appended += records.len();
                 }
@@ -76,8 +99,9 @@ fn run(
                     log.roll();
                     spawn_snapshot_write(snap_dir.to_path_buf(), zxid, bytes);
                 }
+                LogCommand::Resume => refusing = false,
             }
-            if appended < GROUP_COMMIT_RECORDS_MAX {
+            if appended < GROUP_COMMIT_RECORDS_MAX && refused.is_none() {
                 pending = rx.try_recv().ok();
             }
         }
@@ -88,6 +112,14 @@ fn run(
                 return;
             }
             if events.send(LogEvent::Durable(zxid)).is_err() {
+                return;
+            }
+        }
+        if let Some((first_zxid, error)) = refused {
+            if events
+                .send(LogEvent::Refused { first_zxid, error })
+                .is_err()
+            {
                 return;
             }
         }

@@ -511,9 +511,7 @@ impl Core {
             Some(ids) => {
                 if let Some(c) = self.conns.get_mut(&conn) {
                     for id in ids {
-                        if !c.auth.contains(&id) {
-                            c.auth.push(id);
-                        }
+                        crate::auth::add_identity(&mut c.auth, id);
                     }
                 }
                 self.send(conn, header_only(AUTH, 0, ErrorCode::Ok));

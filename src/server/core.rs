@@ -197,6 +197,7 @@ impl Core {
         let (log_tx, log_rx) = log_writer::start(log, storage::snap_dir(&settings.data_dir));
         let prep_settings = PrepSettings {
             skip_acl: settings.skip_acl,
+            enforce_quota: settings.enforce_quota,
             extended_types: settings.extended_types,
             reconfig_enabled: settings.reconfig_enabled,
         };

@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.apache.zookeeper.AddWatchMode;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
@@ -96,7 +98,6 @@ public final class AclMatrixSuite {
     static ZooKeeper authed(String name, String userPassword) throws Exception {
         ZooKeeper zk = Zk.open(name, Check.connectString(), TIMEOUT_MS).zk;
         zk.addAuthInfo("digest", bytes(userPassword));
-        zk.sync("/", null, null);
         return zk;
     }
 
@@ -149,7 +150,7 @@ public final class AclMatrixSuite {
         code(name + " delete child", expect(name, "DELETE"), () -> u.delete(p + "/c", -1));
         code(name + " delete missing child", expect(name, "DELETE").equals("OK") ? "NONODE" : "NOAUTH",
                 () -> u.delete(p + "/none", -1));
-        code(name + " sync", "OK", () -> u.sync(p, null, null));
+        eq(name + " sync", "OK", sync(u, p));
         restore(root, p);
     }
 
@@ -173,6 +174,13 @@ public final class AclMatrixSuite {
             root.delete(p + "/m", -1);
         }
         restore(root, p);
+    }
+
+    /** Runs sync on {@code path} and waits (bounded) for its result code. */
+    private static String sync(ZooKeeper zk, String path) throws Exception {
+        CompletableFuture<Integer> rc = new CompletableFuture<>();
+        zk.sync(path, (code, p, ctx) -> rc.complete(code), null);
+        return KeeperException.Code.get(rc.get(Events.WAIT_MS, TimeUnit.MILLISECONDS)).name();
     }
 
     /** Runs a multi and formats its outcome: the code, then each op's result. */

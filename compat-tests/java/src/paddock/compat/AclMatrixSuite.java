@@ -88,6 +88,7 @@ public final class AclMatrixSuite {
                 matrix(root, u, PERM_NAMES[i], PERM_BITS[i]);
             }
             anonymous(root);
+            precedence(u);
             AclIdentities.run(root, u);
             u.close();
             root.close();
@@ -214,6 +215,27 @@ public final class AclMatrixSuite {
     /** "OK" when the node's only permission is the one the operation needs, else NOAUTH. */
     private static String expect(String have, String need) {
         return have.equals(need) ? "OK" : "NOAUTH";
+    }
+
+    /** Which error wins when a request is both refused by the ACL and wrong otherwise. */
+    private static void precedence(ZooKeeper u) throws Exception {
+        Check.section("ACL before other errors");
+        code("setData bad version, WRITE", "BADVERSION", () -> u.setData("/am/WRITE", null, 99));
+        code("setData bad version, READ only", "NOAUTH", () -> u.setData("/am/READ", null, 99));
+        code("setACL bad version, ADMIN", "BADVERSION",
+                () -> u.setACL("/am/ADMIN", Collections.singletonList(new ACL(Perms.ADMIN, digest(USER))), 99));
+        code("setACL bad version, READ only", "NOAUTH",
+                () -> u.setACL("/am/READ", Ids.OPEN_ACL_UNSAFE, 99));
+        code("delete bad version, DELETE", "BADVERSION", () -> u.delete("/am/DELETE/c", 99));
+        code("delete bad version, READ only", "NOAUTH", () -> u.delete("/am/READ/c", 99));
+        code("create existing, CREATE", "NODEEXISTS",
+                () -> u.create("/am/CREATE/c", null, Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT));
+        code("create existing, READ only", "NOAUTH",
+                () -> u.create("/am/READ/c", null, Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT));
+        code("getData missing child of WRITE node", "NONODE", () -> u.getData("/am/WRITE/none", false, null));
+        code("delete any version, DELETE on parent", "OK", () -> u.delete("/am/DELETE/c", -1));
+        code("multi check bad version, READ", "BADVERSION", () -> u.multi(Arrays.asList(Op.check("/am/READ", 99))));
+        code("multi check bad version, no READ", "NOAUTH", () -> u.multi(Arrays.asList(Op.check("/am/WRITE", 99))));
     }
 
     /** A session without credentials: only exists passes on a digest-only node. */

@@ -3,14 +3,16 @@
 //! ACL lists are stored exactly as ZooKeeper stores them (`fixupACL`: duplicate
 //! removal, `auth` expansion, per-scheme id validation) and checked as
 //! `ZooKeeperServer.checkACL` checks them: world:anyone, digest ids by equality,
-//! ip ids by address or CIDR block, and a `super` identity that passes every check.
+//! IPv4 ip ids by address or CIDR block (3.8.0 has no IPv6 ids), and a `super`
+//! identity that passes every check.
 
 use crate::jute::records::{Acl, Id};
 use crate::proto::ErrorCode;
 
-/// Schemes whose ids count as "authenticated" for `auth` expansion (not ip).
+/// Schemes whose ids count as "authenticated" for `auth` expansion: not ip,
+/// and not `super`, which has no provider (ZooKeeper logs and skips it).
 fn is_authenticated_scheme(scheme: &str) -> bool {
-    matches!(scheme, "digest" | "sasl" | "x509" | "super")
+    matches!(scheme, "digest" | "sasl" | "x509")
 }
 
 /// Validates and expands an ACL list as ZooKeeper's fixupACL: an empty list,
@@ -85,12 +87,9 @@ fn ip_matches(client: &str, pattern: &str) -> bool {
         Some((a, b)) => (a, b.parse::<u32>().ok()),
         None => (pattern, None),
     };
-    let (Some(client), Some(net)) = (ip_bytes(client), ip_bytes(addr)) else {
+    let (Some(client), Some(net)) = (ipv4_bytes(client), ipv4_bytes(addr)) else {
         return false;
     };
-    if client.len() != net.len() {
-        return false;
-    }
     let bits = bits
         .unwrap_or(net.len() as u32 * 8)
         .min(net.len() as u32 * 8) as usize;
@@ -104,17 +103,14 @@ fn ip_matches(client: &str, pattern: &str) -> bool {
     })
 }
 
-fn ip_bytes(s: &str) -> Option<Vec<u8>> {
-    if ipv4_width(s).is_some() {
-        return Some(
-            s.split('.')
-                .map(|p| p.parse::<u16>().unwrap_or(0) as u8)
-                .collect(),
-        );
-    }
-    s.parse::<std::net::Ipv6Addr>()
-        .ok()
-        .map(|a| a.octets().to_vec())
+/// The four bytes of a dotted IPv4 address; `None` for anything else (IPv6 too).
+fn ipv4_bytes(s: &str) -> Option<Vec<u8>> {
+    ipv4_width(s)?;
+    Some(
+        s.split('.')
+            .map(|p| p.parse::<u16>().unwrap_or(0) as u8)
+            .collect(),
+    )
 }
 
 /// The ACL list getACL shows a caller without ADMIN: digest ids masked to `user:x`.
@@ -147,17 +143,14 @@ fn is_valid_digest_id(id: &str) -> bool {
     java_split_count(id, ':') == 2
 }
 
-/// An ip id is an IPv4 or IPv6 address with an optional `/bits` prefix length.
+/// An ip id is an IPv4 address with an optional `/bits` prefix length
+/// (ZooKeeper 3.8.0 refuses IPv6 ids as InvalidACL).
 fn is_valid_ip_id(id: &str) -> bool {
     let (addr, bits) = match id.split_once('/') {
         Some((a, b)) => (a, Some(b)),
         None => (id, None),
     };
-    let width = if let Some(w) = ipv4_width(addr) {
-        w
-    } else if addr.parse::<std::net::Ipv6Addr>().is_ok() {
-        128
-    } else {
+    let Some(width) = ipv4_width(addr) else {
         return false;
     };
     match bits {
@@ -211,6 +204,9 @@ mod tests {
             acl(1, "digest", "nohash"),
             acl(1, "digest", "u:"),
             acl(1, "ip", "1.2.3.4/33"),
+            acl(1, "ip", "::1"),
+            acl(1, "ip", "fe80::/16"),
+            acl(1, "super", ""),
             acl(1, "foo", "x"),
         ] {
             assert_eq!(
@@ -246,27 +242,30 @@ mod tests {
 }
 
 /// The digest identity for an `addauth digest user:password`:
-/// `user:base64(sha1("user:password"))`. `None` when there is no ':'.
-pub fn digest_id(user_password: &str) -> Option<String> {
+/// `user:base64(sha1("user:password"))`, where `user` is the text before the
+/// first ':' (all of it when there is none, as ZooKeeper's generateDigest).
+pub fn digest_id(user_password: &str) -> String {
     use base64::Engine;
-    let (user, _) = user_password.split_once(':')?;
+    let user = user_password
+        .split_once(':')
+        .map_or(user_password, |(user, _)| user);
     let hash = sha1_smol::Sha1::from(user_password.as_bytes())
         .digest()
         .bytes();
-    Some(format!(
+    format!(
         "{user}:{}",
         base64::engine::general_purpose::STANDARD.encode(hash)
-    ))
+    )
 }
 
 /// The identities an AuthPacket adds to its connection, or `None` when ZooKeeper
-/// answers AuthFailed (unknown scheme, malformed credentials). A digest equal to
+/// answers AuthFailed (unknown scheme, credentials that are not UTF-8). A digest equal to
 /// the configured super digest also adds `super:` (first, as ZooKeeper does).
 pub fn authenticate(scheme: &str, auth: &[u8], super_digest: Option<&str>) -> Option<Vec<Id>> {
     match scheme {
         "digest" => {
             let text = std::str::from_utf8(auth).ok()?;
-            let digest = digest_id(text)?;
+            let digest = digest_id(text);
             let mut ids = Vec::with_capacity(2);
             if super_digest == Some(digest.as_str()) {
                 ids.push(Id {
@@ -284,6 +283,50 @@ pub fn authenticate(scheme: &str, auth: &[u8], super_digest: Option<&str>) -> Op
     }
 }
 
+/// Adds `id` to a connection's identities unless it is there, keeping them in
+/// the order ZooKeeper's per-connection set (a `ConcurrentHashMap` key set)
+/// iterates, which is the order whoAmI lists them and `auth` expands them in:
+/// by hash bin, then by insertion within a bin. Tables grow at 3/4 load as
+/// Java's do; the in-bin order a Java resize would shuffle is kept as inserted.
+pub fn add_identity(ids: &mut Vec<Id>, id: Id) {
+    if ids.contains(&id) {
+        return;
+    }
+    ids.push(id);
+    let bins = chm_table_len(ids.len());
+    ids.sort_by_key(|id| chm_bin(id, bins));
+}
+
+/// The table length of a Java ConcurrentHashMap holding `count` keys: 16,
+/// doubled whenever the count reaches three quarters of it.
+fn chm_table_len(count: usize) -> u32 {
+    let mut len = 16u32;
+    while count >= (len - (len >> 2)) as usize {
+        len *= 2;
+    }
+    len
+}
+
+/// The bin of `id` in a ConcurrentHashMap table of `bins` slots: the jute
+/// `Id.hashCode` spread as `h ^ (h >>> 16)`, masked to the table.
+fn chm_bin(id: &Id, bins: u32) -> u32 {
+    let h = 37i32
+        .wrapping_mul(
+            37i32
+                .wrapping_mul(17)
+                .wrapping_add(java_string_hash(&id.scheme)),
+        )
+        .wrapping_add(java_string_hash(&id.id)) as u32;
+    (h ^ (h >> 16)) & 0x7fff_ffff & (bins - 1)
+}
+
+/// Java's `String.hashCode`: `s[0]*31^(n-1) + … + s[n-1]` over UTF-16 units, wrapping.
+fn java_string_hash(s: &str) -> i32 {
+    s.encode_utf16().fold(0i32, |h, unit| {
+        h.wrapping_mul(31).wrapping_add(i32::from(unit))
+    })
+}
+
 /// The `user` whoAmI reports for an identity: for digest the part before ':'.
 pub fn who_am_i_user(id: &Id) -> String {
     match id.scheme.as_str() {
@@ -299,8 +342,10 @@ mod digest_tests {
     #[test]
     fn digest_matches_zookeepers_value() {
         // Observed on ZooKeeper 3.8.0: addauth digest u:p gives this id.
-        assert_eq!(digest_id("u:p").unwrap(), "u:Jq7wMyA/w2Vd5WIDAKdu4OIIFEQ=");
-        assert_eq!(digest_id("nocolon"), None);
+        assert_eq!(digest_id("u:p"), "u:Jq7wMyA/w2Vd5WIDAKdu4OIIFEQ=");
+        // Observed on ZooKeeper 3.8.0: no ':' is no failure, the user is the whole text.
+        assert!(digest_id("nocolon").starts_with("nocolon:"));
+        assert!(digest_id("a:b:c").starts_with("a:"));
     }
 
     fn id(scheme: &str, id: &str) -> Id {
@@ -321,6 +366,29 @@ mod digest_tests {
             ]
         );
         assert_eq!(authenticate("foo", b"x", None), None);
+    }
+
+    #[test]
+    fn identities_keep_zookeepers_set_order() {
+        // Orders observed in whoAmI on ZooKeeper 3.8.0.
+        let mut ids = vec![id("ip", "127.0.0.1")];
+        add_identity(&mut ids, id("super", ""));
+        add_identity(&mut ids, id("digest", "super:lK75jTNcA+U9vtVEw5vB51mj/w4="));
+        add_identity(&mut ids, id("super", ""));
+        assert_eq!(
+            ids,
+            vec![
+                id("super", ""),
+                id("digest", "super:lK75jTNcA+U9vtVEw5vB51mj/w4="),
+                id("ip", "127.0.0.1")
+            ]
+        );
+        let mut ids = vec![id("ip", "127.0.0.1")];
+        add_identity(&mut ids, id("digest", &digest_id("u:p")));
+        assert_eq!(ids[0], id("ip", "127.0.0.1"));
+        assert_eq!(java_string_hash("digest"), -1_331_913_276);
+        assert_eq!(chm_table_len(11), 16);
+        assert_eq!(chm_table_len(12), 32);
     }
 
     #[test]
@@ -345,8 +413,7 @@ mod digest_tests {
             perms: 1,
             id: id("ip", "fe80::/16"),
         }];
-        assert!(check_acl(&v6, 1, &[id("ip", "fe80::1")]));
-        assert!(!check_acl(&v6, 1, &[id("ip", "127.0.0.1")]));
+        assert!(!check_acl(&v6, 1, &[id("ip", "fe80::1")]));
     }
 
     #[test]

@@ -147,6 +147,8 @@ pub struct Config {
     pub super_digest: Option<String>,
     /// `zookeeper.skipACL` = `yes`; default false.
     pub skip_acl: bool,
+    /// `zookeeper.enforceQuota` = `true`: hard quota limits refuse writes; default false.
+    pub enforce_quota: bool,
     /// `zookeeper.globalOutstandingLimit`, default 1000.
     pub global_outstanding_limit: u32,
     /// `zookeeper.forceSync`: fsync the log on commit unless `no`. Default true.
@@ -401,6 +403,7 @@ impl Config {
             container_max_never_used_interval_ms: 0,
             super_digest: None,
             skip_acl: false,
+            enforce_quota: false,
             global_outstanding_limit: 1000,
             force_sync: true,
             max_cnxns: 0,

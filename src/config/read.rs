@@ -204,6 +204,8 @@ impl Config {
             .get("zookeeper.DigestAuthenticationProvider.superDigest")
             .map(|s| s.value.clone());
         self.skip_acl = props.parsed_or("zookeeper.skipACL", false, "yes or no", yes_no)?;
+        self.enforce_quota =
+            props.parsed_or("zookeeper.enforceQuota", false, TRUE_FALSE, true_false)?;
         self.force_sync = props.parsed_or("zookeeper.forceSync", true, "yes or no", yes_no)?;
         self.global_outstanding_limit = props.parsed_or(
             "zookeeper.globalOutstandingLimit",

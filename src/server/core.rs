@@ -215,6 +215,7 @@ impl Core {
         let (log_tx, log_rx) = log_writer::start(log, storage::snap_dir(&settings.data_dir));
         let prep_settings = PrepSettings {
             skip_acl: settings.skip_acl,
+            enforce_quota: settings.enforce_quota,
             extended_types: settings.extended_types,
             reconfig_enabled: settings.reconfig_enabled,
         };
@@ -535,9 +536,7 @@ impl Core {
             Some(ids) => {
                 if let Some(c) = self.conns.get_mut(&conn) {
                     for id in ids {
-                        if !c.auth.contains(&id) {
-                            c.auth.push(id);
-                        }
+                        crate::auth::add_identity(&mut c.auth, id);
                     }
                 }
                 self.send(conn, header_only(AUTH, 0, ErrorCode::Ok));

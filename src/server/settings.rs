@@ -43,6 +43,8 @@ pub struct Settings {
     pub autopurge_purge_interval_hours: u32,
     /// zookeeper.skipACL: no permission checks at all.
     pub skip_acl: bool,
+    /// zookeeper.enforceQuota: hard quota limits refuse writes with QuotaExceeded.
+    pub enforce_quota: bool,
     /// zookeeper.DigestAuthenticationProvider.superDigest (`user:base64(sha1)`).
     pub super_digest: Option<String>,
     /// dataDir, for `conf`/`dirs`.
@@ -75,6 +77,7 @@ impl Settings {
             force_sync: true,
             snap_count: 100_000,
             skip_acl: false,
+            enforce_quota: false,
             super_digest: None,
             data_log_dir: data_dir.clone(),
             data_dir,
@@ -103,6 +106,7 @@ impl Settings {
             force_sync: c.force_sync,
             snap_count: c.snap_count as u64,
             skip_acl: c.skip_acl,
+            enforce_quota: c.enforce_quota,
             super_digest: c.super_digest.clone(),
             data_dir: c.data_dir.clone(),
             data_log_dir: c.data_log_dir.clone(),

@@ -10,6 +10,7 @@ pub mod acl_cache;
 pub mod children;
 pub mod fuzzy;
 pub mod path;
+pub mod quota;
 mod serialize;
 
 use crate::jute::records::{Acl, Stat, StatPersisted};

@@ -103,7 +103,7 @@ fn apply_one(
         TxnBody::CloseSession(t) => {
             for p in &t.paths2_delete {
                 // A path already gone (replay) is not an error for a session close.
-                let _ = tree.delete_node(p, zxid, ev);
+                let _ = delete_counted(tree, p, zxid, ev);
             }
         }
         TxnBody::Create(_) | TxnBody::CreateTtl(_) | TxnBody::CreateContainer(_) => {
@@ -138,11 +138,15 @@ fn apply_one(
                 time,
                 ev,
             )?;
+            tree.quota_created(path, data.as_ref().map_or(0, Vec::len));
             (out.path, out.stat) = (Some(path.clone()), Some(stat));
         }
-        TxnBody::Delete(t) => tree.delete_node(&t.path, zxid, ev)?,
+        TxnBody::Delete(t) => delete_counted(tree, &t.path, zxid, ev)?,
         TxnBody::SetData(t) => {
-            out.stat = Some(tree.set_data(&t.path, t.data.as_deref(), t.version, zxid, time, ev)?)
+            let old_len = data_len(tree, &t.path);
+            out.stat =
+                Some(tree.set_data(&t.path, t.data.as_deref(), t.version, zxid, time, ev)?);
+            tree.quota_data_set(&t.path, old_len, t.data.as_ref().map_or(0, Vec::len));
         }
         TxnBody::SetAcl(t) => out.stat = Some(tree.set_acl(&t.path, &t.acl, t.version)?),
         TxnBody::Error(e) => {
@@ -150,5 +154,25 @@ fn apply_one(
         }
         TxnBody::Multi(_) => unreachable!("nested multi is not a txn ZooKeeper produces"),
     }
+    Ok(())
+}
+
+/// The length of `path`'s data now, 0 when it is absent or null.
+fn data_len(tree: &DataTree, path: &str) -> usize {
+    tree.get(path)
+        .and_then(|n| n.data.as_ref())
+        .map_or(0, |d| d.len())
+}
+
+/// Deletes `path` and takes it off the usage of the quota over it (DataTree.deleteNode).
+fn delete_counted(
+    tree: &mut DataTree,
+    path: &str,
+    zxid: i64,
+    ev: &mut Vec<TreeEvent>,
+) -> Result<(), ErrorCode> {
+    let len = data_len(tree, path);
+    tree.delete_node(path, zxid, ev)?;
+    tree.quota_deleted(path, len);
     Ok(())
 }

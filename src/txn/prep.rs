@@ -44,6 +44,9 @@ pub struct PrepSettings {
     pub reconfig_enabled: bool,
     /// zookeeper.skipACL: permissions are not checked.
     pub skip_acl: bool,
+    /// zookeeper.enforceQuota: creates and setData crossing a hard quota limit
+    /// fail with QuotaExceeded (and crossed limits are logged).
+    pub enforce_quota: bool,
 }
 
 /// The state of a path as seen by prep: tree + outstanding changes (ChangeRecord).
@@ -55,6 +58,8 @@ struct ChangeRecord {
     stat: Option<StatPersisted>,
     child_count: i32,
     acl: Arc<[Acl]>,
+    /// Length of the node's data, for the setData quota check.
+    data_len: usize,
 }
 
 /// The outstanding changes of prepped but unapplied txns.
@@ -140,6 +145,7 @@ impl Prep {
                     stat: None,
                     child_count: 0,
                     acl: Arc::from(Vec::new()),
+                    data_len: 0,
                 },
                 ctx.zxid,
             );
@@ -281,6 +287,30 @@ impl Prep {
         }
     }
 
+    /// ZooKeeperServer.checkQuota, with zookeeper.enforceQuota only: judges the
+    /// change against the applied tree's deepest quota over `path`, logs each
+    /// limit crossed and refuses a crossed hard limit with QuotaExceeded.
+    fn check_quota(
+        &self,
+        tree: &DataTree,
+        path: &str,
+        bytes_diff: i64,
+        count_diff: i64,
+    ) -> PrepResult<()> {
+        if !self.settings.enforce_quota {
+            return Ok(());
+        }
+        let check = tree.check_quota(path, bytes_diff, count_diff);
+        for message in &check.exceeded {
+            tracing::warn!("{message}");
+        }
+        if check.refused {
+            Err(ErrorCode::QuotaExceeded)
+        } else {
+            Ok(())
+        }
+    }
+
     /// The state of `path`: the newest outstanding record, else the tree's node.
     fn record(&self, tree: &DataTree, path: &str) -> PrepResult<ChangeRecord> {
         if let Some(r) = self.outstanding.get(path) {
@@ -296,6 +326,7 @@ impl Prep {
             stat: Some(node.stat.clone()),
             child_count: node.children.len() as i32,
             acl: tree.acl_of(node).clone(),
+            data_len: node.data.as_ref().map_or(0, |d| d.len()),
         })
     }
 
@@ -344,6 +375,7 @@ impl Prep {
             return Err(ErrorCode::NoChildrenForEphemerals);
         }
         let new_cversion = parent_stat.cversion + 1;
+        self.check_quota(tree, &path, data_len(&req.data) as i64, 1)?;
         let (body, owner) = match op {
             OpCode::CreateContainer => {
                 let t = CreateContainerTxn {
@@ -400,6 +432,7 @@ impl Prep {
                 stat: Some(node_stat),
                 child_count: 0,
                 acl: Arc::from(acl),
+                data_len: data_len(&req.data),
             },
             ctx.zxid,
         );
@@ -490,6 +523,7 @@ impl Prep {
                 stat: None,
                 child_count: -1,
                 acl: Arc::from(Vec::new()),
+                data_len: 0,
             },
             zxid,
         );
@@ -506,6 +540,9 @@ impl Prep {
         }
         let mut node = self.record(tree, &r.path)?;
         self.allow(&node, perms::WRITE, ctx)?;
+        let bytes_diff = data_len(&r.data) as i64 - node.data_len as i64;
+        self.check_quota(tree, &r.path, bytes_diff, 0)?;
+        node.data_len = data_len(&r.data);
         let stat = node.stat.as_mut().expect("live");
         let version = check_version(stat.version, r.version)?;
         stat.version = version;
@@ -564,6 +601,11 @@ impl Prep {
 }
 
 /// ZooKeeper's checkAndIncVersion: −1 matches any version; returns the next version.
+/// The length of request data; null data counts 0, as ZooKeeper counts it.
+fn data_len(data: &Option<Vec<u8>>) -> usize {
+    data.as_ref().map_or(0, Vec::len)
+}
+
 fn check_version(current: i32, expected: i32) -> PrepResult<i32> {
     if expected != -1 && expected != current {
         return Err(ErrorCode::BadVersion);

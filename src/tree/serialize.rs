@@ -117,6 +117,8 @@ impl DataTree {
         if !tree.nodes.contains_key("/") {
             return Err(DecodeError::Invalid("snapshot has no root node"));
         }
+        // As ZooKeeper after loading a snapshot: recount every quota'd subtree.
+        tree.recount_quotas();
         Ok((tree, rest))
     }
 

@@ -5,7 +5,8 @@
 //!
 //! Log output, one line per record:
 //! `<offset> zxid 0x.. session 0x.. cxid 0x.. time <ms> <Type> <body>`.
-//! Snapshot output: one block per node in path order (path, the client
+//! Snapshot output: one block per node, depth first with siblings by name
+//! (path, the client
 //! Stat, the ACL, with `--data` the data), then the sessions.
 
 use crate::jute::records::Stat;
@@ -99,7 +100,8 @@ fn txn_line(txn: &Txn) -> String {
     )
 }
 
-/// Writes the snapshot's zxid, every node in path order, then the sessions.
+/// Writes the snapshot's zxid, every node depth first (siblings by name),
+/// then the sessions.
 pub(crate) fn print_snapshot(
     out: &mut impl Write,
     tree: &DataTree,

@@ -15,3 +15,6 @@ pub use dirs::DataDirs;
 pub use import::{run_import, ImportArgs};
 pub use inspect::{run_inspect, InspectArgs, InspectTarget};
 pub use purge::{run_purge, PurgeArgs};
+
+#[cfg(test)]
+mod tests;

@@ -48,3 +48,77 @@ fn snapshot_prints_nodes_depth_first_with_stat_acl_and_data() {
         "{text}"
     );
 }
+
+/// The subcommands as `main.rs` wires them.
+#[derive(clap::Parser, Debug)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Command {
+    Import(super::ImportArgs),
+    Purge(super::PurgeArgs),
+    Inspect(super::InspectArgs),
+}
+
+fn parse(args: &[&str]) -> Result<Command, clap::Error> {
+    use clap::Parser;
+    Cli::try_parse_from(std::iter::once("paddock").chain(args.iter().copied())).map(|c| c.command)
+}
+
+#[test]
+fn command_definitions_are_consistent() {
+    use clap::CommandFactory;
+    Cli::command().debug_assert();
+}
+
+#[test]
+fn purge_takes_zkcleanup_style_arguments() {
+    let Ok(Command::Purge(args)) = parse(&["purge", "-n", "5", "conf/zoo.cfg"]) else {
+        panic!("purge -n 5 conf/zoo.cfg");
+    };
+    assert_eq!(args.count, Some(5));
+    assert_eq!(args.dirs.config.as_deref(), Some(Path::new("conf/zoo.cfg")));
+    assert!(parse(&["purge", "--count", "4", "--data-dir", "/d"]).is_ok());
+    assert!(parse(&["purge", "zoo.cfg", "--data-dir", "/d"]).is_err());
+}
+
+#[test]
+fn import_needs_a_source_and_exactly_one_target() {
+    let Ok(Command::Import(args)) = parse(&["import", "--from", "/zk", "--to", "zoo.cfg"]) else {
+        panic!("import --from /zk --to zoo.cfg");
+    };
+    assert_eq!(args.from, Path::new("/zk"));
+    assert!(parse(&[
+        "import",
+        "--from",
+        "/zk",
+        "--data-dir",
+        "/p",
+        "--data-log-dir",
+        "/l"
+    ])
+    .is_ok());
+    assert!(parse(&["import", "--from", "/zk"]).is_err());
+    assert!(parse(&["import", "--from", "/zk", "--to", "c", "--data-dir", "/p"]).is_err());
+    assert!(parse(&["import", "--to", "zoo.cfg"]).is_err());
+}
+
+#[test]
+fn inspect_takes_a_kind_and_a_file() {
+    assert!(matches!(
+        parse(&["inspect", "log", "log.1"]),
+        Ok(Command::Inspect(super::InspectArgs {
+            target: super::InspectTarget::Log { .. }
+        }))
+    ));
+    assert!(matches!(
+        parse(&["inspect", "snapshot", "--data", "snapshot.0"]),
+        Ok(Command::Inspect(super::InspectArgs {
+            target: super::InspectTarget::Snapshot { data: true, .. }
+        }))
+    ));
+    assert!(parse(&["inspect", "log"]).is_err());
+}

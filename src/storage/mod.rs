@@ -53,6 +53,7 @@
 //! - `mmap`: the only `unsafe` code, mapping a log file.
 //! - `txnlog`: [`TxnLog`], appends and group commit.
 //! - `logfile`: the record framing, and reading a log file back.
+//! - `inspect`: [`read_log_file`], one log file of either format, for tools.
 //! - `logtools`: [`read_log`] (DIFF sync) and [`truncate_log`] (TRUNC sync).
 //! - `purge`: [`purge`], removing snapshots and logs no longer needed.
 //! - `snapshot`: [`write_snapshot`], [`read_snapshot`], Adler-32.
@@ -60,6 +61,7 @@
 //! - `zklog`: reading Apache ZooKeeper's own `version-2/log.*` files.
 //! - `policy`: [`SnapshotPolicy`], when to snapshot.
 
+mod inspect;
 mod logfile;
 mod logtools;
 mod mmap;
@@ -70,6 +72,7 @@ mod snapshot;
 mod txnlog;
 mod zklog;
 
+pub use inspect::{read_log_file, LogEntry, LogFormat, LogListing};
 pub use logtools::{read_log, truncate_log};
 pub use policy::SnapshotPolicy;
 pub use purge::purge;

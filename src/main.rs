@@ -30,6 +30,12 @@ enum Command {
     },
     /// Loads a ZooKeeper-compatible server (Paddock or Apache ZooKeeper) and reports ops/s and latency.
     Bench(paddock::bench::BenchArgs),
+    /// Imports an Apache ZooKeeper 3.4–3.9 dataDir into a Paddock dataDir.
+    Import(paddock::cli::ImportArgs),
+    /// Removes old snapshots and logs, keeping what the newest snapshots need (zkCleanup.sh).
+    Purge(paddock::cli::PurgeArgs),
+    /// Prints a transaction log or a snapshot, Paddock's or ZooKeeper's.
+    Inspect(paddock::cli::InspectArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -44,6 +50,9 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Server { config } => run_server(config),
         Command::Bench(args) => paddock::bench::run(args),
+        Command::Import(args) => paddock::cli::run_import(args),
+        Command::Purge(args) => paddock::cli::run_purge(args),
+        Command::Inspect(args) => paddock::cli::run_inspect(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

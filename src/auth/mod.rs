@@ -6,6 +6,8 @@
 //! IPv4 ip ids by address or CIDR block (3.8.0 has no IPv6 ids), and a `super`
 //! identity that passes every check.
 
+pub mod sasl;
+
 use crate::jute::records::{Acl, Id};
 use crate::proto::ErrorCode;
 
@@ -18,8 +20,14 @@ fn is_authenticated_scheme(scheme: &str) -> bool {
 /// Validates and expands an ACL list as ZooKeeper's fixupACL: an empty list,
 /// an unknown scheme or a malformed id is InvalidACL; `auth` entries become one
 /// entry per authenticated id of the session (InvalidACL when it has none);
-/// duplicates are dropped, keeping the first.
-pub fn fixup_acl(acl: &[Acl], session_ids: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
+/// duplicates are dropped, keeping the first. `sasl` ids (Kerberos-name
+/// syntax) are valid only when `sasl_scheme` says SASLAuthenticationProvider
+/// is registered (an `authProvider.N`).
+pub fn fixup_acl(
+    acl: &[Acl],
+    session_ids: &[Id],
+    sasl_scheme: bool,
+) -> Result<Vec<Acl>, ErrorCode> {
     if acl.is_empty() {
         return Err(ErrorCode::InvalidAcl);
     }
@@ -50,6 +58,7 @@ pub fn fixup_acl(acl: &[Acl], session_ids: &[Id]) -> Result<Vec<Acl>, ErrorCode>
             }
             "digest" if is_valid_digest_id(&a.id.id) => out.push(a.clone()),
             "ip" if is_valid_ip_id(&a.id.id) => out.push(a.clone()),
+            "sasl" if sasl_scheme && sasl::is_valid_id(&a.id.id) => out.push(a.clone()),
             _ => return Err(ErrorCode::InvalidAcl),
         }
     }
@@ -76,7 +85,9 @@ pub fn check_acl(acl: &[Acl], perm: i32, ids: &[Id]) -> bool {
 fn matches_id(scheme: &str, id: &str, pattern: &str) -> bool {
     match scheme {
         "ip" => ip_matches(id, pattern),
-        "digest" | "sasl" | "x509" => id == pattern,
+        // SASLAuthenticationProvider lets a sasl user named "super" match any sasl id.
+        "sasl" => id == pattern || id == "super",
+        "digest" | "x509" => id == pattern,
         _ => false,
     }
 }
@@ -192,7 +203,7 @@ mod tests {
             acl(3, "digest", "u:h"),
         ];
         assert_eq!(
-            fixup_acl(&list, &[]).unwrap(),
+            fixup_acl(&list, &[], false).unwrap(),
             vec![list[0].clone(), list[2].clone(), list[3].clone()]
         );
     }
@@ -208,14 +219,21 @@ mod tests {
             acl(1, "ip", "fe80::/16"),
             acl(1, "super", ""),
             acl(1, "foo", "x"),
+            acl(1, "sasl", "a@b@c"),
+            acl(1, "sasl", "a/b/c@R"),
         ] {
             assert_eq!(
-                fixup_acl(std::slice::from_ref(&bad), &[]),
+                fixup_acl(std::slice::from_ref(&bad), &[], true),
                 Err(ErrorCode::InvalidAcl),
                 "{bad:?}"
             );
         }
-        assert_eq!(fixup_acl(&[], &[]), Err(ErrorCode::InvalidAcl));
+        assert_eq!(fixup_acl(&[], &[], true), Err(ErrorCode::InvalidAcl));
+        let bob = [acl(1, "sasl", "bob")];
+        assert_eq!(fixup_acl(&bob, &[], false), Err(ErrorCode::InvalidAcl));
+        assert_eq!(fixup_acl(&bob, &[], true).unwrap(), bob);
+        let principal = [acl(1, "sasl", "zk/host@EXAMPLE.COM")];
+        assert_eq!(fixup_acl(&principal, &[], true).unwrap(), principal);
     }
 
     #[test]
@@ -231,11 +249,11 @@ mod tests {
             },
         ];
         assert_eq!(
-            fixup_acl(&[acl(31, "auth", "")], &ids).unwrap(),
+            fixup_acl(&[acl(31, "auth", "")], &ids, false).unwrap(),
             vec![acl(31, "digest", "u:h")]
         );
         assert_eq!(
-            fixup_acl(&[acl(31, "auth", "")], &ids[..1]),
+            fixup_acl(&[acl(31, "auth", "")], &ids[..1], false),
             Err(ErrorCode::InvalidAcl)
         );
     }
@@ -409,6 +427,17 @@ mod digest_tests {
         assert!(!check_acl(&acl, 2, &[id("ip", "10.2.0.1")]));
         assert!(check_acl(&acl, 16, &[id("super", "")]));
         assert!(check_acl(&[], 16, &[]));
+        let sasl = vec![Acl {
+            perms: 1,
+            id: id("sasl", "bob"),
+        }];
+        assert!(check_acl(&sasl, 1, &[id("sasl", "bob")]));
+        assert!(check_acl(&sasl, 1, &[id("sasl", "super")]));
+        assert!(!check_acl(
+            &sasl,
+            1,
+            &[id("sasl", "eve"), id("digest", "bob")]
+        ));
         let v6 = vec![Acl {
             perms: 1,
             id: id("ip", "fe80::/16"),

@@ -88,7 +88,6 @@ const UNSUPPORTED_PROPERTIES: &[&str] = &[
     "zookeeper.ssl.",
     "zookeeper.authProvider.",
     "zookeeper.serverCnxnFactory",
-    "zookeeper.superUser",
     "zookeeper.sessionRequireClientSASLAuth",
     "zookeeper.allowSaslFailedClients",
     "zookeeper.admin.portUnification",

@@ -28,6 +28,7 @@ mod servers;
 mod tests;
 mod values;
 
+use crate::auth::sasl::{self, SaslUsers};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -164,6 +165,15 @@ pub struct Config {
     pub properties: BTreeMap<String, String>,
     /// Keys and properties accepted but not acted on yet, sorted, each once.
     pub unsupported_keys: Vec<String>,
+    /// The DIGEST-MD5 users of the JAAS file's server section (set by
+    /// [`Config::load`]); `None` when SASL is not configured.
+    pub sasl_users: Option<SaslUsers>,
+}
+
+/// Whether system property `name` = `value` registers SASLAuthenticationProvider.
+fn is_sasl_provider(name: &str, value: &str) -> bool {
+    name.starts_with("zookeeper.authProvider.")
+        && value.trim() == "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"
 }
 
 /// The settings of one parse, sorted by kind.
@@ -212,8 +222,9 @@ impl Collected {
         let keys = self.keys.keys().filter(|k| keys::is_unsupported_key(k));
         let props = self
             .properties
-            .keys()
-            .filter(|k| keys::is_unsupported_property(k));
+            .iter()
+            .filter(|(k, s)| keys::is_unsupported_property(k) && !is_sasl_provider(k, &s.value))
+            .map(|(k, _)| k);
         keys.chain(props)
             .cloned()
             .collect::<BTreeSet<_>>()
@@ -280,6 +291,7 @@ impl Config {
             })?;
             config.apply_dynamic_config(&text, &dynamic)?;
         }
+        config.sasl_users = config.read_sasl_users()?;
         match quorum::read_my_id(&config.data_dir)? {
             Some(my_id) => config.apply_my_id(my_id)?,
             None if !config.is_standalone() => {
@@ -350,6 +362,47 @@ impl Config {
         self.servers.iter().find(|s| s.id == my_id)
     }
 
+    /// Reads the JAAS file named by `java.security.auth.login.config` and
+    /// returns the users of its server section (`zookeeper.sasl.serverconfig`,
+    /// default `Server`), as ZooKeeper's server login: an unreadable or
+    /// malformed file is an error, a file without the section means no SASL.
+    fn read_sasl_users(&self) -> Result<Option<SaslUsers>, ConfigError> {
+        let Some(file) = self.property("java.security.auth.login.config") else {
+            return Ok(None);
+        };
+        let path = Path::new(file);
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::file_level(path, format!("cannot read the JAAS configuration: {e}"))
+        })?;
+        let section = self
+            .property("zookeeper.sasl.serverconfig")
+            .unwrap_or(sasl::DEFAULT_SERVER_SECTION);
+        let super_password = self
+            .property("zookeeper.SASLAuthenticationProvider.superPassword")
+            .map(str::to_owned);
+        SaslUsers::from_jaas(&text, section, super_password)
+            .map_err(|e| ConfigError::file_level(path, format!("invalid JAAS configuration: {e}")))
+    }
+
+    /// Whether an `authProvider.N` (property `zookeeper.authProvider.N`)
+    /// registers SASLAuthenticationProvider, making `sasl` ACL ids valid.
+    pub fn sasl_acls(&self) -> bool {
+        self.properties.iter().any(|(k, v)| is_sasl_provider(k, v))
+    }
+
+    /// The SASL users who are also `super`: the values of `zookeeper.superUser`
+    /// and of every `zookeeper.superUser.<suffix>` property.
+    pub fn sasl_super_users(&self) -> Vec<String> {
+        self.properties
+            .iter()
+            .filter(|(k, _)| {
+                k.strip_prefix("zookeeper.superUser")
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+            })
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
     /// The value of system property `name` (full name, e.g. `zookeeper.snapCount`).
     pub fn property(&self, name: &str) -> Option<&str> {
         self.properties.get(name).map(String::as_str)
@@ -411,6 +464,7 @@ impl Config {
             my_id: None,
             properties: BTreeMap::new(),
             unsupported_keys: Vec::new(),
+            sasl_users: None,
         }
     }
 }

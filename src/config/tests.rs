@@ -630,3 +630,45 @@ fn non_utf8_files_are_read_as_latin1() {
         "dataDir=/d\u{e9}"
     );
 }
+
+#[test]
+fn sasl_settings_come_from_properties_and_the_jaas_file() {
+    let dir = TempDir::new("sasl");
+    let jaas = dir.0.join("jaas.conf");
+    std::fs::write(
+        &jaas,
+        "Server { m required user_bob=\"pw\"; };\nOther { m required user_eve=\"x\"; };",
+    )
+    .unwrap();
+    let flags = |extra: &str| {
+        format!(
+            "-Djava.security.auth.login.config={} {extra}",
+            jaas.display()
+        )
+    };
+    let text =
+        "dataDir=/d\nauthProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n\
+                superUser=admin\n";
+    let config = parse_with(text, &flags("-Dzookeeper.superUser.2=root"));
+    assert!(config.sasl_acls());
+    assert!(
+        config.unsupported_keys.is_empty(),
+        "{:?}",
+        config.unsupported_keys
+    );
+    assert_eq!(config.sasl_super_users(), ["admin", "root"]);
+    let expected =
+        crate::auth::sasl::SaslUsers::from_jaas("S { m r user_bob=pw; };", "S", None).unwrap();
+    assert_eq!(config.read_sasl_users().unwrap(), expected);
+    let other = parse_with(
+        "dataDir=/d\n",
+        &flags("-Dzookeeper.sasl.serverconfig=Missing"),
+    );
+    assert!(!other.sasl_acls());
+    assert_eq!(other.read_sasl_users().unwrap(), None);
+    assert_eq!(parse("dataDir=/d\n").read_sasl_users().unwrap(), None);
+    std::fs::write(&jaas, "Server {").unwrap();
+    assert!(parse_with("dataDir=/d\n", &flags(""))
+        .read_sasl_users()
+        .is_err());
+}

@@ -9,6 +9,7 @@
 use super::conn::{ConnId, OutTx, Outbound};
 use super::log_writer::{self, LogCommand, LogEvent};
 use super::Settings;
+use crate::auth::sasl::DigestServer;
 use crate::jute::records::Id;
 use crate::proto::reply::{frame, header_only, watch_event};
 use crate::proto::{ConnectRequest, ConnectResponse, ErrorCode, OpCode, Request};
@@ -96,6 +97,8 @@ pub(super) struct Conn {
     pub established_ms: i64,
     /// The negotiated session timeout.
     pub timeout_ms: u32,
+    /// Where this connection's SASL DIGEST-MD5 exchange stands.
+    sasl: DigestServer,
 }
 
 impl Conn {
@@ -216,6 +219,7 @@ impl Core {
         let prep_settings = PrepSettings {
             skip_acl: settings.skip_acl,
             enforce_quota: settings.enforce_quota,
+            sasl_acls: settings.sasl_acls,
             extended_types: settings.extended_types,
             reconfig_enabled: settings.reconfig_enabled,
         };
@@ -351,6 +355,7 @@ impl Core {
             stats: Default::default(),
             established_ms: wall_ms(),
             timeout_ms,
+            sasl: DigestServer::Start,
         };
         self.conns.insert(conn, state);
         if req.session_id == 0 {
@@ -504,11 +509,8 @@ impl Core {
                 self.reply_now(conn, xid, op, now, header_only(xid, zxid, ErrorCode::Ok));
             }
             Inbound::Request(Request::Auth(packet)) => self.auth(conn, packet),
-            Inbound::Request(Request::Sasl(_)) => {
-                // No SASL mechanism is configured: fail the exchange as a
-                // ZooKeeper without a JAAS Server section does.
-                self.send(conn, header_only(xid, 0, ErrorCode::AuthFailed));
-                self.close_conn(conn);
+            Inbound::Request(Request::Sasl(request)) => {
+                self.sasl(conn, xid, request.token.as_deref().unwrap_or_default())
             }
             inbound => {
                 let received_ms = self.mono_ms();
@@ -545,6 +547,40 @@ impl Core {
                 info!(conn, scheme = %packet.scheme, "authentication failed; closing connection");
                 self.stats.auth_failed += 1;
                 self.send(conn, header_only(AUTH, 0, ErrorCode::AuthFailed));
+                self.close_conn(conn);
+            }
+        }
+    }
+
+    /// One step of a SASL exchange (ZooKeeper's processSasl): the answer's
+    /// token, `sasl:<user>` (and `super` for a zookeeper.superUser) on
+    /// success; on failure AuthFailed with a null token, then the connection
+    /// closes. Without a JAAS server section every step fails.
+    fn sasl(&mut self, conn: ConnId, xid: i32, token: &[u8]) {
+        let Some(users) = self.settings.sasl_users.clone() else {
+            self.send(conn, header_only(xid, 0, ErrorCode::AuthFailed));
+            self.close_conn(conn);
+            return;
+        };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let nonce = crate::auth::sasl::nonce_from(&random_bytes());
+        match c.sasl.step(&users, token, &nonce) {
+            Ok(step) => {
+                if let Some(user) = &step.authorized {
+                    info!(conn, user, "SASL authentication succeeded");
+                    if self.settings.sasl_super_users.contains(user) {
+                        crate::auth::add_identity(&mut c.auth, identity("super", ""));
+                    }
+                    crate::auth::add_identity(&mut c.auth, identity("sasl", user));
+                }
+                self.send(conn, sasl_reply(xid, ErrorCode::Ok, Some(step.token)));
+            }
+            Err(e) => {
+                info!(conn, reason = %e.0, "SASL authentication failed; closing connection");
+                self.stats.auth_failed += 1;
+                self.send(conn, sasl_reply(xid, ErrorCode::AuthFailed, None));
                 self.close_conn(conn);
             }
         }
@@ -887,4 +923,45 @@ impl Core {
             let _ = c.out.send(Outbound::Frame(bytes));
         }
     }
+}
+
+/// ReplyHeader{xid, 0, err} + SetSASLResponse{token}: ZooKeeper sends the
+/// body with an error too (a null token).
+fn sasl_reply(xid: i32, err: ErrorCode, token: Option<Vec<u8>>) -> Vec<u8> {
+    use crate::jute::records::{ReplyHeader, SetSaslResponse};
+    use crate::jute::Record;
+    frame(|out| {
+        ReplyHeader {
+            xid,
+            zxid: 0,
+            err: err.code(),
+        }
+        .write(out);
+        SetSaslResponse { token }.write(out);
+    })
+}
+
+/// An identity `scheme:id`.
+fn identity(scheme: &str, id: &str) -> Id {
+    Id {
+        scheme: scheme.into(),
+        id: id.into(),
+    }
+}
+
+/// 30 bytes from the operating system's random source, for SASL nonces;
+/// if /dev/urandom cannot be read, std's randomly keyed hasher over the time.
+fn random_bytes() -> [u8; 30] {
+    use std::hash::{BuildHasher, Hasher};
+    use std::io::Read;
+    let mut buf = [0u8; 30];
+    let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut buf));
+    if read.is_err() {
+        for chunk in buf.chunks_mut(8) {
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_i64(wall_ms());
+            chunk.copy_from_slice(&h.finish().to_le_bytes()[..chunk.len()]);
+        }
+    }
+    buf
 }

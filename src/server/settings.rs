@@ -1,8 +1,10 @@
 //! The settings the server shell runs with, resolved from [`crate::config::Config`].
 
 use crate::admin::FourLetterWhitelist;
+use crate::auth::sasl::SaslUsers;
 use crate::config::Config;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Everything the request pipeline and the listener need to know, in resolved units.
 #[derive(Debug, Clone)]
@@ -47,6 +49,12 @@ pub struct Settings {
     pub enforce_quota: bool,
     /// zookeeper.DigestAuthenticationProvider.superDigest (`user:base64(sha1)`).
     pub super_digest: Option<String>,
+    /// DIGEST-MD5 users from the JAAS server section; `None`: SASL not configured.
+    pub sasl_users: Option<Arc<SaslUsers>>,
+    /// zookeeper.superUser(.*): SASL users who also get `super`.
+    pub sasl_super_users: Vec<String>,
+    /// An authProvider.N registers SASLAuthenticationProvider: `sasl` ACLs are valid.
+    pub sasl_acls: bool,
     /// dataDir, for `conf`/`dirs`.
     pub data_dir: PathBuf,
     /// dataLogDir, for `conf`/`dirs`.
@@ -79,6 +87,9 @@ impl Settings {
             skip_acl: false,
             enforce_quota: false,
             super_digest: None,
+            sasl_users: None,
+            sasl_super_users: Vec::new(),
+            sasl_acls: false,
             data_log_dir: data_dir.clone(),
             data_dir,
             client_port: 0,
@@ -108,6 +119,9 @@ impl Settings {
             skip_acl: c.skip_acl,
             enforce_quota: c.enforce_quota,
             super_digest: c.super_digest.clone(),
+            sasl_users: c.sasl_users.clone().map(Arc::new),
+            sasl_super_users: c.sasl_super_users(),
+            sasl_acls: c.sasl_acls(),
             data_dir: c.data_dir.clone(),
             data_log_dir: c.data_log_dir.clone(),
             client_port: c.client_port.unwrap_or(0),

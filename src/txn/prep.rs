@@ -47,6 +47,8 @@ pub struct PrepSettings {
     /// zookeeper.enforceQuota: creates and setData crossing a hard quota limit
     /// fail with QuotaExceeded (and crossed limits are logged).
     pub enforce_quota: bool,
+    /// SASLAuthenticationProvider is registered: `sasl` ACL ids are valid.
+    pub sasl_acls: bool,
 }
 
 /// The state of a path as seen by prep: tree + outstanding changes (ChangeRecord).
@@ -353,7 +355,7 @@ impl Prep {
         if !req.path.contains('/') || req.path.contains('\0') {
             return Err(ErrorCode::BadArguments);
         }
-        let acl = fixup_acl(&req.acl, ctx.auth)?;
+        let acl = fixup_acl(&req.acl, ctx.auth, self.settings.sasl_acls)?;
         let parent_path = parent_of(&req.path).expect("contains '/'");
         let mut parent = self.record(tree, parent_path)?;
         self.allow(&parent, perms::CREATE, ctx)?;
@@ -565,7 +567,7 @@ impl Prep {
         if !path::is_valid(&r.path) {
             return Err(ErrorCode::BadArguments);
         }
-        let acl = fixup_acl(&r.acl, ctx.auth)?;
+        let acl = fixup_acl(&r.acl, ctx.auth, self.settings.sasl_acls)?;
         let mut node = self.record(tree, &r.path)?;
         self.allow(&node, perms::ADMIN, ctx)?;
         let stat = node.stat.as_mut().expect("live");

@@ -59,6 +59,7 @@ const UNPREFIXED_PROPERTIES: &[&str] = &[
     "znode.container.checkIntervalMs",
     "znode.container.maxPerMinute",
     "znode.container.maxNeverUsedIntervalMs",
+    "java.security.auth.login.config",
 ];
 
 /// zoo.cfg keys (or key prefixes, ending in '.') accepted but not acted on.

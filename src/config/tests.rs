@@ -672,3 +672,12 @@ fn sasl_settings_come_from_properties_and_the_jaas_file() {
         .read_sasl_users()
         .is_err());
 }
+
+#[test]
+fn the_jaas_file_may_also_be_named_in_zoo_cfg() {
+    let config = parse("dataDir=/d\njava.security.auth.login.config=/etc/zk/jaas.conf\n");
+    assert_eq!(
+        config.property("java.security.auth.login.config"),
+        Some("/etc/zk/jaas.conf")
+    );
+}

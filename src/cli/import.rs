@@ -13,7 +13,7 @@
 //! its `paddock/` sub-directory, ZooKeeper's stay in `version-2/`.
 
 use super::dirs::DataDirs;
-use crate::storage::{self, Recovered};
+use crate::storage;
 use anyhow::Context;
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -71,7 +71,7 @@ pub fn run_import(args: ImportArgs) -> anyhow::Result<()> {
         ensure_empty(&dir)?;
     }
     let recovered = storage::recover_zookeeper(&args.from, from_log, target.extended_types)?;
-    let path = write_import(&target.data_dir, &recovered)?;
+    let path = storage::save_recovered(&target.data_dir, &recovered)?;
     println!(
         "imported {} nodes, {} sessions, zxid {:#x} into {}",
         recovered.tree.node_count(),
@@ -96,14 +96,4 @@ fn ensure_empty(dir: &Path) -> anyhow::Result<()> {
         dir.display()
     );
     Ok(())
-}
-
-fn write_import(data_dir: &Path, recovered: &Recovered) -> anyhow::Result<PathBuf> {
-    let path = storage::write_snapshot(
-        &storage::snap_dir(data_dir),
-        &recovered.tree,
-        &recovered.sessions,
-        recovered.last_zxid,
-    )?;
-    Ok(path)
 }

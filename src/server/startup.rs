@@ -37,12 +37,7 @@ pub fn load_database(settings: &Settings) -> Result<Recovered, StorageError> {
         "no Paddock data yet: taking over Apache ZooKeeper's files (left untouched)"
     );
     let recovered = storage::recover_zookeeper(data_dir, log_dir, settings.extended_types)?;
-    let path = storage::write_snapshot(
-        &storage::snap_dir(data_dir),
-        &recovered.tree,
-        &recovered.sessions,
-        recovered.last_zxid,
-    )?;
+    let path = storage::save_recovered(data_dir, &recovered)?;
     info!(path = %path.display(), zxid = format_args!("{:#x}", recovered.last_zxid), "ZooKeeper's state saved as a Paddock snapshot");
     Ok(recovered)
 }

@@ -76,7 +76,7 @@ pub use inspect::{read_log_file, LogEntry, LogFormat, LogListing};
 pub use logtools::{read_log, truncate_log};
 pub use policy::SnapshotPolicy;
 pub use purge::purge;
-pub use recover::{recover, recover_zookeeper, Recovered};
+pub use recover::{recover, recover_zookeeper, save_recovered, Recovered};
 pub use snapshot::{
     read_snapshot, snapshot_bytes, snapshot_files, snapshot_image, write_snapshot,
     write_snapshot_bytes, LoadedSnapshot,

@@ -85,6 +85,18 @@ pub fn recover_zookeeper(
     Ok(replay.finish(None))
 }
 
+/// Saves recovered state (e.g. read from ZooKeeper's files) as a Paddock
+/// snapshot in `<data_dir>/paddock/`, named after its last zxid, so that
+/// Paddock's own files hold it from then on.
+pub fn save_recovered(data_dir: &Path, recovered: &Recovered) -> Result<PathBuf, StorageError> {
+    super::write_snapshot(
+        &super::snap_dir(data_dir),
+        &recovered.tree,
+        &recovered.sessions,
+        recovered.last_zxid,
+    )
+}
+
 /// The newest snapshot that reads and passes its checksum; a fresh tree when
 /// there is none at all.
 fn load_snapshot(dir: &Path, extended_types: bool) -> Result<LoadedSnapshot, StorageError> {

@@ -108,6 +108,21 @@ impl Node {
     }
 }
 
+/// ZooKeeper's parent update on a child create: the persisted cversion becomes
+/// `parent_cversion` (−1: one above the current) and pzxid `zxid`, but only if
+/// that raises the cversion, so a replayed create never lowers either.
+fn raise_cversion(parent: &mut StatPersisted, parent_cversion: i32, zxid: i64) {
+    let cversion = if parent_cversion == -1 {
+        parent.cversion + 1
+    } else {
+        parent_cversion
+    };
+    if cversion > parent.cversion {
+        parent.cversion = cversion;
+        parent.pzxid = zxid;
+    }
+}
+
 /// A change the tree made, for the watch manager (in the order made).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TreeEvent {
@@ -339,15 +354,7 @@ impl DataTree {
         if parent.children.contains(name) {
             return Err(ErrorCode::NodeExists);
         }
-        let cversion = if parent_cversion == -1 {
-            parent.stat.cversion + 1
-        } else {
-            parent_cversion
-        };
-        if cversion > parent.stat.cversion {
-            parent.stat.cversion = cversion;
-            parent.stat.pzxid = zxid;
-        }
+        raise_cversion(&mut parent.stat, parent_cversion, zxid);
         parent.children.insert(name);
         let stat = StatPersisted {
             czxid: zxid,

@@ -176,15 +176,7 @@ impl DataTree {
         let Some(node) = self.nodes.get_mut(parent) else {
             return false;
         };
-        let cversion = if parent_cversion == -1 {
-            node.stat.cversion + 1
-        } else {
-            parent_cversion
-        };
-        if cversion > node.stat.cversion {
-            node.stat.cversion = cversion;
-            node.stat.pzxid = zxid;
-        }
+        super::raise_cversion(&mut node.stat, parent_cversion, zxid);
         true
     }
 }

@@ -313,6 +313,20 @@ impl Prep {
         }
     }
 
+    /// The state of `path` (NoNode if absent), provided the session may do
+    /// `perm` on it (NoAuth otherwise), in ZooKeeper's order.
+    fn permitted(
+        &self,
+        tree: &DataTree,
+        ctx: &PrepContext<'_>,
+        path: &str,
+        perm: i32,
+    ) -> PrepResult<ChangeRecord> {
+        let record = self.record(tree, path)?;
+        self.allow(&record, perm, ctx)?;
+        Ok(record)
+    }
+
     /// The state of `path`: the newest outstanding record, else the tree's node.
     fn record(&self, tree: &DataTree, path: &str) -> PrepResult<ChangeRecord> {
         if let Some(r) = self.outstanding.get(path) {
@@ -365,9 +379,7 @@ impl Prep {
         } else {
             req.path.clone()
         };
-        if !path::is_valid(&path) {
-            return Err(ErrorCode::BadArguments);
-        }
+        valid_path(&path)?;
         if self.record(tree, &path).is_ok() {
             return Err(ErrorCode::NodeExists);
         }
@@ -537,11 +549,8 @@ impl Prep {
         ctx: &PrepContext<'_>,
         r: &SetDataRequest,
     ) -> PrepResult<TxnBody> {
-        if !path::is_valid(&r.path) {
-            return Err(ErrorCode::BadArguments);
-        }
-        let mut node = self.record(tree, &r.path)?;
-        self.allow(&node, perms::WRITE, ctx)?;
+        valid_path(&r.path)?;
+        let mut node = self.permitted(tree, ctx, &r.path, perms::WRITE)?;
         let bytes_diff = data_len(&r.data) as i64 - node.data_len as i64;
         self.check_quota(tree, &r.path, bytes_diff, 0)?;
         node.data_len = data_len(&r.data);
@@ -564,12 +573,9 @@ impl Prep {
         ctx: &PrepContext<'_>,
         r: &SetAclRequest,
     ) -> PrepResult<TxnBody> {
-        if !path::is_valid(&r.path) {
-            return Err(ErrorCode::BadArguments);
-        }
+        valid_path(&r.path)?;
         let acl = fixup_acl(&r.acl, ctx.auth, self.settings.sasl_acls)?;
-        let mut node = self.record(tree, &r.path)?;
-        self.allow(&node, perms::ADMIN, ctx)?;
+        let mut node = self.permitted(tree, ctx, &r.path, perms::ADMIN)?;
         let stat = node.stat.as_mut().expect("live");
         let version = check_version(stat.aversion, r.version)?;
         stat.aversion = version;
@@ -589,16 +595,22 @@ impl Prep {
         path: &str,
         version: i32,
     ) -> PrepResult<TxnBody> {
-        if !path::is_valid(path) {
-            return Err(ErrorCode::BadArguments);
-        }
-        let node = self.record(tree, path)?;
-        self.allow(&node, perms::READ, ctx)?;
+        valid_path(path)?;
+        let node = self.permitted(tree, ctx, path, perms::READ)?;
         let next = check_version(node.stat.as_ref().expect("live").version, version)?;
         Ok(TxnBody::Check(CheckVersionTxn {
             path: path.to_owned(),
             version: next,
         }))
+    }
+}
+
+/// BadArguments unless `path` is a valid znode path (`PathUtils.validatePath`).
+fn valid_path(path: &str) -> PrepResult<()> {
+    if path::is_valid(path) {
+        Ok(())
+    } else {
+        Err(ErrorCode::BadArguments)
     }
 }
 

@@ -71,7 +71,13 @@ fn check_quorum_wire(data: &[u8]) {
     if let Ok(Some((packet, _))) = PacketDecoder::new().decode(data) {
         let mut bytes = Vec::new();
         encode_packet(&mut bytes, &packet);
-        let again = PacketDecoder::new().decode(&bytes).expect("an encoding decodes");
-        assert_eq!(again, Some((packet, bytes.len())), "packet encoding is not stable");
+        let again = PacketDecoder::new()
+            .decode(&bytes)
+            .expect("an encoding decodes");
+        assert_eq!(
+            again,
+            Some((packet, bytes.len())),
+            "packet encoding is not stable"
+        );
     }
 }

@@ -13,6 +13,7 @@ mod admin_view;
 mod conn;
 mod core;
 mod log_writer;
+pub mod peers;
 mod reads;
 pub mod settings;
 mod startup;

@@ -55,6 +55,16 @@ impl From<&ServerSpec> for PeerAddr {
     }
 }
 
+/// `host:port` as ZooKeeper writes an address in an initial message: an IPv6
+/// literal in brackets, so the receiver can split off the port.
+fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
 /// What the transport reports to the core.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PeerEvent {
@@ -164,6 +174,12 @@ impl Shared {
     }
 }
 
+// The core task owns a PeerNet and may move between runtime threads.
+const _: fn() = || {
+    fn is_send_sync<T: Send + Sync>() {}
+    is_send_sync::<PeerNet>();
+};
+
 /// The transport: owns the election and quorum listeners and every
 /// connection between this server and the others.
 pub struct PeerNet {
@@ -207,7 +223,7 @@ impl PeerNet {
             .iter()
             .find(|m| m.id == my_id)
             .map_or(election_addr.to_string(), |m| {
-                format!("{}:{}", m.host, m.election_port)
+                host_port(&m.host, m.election_port)
             });
         let (shutdown_tx, shutdown) = watch::channel(());
         let shared = Arc::new(Shared {
@@ -262,5 +278,16 @@ impl PeerNet {
     /// [`PeerEvent::Disconnected`] follows.
     pub fn disconnect(&self, sid: Sid) {
         quorum::disconnect(&self.shared, sid);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_port;
+
+    #[test]
+    fn ipv6_hosts_are_bracketed_in_initial_messages() {
+        assert_eq!(host_port("::1", 3888), "[::1]:3888");
+        assert_eq!(host_port("zk1.example", 3888), "zk1.example:3888");
     }
 }

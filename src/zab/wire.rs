@@ -92,23 +92,30 @@ pub fn decode_initial(buf: &[u8]) -> Result<Option<(InitialMessage, usize)>, Dec
             return Err(Stop::bad(DecodeError::BadLength(len as i64)));
         }
         let bytes = c.take(len as usize)?;
-        let address = std::str::from_utf8(bytes).map_err(|_| Stop::bad(DecodeError::BadUtf8))?;
+        // Java decodes it leniently (bad bytes become U+FFFD), so do we.
+        let address = String::from_utf8_lossy(bytes);
         if !address.split('|').all(is_host_port) {
             return Err(Stop::bad(DecodeError::Invalid("badly formed address")));
         }
         Ok(InitialMessage {
             sid,
-            address: Some(address.to_owned()),
+            address: Some(address.into_owned()),
         })
     })
 }
 
-/// True for `host:port` or `[v6]:port` with a non-empty host and a numeric port.
+/// True for `host:port` (exactly one colon) or `[v6 literal]:port` with a
+/// numeric port, the forms ZooKeeper's `ConfigUtils.getHostAndPort` splits
+/// into two parts.
 fn is_host_port(s: &str) -> bool {
-    match s.rsplit_once(':') {
-        Some((host, port)) => !host.is_empty() && port.parse::<u16>().is_ok(),
-        None => false,
-    }
+    let port = match s.strip_prefix('[') {
+        Some(rest) => rest.find(']').and_then(|end| rest.get(end + 2..)),
+        None => match s.split(':').collect::<Vec<_>>()[..] {
+            [_host, port] => Some(port),
+            _ => None,
+        },
+    };
+    port.is_some_and(|p| p.parse::<u16>().is_ok())
 }
 
 /// Decodes the length of the frame at the front of `buf`: `Ok(None)` until 4

@@ -55,6 +55,9 @@ fn initial_message_refuses_bad_version_length_and_address() {
     assert!(decode_initial(&with(-65536, 2049, b"")).is_err());
     assert!(decode_initial(&with(-65536, 4, b"host")).is_err());
     assert!(decode_initial(&with(-65536, 7, b"host:xx")).is_err());
+    assert!(decode_initial(&with(-65536, 5, b"a:b:1")).is_err());
+    assert!(decode_initial(&with(-65536, 5, b"[::1]")).is_err());
+    assert!(decode_initial(&with(-65536, 6, b"[::1:1")).is_err());
     let v2 = with(-65535, 15, b"a:1|[::1]:3888x");
     assert!(decode_initial(&v2).is_err());
     let v2 = with(-65535, 14, b"a:1|[::1]:3888");

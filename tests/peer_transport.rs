@@ -444,3 +444,39 @@ async fn votes_reach_a_server_that_restarted_on_its_ports() {
     n2.send(1, Message::Vote(notification(2, 3)));
     assert_eq!(n1.vote_from(2).await, notification(2, 3));
 }
+
+#[tokio::test]
+async fn a_redial_from_a_smaller_sid_replaces_the_stale_connection() {
+    let (mut ls, members) = bind_members(&[1, 2]).await;
+    let n2 = start(2, &members, ls.pop().unwrap());
+    let (raw1_election, _raw1_quorum) = ls.pop().unwrap();
+    let mut hello = Vec::new();
+    encode_initial(
+        &mut hello,
+        1,
+        &format!("127.0.0.1:{}", members[0].election_port),
+    );
+
+    let mut first = TcpStream::connect(n2.net.election_addr()).await.unwrap();
+    first.write_all(&hello).await.unwrap();
+    let (mut stale, _) = timeout(WAIT, raw1_election.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read_initial(&mut stale).await.sid, 2);
+
+    // Sid 1 "restarts" without its old socket closing (a partition), and dials again.
+    let mut again = TcpStream::connect(n2.net.election_addr()).await.unwrap();
+    again.write_all(&hello).await.unwrap();
+    assert!(
+        closed_by_peer(&mut stale).await,
+        "2 drops the stale connection"
+    );
+    let (mut fresh, _) = timeout(WAIT, raw1_election.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read_initial(&mut fresh).await.sid, 2);
+    n2.net.send(1, Message::Vote(notification(2, 4)));
+    assert_eq!(read_frame(&mut fresh).await, notification(2, 4));
+}

@@ -70,8 +70,12 @@ async fn accept(shared: Arc<Shared>, stream: TcpStream, remote: SocketAddr) {
         }
     };
     if sid < shared.my_id {
+        // A smaller sid dials only when it has no connection to us, so any
+        // we hold is stale (ZooKeeper also finishes its SendWorker here).
         debug!(sid, "election connection from a smaller sid; dialing back");
         drop((reader, write));
+        let stale = shared.lock().election.remove(&sid);
+        drop(stale);
         start_dial(&shared, sid);
         return;
     }

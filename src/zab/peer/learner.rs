@@ -240,7 +240,7 @@ impl Learner {
 
     /// PROPOSAL: log it (acknowledged once durable).
     fn proposal(&mut self, p: Packet, ctx: &mut Ctx<'_>) {
-        if self.observer || p.zxid <= ctx.log.last_logged() {
+        if p.zxid <= ctx.log.last_logged() {
             return;
         }
         ctx.log.append(p.zxid, p.data, ctx.out);

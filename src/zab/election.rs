@@ -298,3 +298,135 @@ impl Election {
         self.membership.voters.contains(&sid)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn vote(leader: Sid, zxid: i64, peer_epoch: i64) -> Vote {
+        Vote {
+            leader,
+            zxid,
+            election_epoch: 1,
+            peer_epoch,
+        }
+    }
+
+    fn election(me: Sid, voters: &[Sid]) -> Election {
+        let membership = Membership {
+            voters: voters.iter().copied().collect(),
+            observers: BTreeSet::new(),
+        };
+        Election::new(me, membership, Vec::new())
+    }
+
+    #[test]
+    fn vote_order_is_epoch_then_zxid_then_sid() {
+        assert!(beats(&vote(1, 0, 2), &vote(3, 100, 1)));
+        assert!(beats(&vote(1, 101, 1), &vote(3, 100, 1)));
+        assert!(beats(&vote(3, 100, 1), &vote(2, 100, 1)));
+        assert!(!beats(&vote(2, 100, 1), &vote(2, 100, 1)));
+    }
+
+    #[test]
+    fn single_voter_elects_itself_at_once() {
+        let mut e = election(1, &[1]);
+        let init = e.initial_vote(7, 2);
+        let step = e.start(init, 0);
+        assert_eq!(step.decided.map(|v| v.leader), Some(1));
+        assert!(step.sends.is_empty());
+    }
+
+    #[test]
+    fn better_vote_is_adopted_and_rebroadcast() {
+        let mut e = election(1, &[1, 2, 3]);
+        let init = e.initial_vote(5, 1);
+        e.start(init, 0);
+        let n = Notification {
+            state: ServerState::Looking,
+            vote: vote(3, 9, 1),
+            config: Vec::new(),
+        };
+        let step = e.receive(3, &n, 10);
+        assert_eq!(e.proposal().leader, 3);
+        assert_eq!(
+            step.sends.len(),
+            2,
+            "the new vote goes to both other voters"
+        );
+        assert!(step.decided.is_none(), "finalizeWait comes first");
+        assert!(e.tick(10 + FINALIZE_WAIT_MS - 1).decided.is_none());
+        assert_eq!(
+            e.tick(10 + FINALIZE_WAIT_MS).decided.map(|v| v.leader),
+            Some(3)
+        );
+    }
+
+    #[test]
+    fn better_vote_during_finalize_wait_restarts_it() {
+        let mut e = election(3, &[1, 2, 3]);
+        let init = e.initial_vote(9, 1);
+        e.start(init, 0);
+        let agree = Notification {
+            state: ServerState::Looking,
+            vote: vote(3, 9, 1),
+            config: Vec::new(),
+        };
+        e.receive(1, &agree, 0);
+        let better = Notification {
+            state: ServerState::Looking,
+            vote: vote(2, 10, 1),
+            config: Vec::new(),
+        };
+        e.receive(2, &better, 100);
+        assert!(e.tick(FINALIZE_WAIT_MS).decided.is_none());
+        assert_eq!(e.proposal().leader, 2);
+    }
+
+    #[test]
+    fn notifications_are_resent_with_a_doubling_timeout() {
+        let mut e = election(1, &[1, 2, 3]);
+        let init = e.initial_vote(0, 0);
+        e.start(init, 0);
+        assert!(e.tick(199).sends.is_empty());
+        assert_eq!(e.tick(200).sends.len(), 2);
+        assert!(e.tick(599).sends.is_empty());
+        assert_eq!(e.tick(600).sends.len(), 2);
+    }
+
+    #[test]
+    fn late_server_joins_the_established_leader() {
+        let mut e = election(3, &[1, 2, 3]);
+        let init = e.initial_vote(0, 0);
+        e.start(init, 0);
+        let established = |state| Notification {
+            state,
+            vote: Vote {
+                election_epoch: 4,
+                ..vote(1, 50, 2)
+            },
+            config: Vec::new(),
+        };
+        let step = e.receive(2, &established(ServerState::Following), 5);
+        assert!(step.decided.is_none(), "the leader itself is not heard yet");
+        let step = e.receive(1, &established(ServerState::Leading), 6);
+        assert_eq!(step.decided.map(|v| v.leader), Some(1));
+    }
+
+    #[test]
+    fn observer_votes_are_answered_not_counted() {
+        let mut e = election(1, &[1, 2, 3]);
+        let init = e.initial_vote(0, 0);
+        e.start(init, 0);
+        let n = Notification {
+            state: ServerState::Looking,
+            vote: vote(4, 99, 9),
+            config: Vec::new(),
+        };
+        let step = e.receive(4, &n, 1);
+        assert_eq!(step.sends.len(), 1);
+        assert_eq!(step.sends[0].0, 4);
+        assert_eq!(e.proposal().leader, 1);
+    }
+}

@@ -327,3 +327,6 @@ impl Peer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -215,7 +215,10 @@ fn encode_txn(zxid: i64, write: u64) -> TxnBytes {
 /// The entry of txn bytes.
 fn decode_txn(t: &[u8]) -> Entry {
     let zxid = i64::from_be_bytes(t[..8].try_into().expect("zxid"));
-    (zxid, u64::from_be_bytes(t[8..16].try_into().expect("write id")))
+    (
+        zxid,
+        u64::from_be_bytes(t[8..16].try_into().expect("write id")),
+    )
 }
 
 /// A snapshot's bytes: its entries.
@@ -287,7 +290,10 @@ impl Cluster {
         }
         Err(format!(
             "no convergence after healing: roles {:?}, probe {probe:?}",
-            self.nodes.iter().map(|n| (n.role, n.serving)).collect::<Vec<_>>()
+            self.nodes
+                .iter()
+                .map(|n| (n.role, n.serving))
+                .collect::<Vec<_>>()
         ))
     }
 
@@ -375,7 +381,13 @@ impl Cluster {
     }
 
     /// Delivers an input unless its node's life or connection ended.
-    fn input(&mut self, to: usize, life: u64, input: Input, conn: Option<u64>) -> Result<(), String> {
+    fn input(
+        &mut self,
+        to: usize,
+        life: u64,
+        input: Input,
+        conn: Option<u64>,
+    ) -> Result<(), String> {
         if self.nodes[to].life != life || self.nodes[to].peer.is_none() {
             return Ok(());
         }
@@ -424,7 +436,15 @@ impl Cluster {
 
     /// Carries out one output of node `i`.
     fn output(&mut self, i: usize, o: Output) -> Result<(), String> {
-        if self.trace.is_some() && !matches!(o, Output::Send { msg: Message::Vote(_), .. }) {
+        if self.trace.is_some()
+            && !matches!(
+                o,
+                Output::Send {
+                    msg: Message::Vote(_),
+                    ..
+                }
+            )
+        {
             self.log(format_args!("{} -> {}", i + 1, brief_output(&o)));
         }
         match o {
@@ -600,12 +620,19 @@ impl Cluster {
     fn deliver(&mut self, i: usize, zxid: i64, txn: &[u8]) -> Result<(), String> {
         let entry = decode_txn(txn);
         if entry.0 != zxid {
-            return Err(format!("node {} delivers {zxid:#x} with txn {entry:x?}", i + 1));
+            return Err(format!(
+                "node {} delivers {zxid:#x} with txn {entry:x?}",
+                i + 1
+            ));
         }
         let node = &mut self.nodes[i];
         if let Some(last) = node.state.last() {
             if last.0 >= zxid {
-                return Err(format!("node {} delivers {zxid:#x} after {:#x}", i + 1, last.0));
+                return Err(format!(
+                    "node {} delivers {zxid:#x} after {:#x}",
+                    i + 1,
+                    last.0
+                ));
             }
         }
         node.state.push(entry);
@@ -635,7 +662,10 @@ impl Cluster {
         let node = &self.nodes[i];
         let at = node.state.last().map_or(node.disk.snapshot.0, |(z, _)| *z);
         if at != zxid {
-            return Err(format!("node {} snapshots {zxid:#x} but is at {at:#x}", i + 1));
+            return Err(format!(
+                "node {} snapshots {zxid:#x} but is at {at:#x}",
+                i + 1
+            ));
         }
         let data = encode_state(&node.state);
         let packet = Packet {
@@ -660,7 +690,11 @@ impl Cluster {
         if let Role::Leading { epoch } = role {
             if let Some(other) = self.checker.leaders.insert(epoch, i) {
                 if other != i {
-                    return Err(format!("epoch {epoch} has leaders {} and {}", other + 1, i + 1));
+                    return Err(format!(
+                        "epoch {epoch} has leaders {} and {}",
+                        other + 1,
+                        i + 1
+                    ));
                 }
             }
         }
@@ -688,7 +722,10 @@ impl Cluster {
             .find(|(w, at)| **at < since && !known.contains(w))
             .map(|(w, _)| w);
         match missing {
-            Some(w) => Err(format!("node {} serves without acknowledged write {w}", i + 1)),
+            Some(w) => Err(format!(
+                "node {} serves without acknowledged write {w}",
+                i + 1
+            )),
             None => Ok(()),
         }
     }
@@ -801,7 +838,8 @@ impl Cluster {
     /// Queues an event `delay_ms` from now.
     fn schedule(&mut self, delay_ms: u64, ev: Event) {
         self.seq += 1;
-        self.events.push(Reverse((self.now_ms + delay_ms, self.seq)));
+        self.events
+            .push(Reverse((self.now_ms + delay_ms, self.seq)));
         self.slab.insert(self.seq, ev);
     }
 

@@ -5,6 +5,7 @@
 mod leader;
 mod learner;
 mod log;
+mod reconfig;
 
 use super::election::{Election, Step};
 use super::{

@@ -227,6 +227,14 @@ impl Leader {
         Flow::Stay
     }
 
+    /// The followers that acknowledged NEWLEADER.
+    pub(crate) fn synced_learners(&self) -> impl Iterator<Item = Sid> + '_ {
+        self.learners
+            .iter()
+            .filter(|(_, h)| !h.observer && h.stage >= Stage::Acked)
+            .map(|(s, _)| *s)
+    }
+
     /// True when the leader and the followers that acknowledged NEWLEADER
     /// are a quorum.
     fn synced_quorum(&self, ctx: &Ctx<'_>) -> bool {
@@ -268,7 +276,11 @@ impl Leader {
         } else {
             &ctx.membership().voters
         };
-        if !members.contains(&from) {
+        // A server outside the membership may sync (to be added by a reconfig);
+        // its acknowledgements count in no quorum until it is a voter.
+        let stranger =
+            !ctx.membership().voters.contains(&from) && !ctx.membership().observers.contains(&from);
+        if !members.contains(&from) && !stranger {
             ctx.out.push(Output::Disconnect(from));
             return;
         }

@@ -73,7 +73,7 @@ struct PendingSync {
 /// The ensemble state of the core.
 pub(in crate::server) struct Replica {
     pub(super) peer: Peer,
-    net: PeerNet,
+    pub(super) net: PeerNet,
     /// What the ensemble looks like (for `conf`, `/zookeeper/config`).
     pub ensemble: Arc<Ensemble>,
     role: Role,

@@ -203,6 +203,13 @@ impl Core {
             }
         }
         let membership = membership_of(&ensemble.servers);
+        r.net.set_members(
+            ensemble
+                .servers
+                .iter()
+                .map(crate::server::peers::PeerAddr::from)
+                .collect(),
+        );
         r.ensemble = ensemble;
         let mut outs: Vec<Output> = Vec::new();
         r.peer

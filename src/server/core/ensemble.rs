@@ -311,11 +311,6 @@ impl Core {
             Output::Deliver { zxid, txn } => self.deliver(zxid, &txn),
             Output::InstallSnapshot { zxid, snapshot } => self.install_snapshot(zxid, &snapshot),
             Output::SendSnapshot { to, zxid } => {
-                debug_assert_eq!(
-                    zxid,
-                    self.tree.last_processed_zxid(),
-                    "a SNAP must match the delivered state"
-                );
                 let sessions: Vec<(i64, u32)> = self.sessions.sessions().collect();
                 let bytes = storage::sync_snapshot_bytes(&self.tree, &sessions);
                 info!(
@@ -559,6 +554,14 @@ impl Core {
         match role {
             Role::Leading { epoch } if serving => {
                 r.leading_since = Some(std::time::Instant::now());
+                // As ZooKeeper's leader, report the new epoch's zxid until the
+                // first write (once everything logged is applied: nothing older
+                // can be applied after it).
+                let epoch_zxid = zab::make_zxid(epoch, 0);
+                let all_applied = self.tree.last_processed_zxid() >= r.peer.last_logged();
+                if all_applied && self.tree.last_processed_zxid() < epoch_zxid {
+                    self.tree.set_last_processed_zxid(epoch_zxid);
+                }
                 self.last_zxid = zab::make_zxid(epoch, 0).max(self.tree.last_processed_zxid());
                 self.logged_upto = self.last_zxid;
                 let now = self.now_ms();

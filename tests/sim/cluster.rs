@@ -297,7 +297,8 @@ impl Cluster {
         ))
     }
 
-    /// Ends faults: restarts crashed nodes and heals partitions.
+    /// Ends faults and the client load: restarts crashed nodes and heals
+    /// partitions.
     fn heal(&mut self) {
         self.faults = false;
         self.cut.clear();
@@ -348,7 +349,7 @@ impl Cluster {
         if self.faults && self.rng.chance(1) {
             self.fault();
         }
-        if self.rng.chance(5) {
+        if self.faults && self.rng.chance(5) {
             if let Some(l) = (0..self.nodes.len()).find(|&i| self.can_propose(i)) {
                 self.propose(l);
             }

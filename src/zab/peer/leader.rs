@@ -174,6 +174,7 @@ impl Leader {
             }
             Input::Durable(zxid) => {
                 ctx.log.made_durable(zxid);
+                self.try_end_discovery(ctx);
                 self.try_establish(ctx);
                 self.try_commit(ctx);
             }
@@ -350,10 +351,14 @@ impl Leader {
         Flow::Stay
     }
 
-    /// With a quorum of ACKEPOCH: the epoch becomes current and every
-    /// learner that acknowledged it is synced.
+    /// With a quorum of ACKEPOCH and its own log durable (the epoch must
+    /// never be on disk with a log missing txns it voted with): the epoch
+    /// becomes current and every learner that acknowledged it is synced.
     fn try_end_discovery(&mut self, ctx: &mut Ctx<'_>) {
-        if self.phase != Phase::AwaitAckEpoch || !ctx.membership().is_quorum(&self.epoch_acks) {
+        if self.phase != Phase::AwaitAckEpoch
+            || !ctx.log.all_durable()
+            || !ctx.membership().is_quorum(&self.epoch_acks)
+        {
             return;
         }
         ctx.persist_epochs(self.epoch, self.epoch);

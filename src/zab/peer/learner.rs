@@ -218,14 +218,12 @@ impl Learner {
         ctx.log.deliver_upto(zxid, ctx.out);
     }
 
-    /// NEWLEADER: the sync data is complete; adopt the epoch and acknowledge
-    /// once everything logged is durable.
+    /// NEWLEADER: the sync data is complete; once everything logged is
+    /// durable, adopt the epoch and acknowledge.
     fn new_leader(&mut self, zxid: i64, ctx: &mut Ctx<'_>) -> Flow {
         if epoch_of(zxid) != self.epoch {
             return Flow::Elect;
         }
-        let accepted = ctx.epochs.accepted;
-        ctx.persist_epochs(accepted, self.epoch);
         self.newleader_zxid = zxid;
         self.stage = Stage::NewLeader;
         self.acknowledge(ctx);
@@ -265,8 +263,11 @@ impl Learner {
         ctx.send(self.leader, PacketType::Ping, zxid, data.into());
     }
 
-    /// Sends the NEWLEADER ACK once the log is durable, then (followers)
-    /// an ACK for each durable proposal not yet acknowledged, in order.
+    /// Once the log is durable, persists the new current epoch and sends
+    /// the NEWLEADER ACK (the epoch must never be on disk with a log that
+    /// lacks the synced txns: a restart would then out-vote servers holding
+    /// committed txns — ZOOKEEPER-4643); then (followers) sends an ACK for
+    /// each durable proposal not yet acknowledged, in order.
     fn acknowledge(&mut self, ctx: &mut Ctx<'_>) {
         if self.stage < Stage::NewLeader {
             return;
@@ -275,6 +276,8 @@ impl Learner {
             if !ctx.log.all_durable() {
                 return;
             }
+            let accepted = ctx.epochs.accepted;
+            ctx.persist_epochs(accepted, self.epoch);
             ctx.send(self.leader, PacketType::Ack, self.newleader_zxid, empty());
             self.acking = true;
             self.acked_upto = ctx.log.delivered();

@@ -119,18 +119,26 @@ struct Conn {
 enum Event {
     /// A Tick for a node.
     Tick(usize),
-    /// An input for a node of a given life (a message carries its connection).
+    /// An input for a node.
     Input {
+        /// The node.
         to: usize,
+        /// The node's life it was meant for.
         life: u64,
+        /// The input.
         input: Input,
+        /// The connection a quorum message travels on.
         conn: Option<u64>,
     },
     /// A disk flush completing.
     Flush {
+        /// The node.
         node: usize,
+        /// The node's life that started it.
         life: u64,
+        /// The disk generation that started it.
         generation: u64,
+        /// The log length it makes durable.
         len: usize,
     },
 }
@@ -145,6 +153,8 @@ struct Checker {
     /// Writes delivered on the leader that proposed them (acknowledged),
     /// with the time.
     acknowledged: BTreeMap<u64, u64>,
+    /// Client syncs waiting, by token: the node and the time issued.
+    syncs: BTreeMap<u64, (usize, u64)>,
 }
 
 impl Checker {
@@ -177,23 +187,40 @@ pub struct Setup {
     pub chaos_ms: u64,
     /// How long the healed ensemble may take to converge, ms.
     pub heal_ms: u64,
+    /// The chance of a fault at each event, percent.
+    pub fault_percent: u64,
 }
 
 /// The simulated ensemble.
 pub struct Cluster {
+    /// Every random choice of the schedule comes from here.
     rng: Rng,
+    /// Simulated time.
     now_ms: u64,
+    /// The servers; server id = index + 1.
     nodes: Vec<Node>,
+    /// The ensemble.
     membership: Membership,
+    /// Pending events by (time, sequence): ties keep the order queued.
     events: BinaryHeap<Reverse<(u64, u64)>>,
+    /// The pending events by sequence.
     slab: BTreeMap<u64, Event>,
+    /// The last sequence number given.
     seq: u64,
+    /// Quorum connections by id.
     conns: BTreeMap<u64, Conn>,
+    /// The next connection id.
     next_conn: u64,
+    /// Pairs of nodes that cannot reach each other.
     cut: BTreeSet<(usize, usize)>,
+    /// The invariants.
     checker: Checker,
+    /// The next client write id.
     next_write: u64,
+    /// True while faults and client load are injected.
     faults: bool,
+    /// The chance of a fault at each event, percent.
+    fault_percent: u64,
     /// A readable trace, kept only when tracing.
     pub trace: Option<String>,
 }
@@ -252,6 +279,7 @@ impl Cluster {
             checker: Checker::default(),
             next_write: 1,
             faults: true,
+            fault_percent: setup.fault_percent,
             trace: trace.then(String::new),
         };
         for i in 0..n {
@@ -284,7 +312,7 @@ impl Cluster {
                 if self.converged(w) {
                     return Ok(());
                 }
-            } else if self.all_serving() {
+            } else if self.ready_for_probe() {
                 probe = self.propose_probe();
             }
         }
@@ -310,23 +338,46 @@ impl Cluster {
         }
     }
 
-    /// True when every node serves.
-    fn all_serving(&self) -> bool {
-        self.nodes.iter().all(|n| n.serving)
-    }
-
     /// Proposes one write at the leader, returning its id.
     fn propose_probe(&mut self) -> Option<u64> {
         let leader = (0..self.nodes.len()).find(|&i| self.can_propose(i))?;
         Some(self.propose(leader))
     }
 
-    /// True when every node serves with the same state, holding write `w`.
+    /// True when every node that can serve does, all with the same state
+    /// holding write `w`. A node that accepted a higher epoch than the
+    /// established one (from a leader that never established it) cannot
+    /// join until the next election — ZooKeeper's rule too ("Leaders epoch
+    /// is less than accepted epoch") — but a quorum must serve.
     fn converged(&self, w: u64) -> bool {
-        let first = &self.nodes[0].state;
-        self.all_serving()
-            && first.iter().any(|(_, id)| *id == w)
-            && self.nodes.iter().all(|n| &n.state == first)
+        let Some(leader) = (0..self.nodes.len()).find(|&i| self.can_propose(i)) else {
+            return false;
+        };
+        let Role::Leading { epoch } = self.nodes[leader].role else {
+            return false;
+        };
+        let state = &self.nodes[leader].state;
+        let serving: Vec<Sid> = (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].serving && &self.nodes[i].state == state)
+            .map(|i| i as Sid + 1)
+            .collect();
+        let stranded = |i: usize| !self.nodes[i].serving && self.nodes[i].disk.accepted > epoch;
+        state.iter().any(|(_, id)| *id == w)
+            && self.membership.is_quorum(&serving)
+            && (0..self.nodes.len()).all(|i| serving.contains(&(i as Sid + 1)) || stranded(i))
+    }
+
+    /// True when every node serves or cannot (see `converged`).
+    fn ready_for_probe(&self) -> bool {
+        let Some(leader) = (0..self.nodes.len()).find(|&i| self.can_propose(i)) else {
+            return false;
+        };
+        let Role::Leading { epoch } = self.nodes[leader].role else {
+            return false;
+        };
+        self.nodes
+            .iter()
+            .all(|n| n.serving || n.disk.accepted > epoch)
     }
 
     /// True when node `i` is an established leader.
@@ -346,13 +397,16 @@ impl Cluster {
         };
         self.now_ms = self.now_ms.max(at);
         let ev = self.slab.remove(&seq).expect("event stored");
-        if self.faults && self.rng.chance(1) {
+        if self.faults && self.rng.chance(self.fault_percent) {
             self.fault();
         }
         if self.faults && self.rng.chance(5) {
             if let Some(l) = (0..self.nodes.len()).find(|&i| self.can_propose(i)) {
                 self.propose(l);
             }
+        }
+        if self.faults && self.rng.chance(2) {
+            self.client_sync()?;
         }
         match ev {
             Event::Tick(i) => self.tick(i),
@@ -462,7 +516,8 @@ impl Cluster {
             Output::InstallSnapshot { zxid, snapshot } => self.install(i, zxid, &snapshot),
             Output::SendSnapshot { to, zxid } => return self.send_snapshot(i, to, zxid),
             Output::Role { role, serving } => return self.role(i, role, serving),
-            Output::Request { .. } | Output::Touches(_) | Output::SyncDone(_) => {}
+            Output::SyncDone(token) => return self.sync_done(i, token),
+            Output::Request { .. } | Output::Touches(_) => {}
         }
         Ok(())
     }
@@ -686,6 +741,9 @@ impl Cluster {
         node.role = role;
         node.serving = serving;
         if !serving {
+            // Syncs pending on a server that stops serving are dropped (its
+            // clients are disconnected).
+            self.checker.syncs.retain(|_, (n, _)| *n != i);
             return Ok(());
         }
         if let Role::Leading { epoch } = role {
@@ -725,6 +783,56 @@ impl Cluster {
         match missing {
             Some(w) => Err(format!(
                 "node {} serves without acknowledged write {w}",
+                i + 1
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// A client `sync` at a random serving node.
+    fn client_sync(&mut self) -> Result<(), String> {
+        let i = self.rng.range(0, self.nodes.len() as u64 - 1) as usize;
+        if !self.nodes[i].serving {
+            return Ok(());
+        }
+        let token = self.next_write;
+        self.next_write += 1;
+        self.checker.syncs.insert(token, (i, self.now_ms));
+        let mut data = (token as i64).to_be_bytes().to_vec();
+        data.extend_from_slice(&1i32.to_be_bytes());
+        data.extend_from_slice(&9i32.to_be_bytes());
+        let request = Packet {
+            kind: PacketType::Request,
+            zxid: -1,
+            data: data.into(),
+            auth: Vec::new(),
+        };
+        self.feed(i, Input::Sync { token, request })
+    }
+
+    /// A sync completes: in the order issued on its node, and the node
+    /// holds every write acknowledged before it was issued.
+    fn sync_done(&mut self, i: usize, token: u64) -> Result<(), String> {
+        let Some((node, issued_ms)) = self.checker.syncs.remove(&token) else {
+            return Err(format!("node {} ends unknown sync {token}", i + 1));
+        };
+        let earlier = self
+            .checker
+            .syncs
+            .iter()
+            .find(|(t, (n, _))| **t < token && *n == i);
+        if node != i || earlier.is_some() {
+            return Err(format!("node {} ends sync {token} out of order", i + 1));
+        }
+        let state = &self.nodes[i].state;
+        let missing = self
+            .checker
+            .acknowledged
+            .iter()
+            .find(|(w, at)| **at < issued_ms && !state.iter().any(|(_, id)| id == *w));
+        match missing {
+            Some((w, _)) => Err(format!(
+                "node {} ends sync {token} without write {w}",
                 i + 1
             )),
             None => Ok(()),
@@ -799,6 +907,7 @@ impl Cluster {
         let node = &mut self.nodes[i];
         node.peer = None;
         node.life += 1;
+        self.checker.syncs.retain(|_, (n, _)| *n != i);
         node.serving = false;
         node.role = Role::Looking;
         let keep = node.disk.durable_len;

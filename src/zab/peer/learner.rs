@@ -48,6 +48,10 @@ pub(crate) struct Learner {
     acking: bool,
     /// The last proposal acknowledged (or committed when acking began).
     acked_upto: i64,
+    /// The leader's commit point as the sync header gave it (DIFF's zxid,
+    /// TRUNC's cut, SNAP's zxid): logged txns after it are proposals to
+    /// acknowledge, even those a restart already applied.
+    sync_point: i64,
     /// Sessions touched since the last PING reply, with their timeouts.
     touches: BTreeMap<i64, i32>,
     /// Tokens of forwarded syncs, oldest first, each ended by a SYNC.
@@ -66,6 +70,7 @@ impl Learner {
             newleader_zxid: 0,
             acking: false,
             acked_upto: 0,
+            sync_point: 0,
             touches: BTreeMap::new(),
             syncs: VecDeque::new(),
         };
@@ -170,9 +175,18 @@ impl Learner {
     fn packet(&mut self, p: Packet, ctx: &mut Ctx<'_>) -> Flow {
         match (p.kind, self.stage) {
             (PacketType::LeaderInfo, Stage::Discovery) => return self.leader_info(p.zxid, ctx),
-            (PacketType::Diff, Stage::Syncing) => ctx.log.deliver_upto(p.zxid, ctx.out),
-            (PacketType::Trunc, Stage::Syncing) => self.trunc(p.zxid, ctx),
-            (PacketType::Snap, Stage::Syncing) => ctx.log.install_snapshot(p.zxid, p.data, ctx.out),
+            (PacketType::Diff, Stage::Syncing) => {
+                self.sync_point = p.zxid;
+                ctx.log.deliver_upto(p.zxid, ctx.out)
+            }
+            (PacketType::Trunc, Stage::Syncing) => {
+                self.sync_point = p.zxid;
+                self.trunc(p.zxid, ctx)
+            }
+            (PacketType::Snap, Stage::Syncing) => {
+                self.sync_point = p.zxid;
+                ctx.log.install_snapshot(p.zxid, p.data, ctx.out)
+            }
             (PacketType::NewLeader, Stage::Syncing) => return self.new_leader(p.zxid, ctx),
             (PacketType::UpToDate, Stage::NewLeader) if self.acking => self.up_to_date(ctx),
             (PacketType::Proposal, s) if s >= Stage::Syncing => self.proposal(p, ctx),
@@ -280,7 +294,7 @@ impl Learner {
             ctx.persist_epochs(accepted, self.epoch);
             ctx.send(self.leader, PacketType::Ack, self.newleader_zxid, empty());
             self.acking = true;
-            self.acked_upto = ctx.log.delivered();
+            self.acked_upto = self.sync_point;
         }
         if self.observer {
             return;

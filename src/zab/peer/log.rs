@@ -8,10 +8,10 @@ use std::collections::VecDeque;
 /// The newest logged txns and the log's marks.
 #[derive(Debug, Clone)]
 pub(crate) struct Log {
-    /// Logged txns, oldest first: every undelivered one, plus up to `window`
-    /// delivered ones before them (the DIFF window).
+    /// Logged txns, oldest first (the DIFF window): at most `window` of
+    /// them, except that undelivered txns are never dropped.
     entries: VecDeque<(i64, TxnBytes)>,
-    /// How many delivered txns are kept for DIFF (PeerConfig::log_window).
+    /// How many txns are kept for DIFF (PeerConfig::log_window).
     window: usize,
     /// The last logged zxid (or the snapshot's when the log is empty).
     last_logged: i64,

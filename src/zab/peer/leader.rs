@@ -170,7 +170,7 @@ impl Leader {
                 msg: Message::Quorum(p),
             } => return self.packet(from, p, ctx),
             Input::Disconnected(sid) => {
-                self.learners.remove(&sid);
+                self.forget(sid);
             }
             Input::Durable(zxid) => {
                 ctx.log.made_durable(zxid);
@@ -212,7 +212,7 @@ impl Leader {
             .map(|(s, _)| *s)
             .collect();
         for sid in silent {
-            self.learners.remove(&sid);
+            self.forget(sid);
             ctx.out.push(Output::Disconnect(sid));
         }
         if self.established() && !self.synced_quorum(ctx) {
@@ -279,6 +279,7 @@ impl Leader {
             last_zxid: 0,
             heard_ms: ctx.now_ms,
         };
+        self.forget(from);
         self.learners.insert(from, handle);
         if self.phase == Phase::Discovery {
             self.max_accepted = self.max_accepted.max(epoch_of(p.zxid));
@@ -549,6 +550,14 @@ impl Leader {
             None => finish_sync(waiter, ctx),
             Some(p) => self.syncs.push_back((p.zxid, waiter)),
         }
+    }
+
+    /// Drops a learner's connection state and its pending syncs (a SYNC on
+    /// a later connection would answer the wrong request).
+    fn forget(&mut self, sid: Sid) {
+        self.learners.remove(&sid);
+        self.syncs
+            .retain(|(_, w)| !matches!(w, SyncWaiter::Learner(s) if *s == sid));
     }
 
     /// The learners past sync that `keep` selects.

@@ -305,12 +305,17 @@ impl Cluster {
         }
         self.heal();
         let deadline = self.now_ms + setup.heal_ms;
-        let mut probe: Option<u64> = None;
+        let mut probe: Option<(u64, usize)> = None;
         while self.now_ms < deadline {
             self.step()?;
-            if let Some(w) = probe {
+            if let Some((w, leader)) = probe {
                 if self.converged(w) {
                     return Ok(());
+                }
+                // A probe at a leader that lost its quorum may be lost
+                // (it was never acknowledged): probe again.
+                if !self.can_propose(leader) && !self.checker.acknowledged.contains_key(&w) {
+                    probe = None;
                 }
             } else if self.ready_for_probe() {
                 probe = self.propose_probe();
@@ -338,10 +343,10 @@ impl Cluster {
         }
     }
 
-    /// Proposes one write at the leader, returning its id.
-    fn propose_probe(&mut self) -> Option<u64> {
+    /// Proposes one write at the leader, returning its id and the leader.
+    fn propose_probe(&mut self) -> Option<(u64, usize)> {
         let leader = (0..self.nodes.len()).find(|&i| self.can_propose(i))?;
-        Some(self.propose(leader))
+        Some((self.propose(leader), leader))
     }
 
     /// True when every node that can serve does, all with the same state

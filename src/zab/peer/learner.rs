@@ -181,7 +181,7 @@ impl Learner {
             }
             (PacketType::Trunc, Stage::Syncing) => {
                 self.sync_point = p.zxid;
-                self.trunc(p.zxid, ctx)
+                return self.trunc(p.zxid, ctx);
             }
             (PacketType::Snap, Stage::Syncing) => {
                 self.sync_point = p.zxid;
@@ -217,7 +217,7 @@ impl Learner {
         };
         self.epoch = new_epoch;
         self.stage = Stage::Syncing;
-        let last = ctx.log.last_logged();
+        let last = ctx.log.sync_from();
         let data = previous.to_be_bytes().to_vec();
         ctx.send(self.leader, PacketType::AckEpoch, last, data.into());
         self.announce(ctx);
@@ -225,11 +225,19 @@ impl Learner {
     }
 
     /// TRUNC: cut the divergent tail; what is left is the leader's history.
-    fn trunc(&mut self, zxid: i64, ctx: &mut Ctx<'_>) {
+    /// A cut below what the log can undo (into a snapshot that holds txns
+    /// the leader lacks) is refused: the server elects again and asks the
+    /// next leader for a snapshot (ZooKeeper exits here instead).
+    fn trunc(&mut self, zxid: i64, ctx: &mut Ctx<'_>) -> Flow {
         if zxid < ctx.log.last_logged() {
+            if !ctx.log.can_cut_to(zxid) {
+                ctx.log.require_snapshot();
+                return Flow::Elect;
+            }
             ctx.log.truncate(zxid, ctx.out);
         }
         ctx.log.deliver_upto(zxid, ctx.out);
+        Flow::Stay
     }
 
     /// NEWLEADER: the sync data is complete; once everything logged is

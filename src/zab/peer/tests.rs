@@ -522,3 +522,43 @@ fn single_voter_leads_at_once_and_commits_on_its_own_durable_log() {
 fn empty_bytes() -> TxnBytes {
     TxnBytes::from(Vec::new())
 }
+
+#[test]
+fn cut_below_an_installed_snapshot_is_refused_and_a_snapshot_asked_for() {
+    let mut f = follower();
+    let snapshot = TxnBytes::from(vec![1, 2, 3]);
+    step(
+        &mut f,
+        packet(3, PacketType::Snap, e(1, 5), snapshot.to_vec()),
+    );
+    let out = step(&mut f, packet(3, PacketType::Trunc, e(1, 2), Vec::new()));
+    assert_eq!(f.role(), Role::Looking);
+    assert!(!out.iter().any(|o| matches!(o, Output::Truncate(_))));
+    let vote = Vote {
+        leader: 3,
+        zxid: e(1, 9),
+        election_epoch: 2,
+        peer_epoch: 2,
+    };
+    for from in [1, 3] {
+        let n = Notification {
+            state: ServerState::Looking,
+            vote,
+            config: Vec::new(),
+        };
+        step(
+            &mut f,
+            Input::Message {
+                from,
+                msg: Message::Vote(n),
+            },
+        );
+    }
+    step(&mut f, Input::Tick { now_ms: 600 });
+    step(&mut f, Input::Connected(3));
+    let out = step(
+        &mut f,
+        packet(3, PacketType::LeaderInfo, e(3, 0), vec![0, 1, 0, 0]),
+    );
+    assert_eq!(sent_to(&out, 3), vec![(PacketType::AckEpoch, i64::MIN)]);
+}

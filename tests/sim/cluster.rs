@@ -189,6 +189,8 @@ pub struct Setup {
     pub heal_ms: u64,
     /// The chance of a fault at each event, percent.
     pub fault_percent: u64,
+    /// Txns kept for DIFF (small, so SNAP happens too).
+    pub log_window: usize,
 }
 
 /// The simulated ensemble.
@@ -221,6 +223,8 @@ pub struct Cluster {
     faults: bool,
     /// The chance of a fault at each event, percent.
     fault_percent: u64,
+    /// Txns kept for DIFF.
+    log_window: usize,
     /// A readable trace, kept only when tracing.
     pub trace: Option<String>,
 }
@@ -229,8 +233,6 @@ pub struct Cluster {
 const TICK_EVERY_MS: u64 = 50;
 /// zoo.cfg tickTime of the simulated servers.
 const TICK_MS: u64 = 100;
-/// Committed txns kept for DIFF (small, so SNAP happens too).
-const LOG_WINDOW: usize = 8;
 
 /// The txn bytes for a write: zxid then write id.
 fn encode_txn(zxid: i64, write: u64) -> TxnBytes {
@@ -280,6 +282,7 @@ impl Cluster {
             next_write: 1,
             faults: true,
             fault_percent: setup.fault_percent,
+            log_window: setup.log_window,
             trace: trace.then(String::new),
         };
         for i in 0..n {
@@ -939,13 +942,13 @@ impl Cluster {
             init_limit: 10,
             sync_limit: 5,
             config_text: b"version=0".to_vec(),
-            log_window: LOG_WINDOW,
+            log_window: self.log_window,
         };
         let node = &mut self.nodes[i];
         node.life += 1;
         node.state = node.disk.rebuild();
         node.conn = None;
-        node.peer = Some(Peer::new(config, node.disk.persisted(LOG_WINDOW)));
+        node.peer = Some(Peer::new(config, node.disk.persisted(self.log_window)));
         let first = self.rng.range(0, TICK_EVERY_MS);
         self.schedule(first, Event::Tick(i));
     }

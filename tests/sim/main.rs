@@ -16,7 +16,7 @@ mod cluster;
 use cluster::{Cluster, Setup};
 
 /// The shape of schedule `seed`: 3 or 5 voters, sometimes an observer,
-/// faults at 1 to 3 % of the events.
+/// faults at 1 to 3 % of the events, DIFF windows from none to long.
 fn setup(seed: u64) -> Setup {
     Setup {
         voters: if seed % 3 == 2 { 5 } else { 3 },
@@ -24,6 +24,7 @@ fn setup(seed: u64) -> Setup {
         chaos_ms: 4_000,
         heal_ms: 60_000,
         fault_percent: 1 + seed / 7 % 3,
+        log_window: [0, 2, 8, 64][(seed / 5 % 4) as usize],
     }
 }
 

@@ -12,6 +12,9 @@
 //! `scripts/sim --schedules N` runs many more.
 
 mod cluster;
+mod disk;
+mod rng;
+mod trace;
 
 use cluster::{Cluster, Setup};
 

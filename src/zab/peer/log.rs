@@ -173,7 +173,8 @@ impl Log {
 
     /// The txns in memory after `zxid`, oldest first.
     pub(crate) fn after(&self, zxid: i64) -> impl Iterator<Item = &(i64, TxnBytes)> {
-        self.entries.iter().filter(move |(z, _)| *z > zxid)
+        let start = self.entries.partition_point(|(z, _)| *z <= zxid);
+        self.entries.range(start..)
     }
 
     /// Drops delivered txns beyond the window; undelivered ones stay.

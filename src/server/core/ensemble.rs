@@ -214,6 +214,24 @@ fn write_epoch(dir: &Path, name: &str, epoch: u32) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
 
+/// The `mntr` counter a packet this server sends adds to (ZooKeeper's
+/// ServerMetrics: how the leader synced each learner).
+fn sent_counter(kind: PacketType) -> Option<&'static str> {
+    match kind {
+        PacketType::Diff => Some("diff_count"),
+        _ => None,
+    }
+}
+
+/// The `mntr` counter a packet this server receives adds to (a learner's).
+fn received_counter(kind: PacketType) -> Option<&'static str> {
+    match kind {
+        PacketType::Proposal => Some("learner_proposal_received_count"),
+        PacketType::Commit => Some("learner_commit_received_count"),
+        _ => None,
+    }
+}
+
 /// REQUEST data: sessionId, then the client's frame (xid, type, body).
 fn request_data(session_id: i64, frame: &[u8]) -> TxnBytes {
     let mut data = Vec::with_capacity(8 + frame.len());
@@ -257,6 +275,9 @@ impl Core {
         let input = match event {
             PeerEvent::Message { from, msg } => {
                 if let Message::Quorum(p) = &msg {
+                    if let Some(counter) = received_counter(p.kind) {
+                        self.stats.metrics.add(counter, 1);
+                    }
                     if matches!(
                         p.kind,
                         PacketType::Diff | PacketType::Trunc | PacketType::Snap
@@ -302,7 +323,15 @@ impl Core {
             return;
         };
         match out {
-            Output::Send { to, msg } => r.net.send(to, msg),
+            Output::Send { to, msg } => {
+                if let Message::Quorum(p) = &msg {
+                    if let Some(counter) = sent_counter(p.kind) {
+                        self.stats.metrics.add(counter, 1);
+                    }
+                }
+                let r = self.replica.as_mut().expect("checked above");
+                r.net.send(to, msg)
+            }
             Output::ConnectLeader(sid) => r.net.connect_leader(sid),
             Output::Disconnect(sid) => r.net.disconnect(sid),
             Output::Append { zxid, txn } => r.log_batch.push((zxid, txn.to_vec())),
@@ -319,6 +348,7 @@ impl Core {
                     bytes = bytes.len(),
                     "sending a snapshot (SNAP)"
                 );
+                self.stats.metrics.add("snap_count", 1);
                 let r = self.replica.as_mut().expect("checked above");
                 r.net.send(
                     to,
@@ -473,6 +503,9 @@ impl Core {
     /// Applies a committed txn: the leader's own in-flight one, or one a
     /// learner receives (answered here when this learner forwarded it).
     fn deliver(&mut self, zxid: i64, bytes: &[u8]) {
+        if self.replica.as_ref().is_some_and(Replica::is_leader) {
+            self.stats.metrics.add("commit_count", 1);
+        }
         if self
             .in_flight
             .front()
@@ -532,6 +565,9 @@ impl Core {
     }
 
     fn role_changed(&mut self, role: Role, serving: bool) {
+        if role == Role::Looking {
+            self.stats.metrics.add("looking_count", 1);
+        }
         let Some(r) = self.replica.as_mut() else {
             return;
         };
@@ -805,6 +841,7 @@ impl Core {
         for (_, txn) in &batch {
             self.stats.proposal_sizes.record(txn.len() as i64);
         }
+        self.stats.metrics.add("proposal_count", batch.len() as i64);
         let Some(r) = self.replica.as_mut() else {
             return;
         };

@@ -66,11 +66,6 @@ fn main() -> std::process::ExitCode {
 fn run_server(path: PathBuf) -> anyhow::Result<()> {
     let config = Config::load(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
     config.log_unsupported();
-    anyhow::ensure!(
-        config.is_standalone(),
-        "{}: ensemble mode (server.N lines) is not supported yet",
-        path.display()
-    );
     let port = config
         .client_port
         .with_context(|| format!("{}: no clientPort is set", path.display()))?;
@@ -79,7 +74,8 @@ fn run_server(path: PathBuf) -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async {
         let listener = bind(config.client_port_address, port).await?;
-        info!(config = %path.display(), data_dir = %config.data_dir.display(), "paddock {} starting (standalone)", env!("CARGO_PKG_VERSION"));
+        let mode = if config.is_standalone() { "standalone".to_owned() } else { format!("ensemble member {}", config.my_id.unwrap_or(0)) };
+        info!(config = %path.display(), data_dir = %config.data_dir.display(), "paddock {} starting ({mode})", env!("CARGO_PKG_VERSION"));
         server::run(listener, Settings::from_config(&config), shutdown_signal()).await?;
         Ok(())
     })

@@ -32,6 +32,8 @@ pub struct ServerStats {
     pub auth_failed: i64,
     /// Sizes of replies sent.
     pub response_sizes: BufferStats,
+    /// Sizes of proposals sent (leader).
+    pub proposal_sizes: BufferStats,
     /// Named counters and summaries for `mntr`.
     pub metrics: Metrics,
     /// When the server started serving.
@@ -49,6 +51,7 @@ impl ServerStats {
             latency_ms: Summary::default(),
             auth_failed: 0,
             response_sizes: BufferStats::default(),
+            proposal_sizes: BufferStats::default(),
             metrics: Metrics::new(),
             started: Instant::now(),
             trace_mask: admin::DEFAULT_TRACE_MASK,
@@ -75,11 +78,11 @@ impl Core {
 
 impl ServerView for Core {
     fn is_serving(&self) -> bool {
-        true
+        self.ensemble_serving()
     }
 
     fn mode(&self) -> ServerMode {
-        ServerMode::Standalone
+        self.ensemble_mode().unwrap_or(ServerMode::Standalone)
     }
 
     fn stats(&self) -> StatsView {
@@ -95,7 +98,8 @@ impl ServerView for Core {
             outstanding_requests: self.outstanding_requests() as i64,
             last_processed_zxid: self.tree.last_processed_zxid(),
             node_count: self.tree.node_count() as i64,
-            proposal_sizes: None,
+            proposal_sizes: (self.ensemble_mode() == Some(ServerMode::Leader))
+                .then_some(s.proposal_sizes),
         }
     }
 
@@ -143,7 +147,7 @@ impl ServerView for Core {
             max_session_timeout_ms: s.max_session_timeout_ms as i32,
             client_port_listen_backlog: -1,
             server_id: s.server_id as i64,
-            quorum: None,
+            quorum: self.quorum_conf(),
         }
     }
 
@@ -174,9 +178,13 @@ impl ServerView for Core {
                 members: ids.collect(),
             })
             .collect();
+        let global = match self.learner_sessions() {
+            Some(list) => GlobalSessions::Timeouts(list),
+            None => GlobalSessions::Expiry(buckets),
+        };
         SessionDump {
             local: None,
-            global: GlobalSessions::Expiry(buckets),
+            global,
         }
     }
 
@@ -205,7 +213,7 @@ impl ServerView for Core {
             auth_failed_count: self.stats.auth_failed,
             non_mtls_remote_conn_count: 0,
             non_mtls_local_conn_count: 0,
-            quorum: None,
+            quorum: self.quorum_monitor(),
             extra: self.stats.metrics.lines(),
         }
     }

@@ -8,7 +8,7 @@
 
 use super::core::{CoreMsg, Inbound};
 use super::Settings;
-use crate::proto::{decode_connect_request, decode_request, RequestError};
+use crate::proto::{decode_connect_request, decode_request, Request, RequestError};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -217,12 +217,17 @@ async fn read_loop(
             Err(RequestError::Unimplemented { xid, op }) => (xid, op, Inbound::Unimplemented),
             Err(RequestError::BadHeader) => return Err(ConnEnd::BadHeader),
         };
+        let bytes = frame.len();
+        // An ensemble member may forward writes and syncs to its leader as they came.
+        let forwardable = settings.ensemble.is_some()
+            && matches!(&inbound, Inbound::Request(r) if r.is_write() || matches!(r, Request::Sync(_)));
         core.send(CoreMsg::Packet {
             conn: id,
             xid,
             op,
             inbound,
-            bytes: frame.len(),
+            bytes,
+            frame: forwardable.then_some(frame),
         })
         .await
         .map_err(|_| ConnEnd::CoreGone)?;

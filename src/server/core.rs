@@ -6,6 +6,8 @@
 //! waits until the session has no write in flight. Writes are committed in zxid
 //! order; applying one fires its watch events before its reply is queued.
 
+mod ensemble;
+
 use super::conn::{ConnId, OutTx, Outbound};
 use super::log_writer::{self, LogCommand, LogEvent};
 use super::Settings;
@@ -48,13 +50,15 @@ pub enum CoreMsg {
         out: OutTx,
         done: oneshot::Sender<bool>,
     },
-    /// A request after the handshake.
+    /// A request after the handshake. `frame` (xid, type, body) comes with
+    /// writes and syncs on an ensemble member, which may forward them.
     Packet {
         conn: ConnId,
         xid: i32,
         op: i32,
         inbound: Inbound,
         bytes: usize,
+        frame: Option<Vec<u8>>,
     },
     /// The connection is gone.
     Closed { conn: ConnId },
@@ -74,6 +78,7 @@ struct Queued {
     op: i32,
     inbound: Inbound,
     received_ms: i64,
+    frame: Option<Vec<u8>>,
 }
 
 /// Per-connection state kept by the core.
@@ -123,7 +128,8 @@ enum Origin {
         done: oneshot::Sender<bool>,
     },
     Expiry,
-    /// A server-made txn (reaper) that nobody waits for.
+    /// A server-made txn (reaper), or one a learner forwarded or that
+    /// another member's client waits for: nobody here waits for it.
     Internal,
 }
 
@@ -164,6 +170,8 @@ pub(super) struct Core {
     pub stats: super::admin_view::ServerStats,
     /// The connection asking a four-letter word, while it is answered.
     pub admin_peer: Option<SocketAddr>,
+    /// The ensemble side; `None` on a standalone server.
+    replica: Option<ensemble::Replica>,
 }
 
 /// A snapshot in progress: named after the zxid it started at, with the
@@ -179,6 +187,10 @@ struct FuzzySnapshot {
 /// it adds to any request to a few milliseconds).
 const SNAPSHOT_NODES_PER_TURN: usize = 4096;
 
+/// How often the consensus peer is given the time (its timers: election
+/// rounds, pings, limits) in ms.
+const ZAB_TICK_MS: u64 = 50;
+
 /// Messages handled before commits are flushed, at most.
 const BATCH_MESSAGES: usize = 256;
 
@@ -191,7 +203,10 @@ fn wall_ms() -> i64 {
 impl Core {
     /// Recovers the tree and sessions from the data directories, opens the
     /// transaction log and starts its thread.
-    pub fn new(settings: Arc<Settings>) -> Result<Core, StorageError> {
+    pub fn new(
+        settings: Arc<Settings>,
+        net: Option<super::peers::PeerNet>,
+    ) -> Result<Core, StorageError> {
         let epoch = Instant::now();
         let started = Instant::now();
         let recovered = super::startup::load_database(&settings)?;
@@ -224,6 +239,23 @@ impl Core {
             reconfig_enabled: settings.reconfig_enabled,
         };
         let seed = wall_ms() as u64 ^ settings.server_id;
+        let mut recovered = recovered;
+        if let Some(ensemble) = &settings.ensemble {
+            recovered
+                .tree
+                .set_ensemble_config(ensemble.config_text().as_bytes(), wall_ms());
+        }
+        let replica = match (&settings.ensemble, net) {
+            (Some(ensemble), Some(net)) => Some(ensemble::Replica::new(
+                ensemble.clone(),
+                net,
+                settings.tick_time_ms as u64,
+                &settings.data_dir,
+                &settings.data_log_dir,
+                recovered.last_zxid,
+            )?),
+            _ => None,
+        };
         Ok(Core {
             tree: recovered.tree,
             prep: Prep::new(prep_settings),
@@ -243,6 +275,7 @@ impl Core {
             epoch,
             stats: super::admin_view::ServerStats::new(),
             admin_peer: None,
+            replica,
             settings,
         })
     }
@@ -253,8 +286,14 @@ impl Core {
 
     /// Runs until every connection sender is dropped, or until the log fails
     /// (then nothing more may be acknowledged, so the pipeline stops).
-    pub async fn run(mut self, mut rx: mpsc::Receiver<CoreMsg>) {
+    pub async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<CoreMsg>,
+        mut peer_rx: Option<mpsc::UnboundedReceiver<super::peers::PeerEvent>>,
+    ) {
         let mut log_rx = self.log_rx.take().expect("run once");
+        let mut zab_tick = tokio::time::interval(Duration::from_millis(ZAB_TICK_MS));
+        zab_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut tick =
             tokio::time::interval(Duration::from_millis(self.settings.tick_time_ms as u64 / 2));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -274,8 +313,19 @@ impl Core {
                         }
                     }
                 }
+                Some(event) = async { peer_rx.as_mut()?.recv().await }, if peer_rx.is_some() => {
+                    self.peer_event(event);
+                }
+                _ = zab_tick.tick(), if self.replica.is_some() => self.zab_tick(),
                 event = log_rx.recv() => match event {
+                    Some(LogEvent::Durable(zxid)) if self.replica.is_some() => self.zab(crate::zab::Input::Durable(zxid)),
                     Some(LogEvent::Durable(zxid)) => self.commit_durable(zxid),
+                    Some(LogEvent::Refused { error, .. }) if self.replica.is_some() => {
+                        // An ensemble member that cannot log must not take part:
+                        // the others go on without it, and it resyncs when restarted.
+                        error!("stopping: the transaction log refused a record ({error}); the ensemble goes on without this server");
+                        return;
+                    }
                     Some(LogEvent::Refused { first_zxid, error }) => self.refuse_from(first_zxid, &error),
                     Some(LogEvent::Failed(e)) => {
                         error!("stopping: the transaction log failed ({e}); acknowledged writes are safe, unacknowledged ones are not applied");
@@ -308,7 +358,8 @@ impl Core {
                 op,
                 inbound,
                 bytes,
-            } => self.packet(conn, xid, op, inbound, bytes),
+                frame,
+            } => self.packet(conn, xid, op, inbound, bytes, frame),
             CoreMsg::Closed { conn } => self.closed(conn),
             CoreMsg::Admin {
                 remote,
@@ -332,6 +383,13 @@ impl Core {
         out: OutTx,
         done: oneshot::Sender<bool>,
     ) {
+        let read_only = self.is_read_only();
+        if !self.ensemble_serving() || (read_only && req.read_only != Some(true)) {
+            info!(%remote, read_only, "not serving (no leader or no quorum; read-only mode takes only read-only clients); closing the client connection");
+            let _ = out.send(Outbound::Close);
+            let _ = done.send(false);
+            return;
+        }
         if req.last_zxid_seen > self.tree.last_processed_zxid() {
             info!(%remote, client_zxid = format_args!("{:#x}", req.last_zxid_seen), our_zxid = format_args!("{:#x}", self.tree.last_processed_zxid()),
                 "client has seen a newer zxid than this server; refusing (it must try another server)");
@@ -358,6 +416,19 @@ impl Core {
             sasl: DigestServer::Start,
         };
         self.conns.insert(conn, state);
+        if req.session_id == 0 && read_only {
+            // A read-only session is local to this server: no txn.
+            let session_id = self.sessions.next_session_id();
+            let now = self.now_ms();
+            self.sessions.add(session_id, timeout_ms, now);
+            self.establish(conn, session_id, timeout_ms);
+            let _ = done.send(true);
+            return;
+        }
+        if req.session_id == 0 && self.is_learner() {
+            self.forward_connect(conn, timeout_ms, done);
+            return;
+        }
         if req.session_id == 0 {
             let session_id = self.sessions.next_session_id();
             let ctx = self.server_ctx(session_id);
@@ -396,6 +467,7 @@ impl Core {
         self.sessions.set_timeout(id, timeout_ms);
         let now = self.now_ms();
         self.sessions.touch(id, now);
+        self.touch_remote(id, timeout_ms);
         self.establish(conn, id, timeout_ms);
         let _ = done.send(true);
     }
@@ -407,6 +479,7 @@ impl Core {
                 self.close_conn(old);
             }
         }
+        let read_only = self.is_read_only();
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
@@ -417,7 +490,7 @@ impl Core {
             time_out: timeout_ms as i32,
             session_id,
             passwd: session_password(session_id).to_vec(),
-            read_only: c.read_only_flag.map(|_| false),
+            read_only: c.read_only_flag.map(|_| read_only),
         };
         debug!(
             conn,
@@ -433,9 +506,16 @@ impl Core {
     }
 
     fn expire_sessions(&mut self) {
+        if !self.owns_expiry() {
+            return;
+        }
         let now = self.now_ms();
         for session_id in self.sessions.expire(now) {
             info!(session = format_args!("{session_id:#x}"), "session expired");
+            if self.is_read_only() {
+                self.session_closed(session_id);
+                continue;
+            }
             let ctx = self.server_ctx(session_id);
             let txn = self.prep.close_session(&self.tree, &ctx);
             self.in_flight.push_back(InFlight {
@@ -449,6 +529,9 @@ impl Core {
     /// have had children and expired TTL nodes, as ordinary deleteContainer
     /// txns from session 0, at most maxPerMinute per minute.
     fn reap_containers(&mut self) {
+        if !self.owns_expiry() {
+            return;
+        }
         let s = &self.settings;
         let per_pass = (s.container_max_per_minute as u64 * s.container_check_interval_ms / 60_000)
             .max(1) as usize;
@@ -492,7 +575,15 @@ impl Core {
 
     // ---- requests ----
 
-    fn packet(&mut self, conn: ConnId, xid: i32, op: i32, inbound: Inbound, bytes: usize) {
+    fn packet(
+        &mut self,
+        conn: ConnId,
+        xid: i32,
+        op: i32,
+        inbound: Inbound,
+        bytes: usize,
+        frame: Option<Vec<u8>>,
+    ) {
         let now = self.now_ms();
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
@@ -500,8 +591,9 @@ impl Core {
         c.stats.packets_received += 1;
         self.stats.packets_received += 1;
         self.stats.metrics.add("bytes_received_count", bytes as i64);
-        let session_id = c.session_id;
+        let (session_id, timeout_ms) = (c.session_id, c.timeout_ms);
         self.sessions.touch(session_id, now);
+        self.touch_remote(session_id, timeout_ms);
         match inbound {
             Inbound::Request(Request::Ping) => {
                 let zxid = self.tree.last_processed_zxid();
@@ -520,6 +612,7 @@ impl Core {
                         op,
                         inbound,
                         received_ms,
+                        frame,
                     });
                 }
                 self.pump(conn);
@@ -589,6 +682,8 @@ impl Core {
     /// Moves `conn`'s queue forward: preps writes and answers reads, in order,
     /// stopping at a read that must wait for the session's writes.
     fn pump(&mut self, conn: ConnId) {
+        let read_only = self.is_read_only();
+        let replicated = self.replica.is_some();
         loop {
             let Some(c) = self.conns.get_mut(&conn) else {
                 return;
@@ -599,6 +694,16 @@ impl Core {
                 return;
             }
             let q = c.queue.pop_front().expect("front exists");
+            let is_sync = matches!(&q.inbound, Inbound::Request(Request::Sync(_)));
+            if (is_write || is_sync) && read_only {
+                self.refuse_read_only(conn, q.xid, q.op, q.received_ms);
+                continue;
+            }
+            if replicated && (is_write || is_sync) {
+                c.writes_in_flight += 1;
+                self.replicated_request(conn, q);
+                continue;
+            }
             if is_write {
                 c.writes_in_flight += 1;
                 let (session_id, auth) = (c.session_id, c.auth.clone());
@@ -609,6 +714,26 @@ impl Core {
             } else {
                 self.answer_read(conn, q.xid, q.op, q.received_ms, q.inbound);
             }
+        }
+    }
+
+    /// On an ensemble member: a sync, or a write the leader preps and a
+    /// learner forwards.
+    fn replicated_request(&mut self, conn: ConnId, q: Queued) {
+        let Inbound::Request(req) = q.inbound else {
+            unreachable!("writes and syncs are requests")
+        };
+        let frame = q.frame.unwrap_or_default();
+        if matches!(req, Request::Sync(_)) {
+            self.start_sync(conn, q.xid, q.op, q.received_ms, req, &frame);
+        } else if self.is_learner() {
+            self.forward_write(conn, q.xid, q.op, q.received_ms, &frame);
+        } else {
+            let Some(c) = self.conns.get(&conn) else {
+                return;
+            };
+            let (session_id, auth) = (c.session_id, c.auth.clone());
+            self.prep_write(conn, session_id, &auth, q.xid, q.op, q.received_ms, &req);
         }
     }
 
@@ -689,6 +814,10 @@ impl Core {
 
     /// Hands every txn prepped since the last call to the log thread, as one batch.
     fn send_to_log(&mut self) {
+        if self.replica.is_some() {
+            self.propose_prepped();
+            return;
+        }
         let unsent = self
             .in_flight
             .iter()
@@ -721,6 +850,11 @@ impl Core {
             self.commit(f);
             applied += 1;
         }
+        self.after_applied(applied);
+    }
+
+    /// Counts `applied` txns towards the next snapshot, and starts it when due.
+    fn after_applied(&mut self, applied: u64) {
         self.txns_since_snapshot += applied;
         if self.snapshot.is_none()
             && self
@@ -841,6 +975,7 @@ impl Core {
             Origin::Expiry => self.session_closed(f.txn.header.client_id),
             Origin::Internal => {}
         }
+        self.session_effect(&f.txn);
     }
 
     #[allow(clippy::too_many_arguments)]

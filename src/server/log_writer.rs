@@ -28,6 +28,12 @@ pub enum LogCommand {
     Snapshot { zxid: i64, bytes: Vec<u8> },
     /// The core has failed the refused writes: accept appends again.
     Resume,
+    /// Remove every record above `zxid` (TRUNC sync); the result is sent on
+    /// `done` once the cut is durable.
+    Truncate {
+        zxid: i64,
+        done: std_mpsc::Sender<Result<(), StorageError>>,
+    },
 }
 
 /// What the log thread reports back to the core.
@@ -100,6 +106,14 @@ fn run(
                     spawn_snapshot_write(snap_dir.to_path_buf(), zxid, bytes);
                 }
                 LogCommand::Resume => refusing = false,
+                LogCommand::Truncate { zxid, done } => {
+                    let result = log.truncate(zxid);
+                    last = last.map(|l: i64| l.min(zxid));
+                    if let Err(e) = &result {
+                        error!("transaction log truncation to {zxid:#x} failed: {e}");
+                    }
+                    let _ = done.send(result);
+                }
             }
             if appended < GROUP_COMMIT_RECORDS_MAX && refused.is_none() {
                 pending = rx.try_recv().ok();

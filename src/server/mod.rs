@@ -13,6 +13,7 @@ mod admin_view;
 mod conn;
 mod core;
 mod log_writer;
+pub mod peers;
 mod reads;
 pub mod settings;
 mod startup;
@@ -40,9 +41,17 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let settings = Arc::new(settings);
     let (core_tx, core_rx) = mpsc::channel(CORE_QUEUE_BOUND);
+    let (net, peer_rx) = match &settings.ensemble {
+        Some(ensemble) => {
+            let (events, peer_rx) = mpsc::unbounded_channel();
+            let net = peers::PeerNet::start(ensemble.my_id, &ensemble.servers, events).await?;
+            (Some(net), Some(peer_rx))
+        }
+        None => (None, None),
+    };
     let core_state =
-        core::Core::new(settings.clone()).map_err(|e| std::io::Error::other(e.to_string()))?;
-    let mut core = tokio::spawn(core_state.run(core_rx));
+        core::Core::new(settings.clone(), net).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let mut core = tokio::spawn(core_state.run(core_rx, peer_rx));
     let per_ip: Arc<Mutex<HashMap<IpAddr, u32>>> = Arc::default();
     let purger = (settings.autopurge_purge_interval_hours > 0)
         .then(|| tokio::spawn(autopurge(settings.clone())));

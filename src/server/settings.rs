@@ -2,7 +2,7 @@
 
 use crate::admin::FourLetterWhitelist;
 use crate::auth::sasl::SaslUsers;
-use crate::config::Config;
+use crate::config::{Config, ServerSpec};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -61,6 +61,54 @@ pub struct Settings {
     pub data_log_dir: PathBuf,
     /// The client port, for `conf`.
     pub client_port: u16,
+    /// The ensemble this server is a member of; `None` for a standalone server.
+    pub ensemble: Option<Arc<Ensemble>>,
+}
+
+/// Paddock's default for `zookeeper.commitLogCount`.
+const DEFAULT_COMMIT_LOG_COUNT: usize = 100_000;
+
+/// What an ensemble member needs beyond a standalone server's settings.
+#[derive(Debug, Clone)]
+pub struct Ensemble {
+    /// This server's id (myid).
+    pub my_id: u64,
+    /// Every `server.N` line, sorted by id.
+    pub servers: Vec<ServerSpec>,
+    /// initLimit in ticks: the limit of a learner's discovery and sync.
+    pub init_limit: u32,
+    /// syncLimit in ticks: how long a learner may be silent.
+    pub sync_limit: u32,
+    /// readonlymode.enabled: serve reads when cut off from the quorum.
+    pub read_only_mode: bool,
+    /// The version the membership text carries (`version=` in `/zookeeper/config`).
+    pub config_version: u64,
+    /// Committed txns the leader keeps in memory to sync learners by DIFF
+    /// (`zookeeper.commitLogCount`; a learner further behind gets SNAP).
+    /// ZooKeeper's default is 500 and it reads older txns from its log files;
+    /// Paddock keeps only memory, so its default is larger.
+    pub commit_log_count: usize,
+}
+
+impl Ensemble {
+    /// The membership as `/zookeeper/config` shows it: a `server.N=…` line
+    /// per member, then `version=<hex>`.
+    pub fn config_text(&self) -> String {
+        let mut text = String::new();
+        for s in &self.servers {
+            text.push_str(&format!("server.{}={}\n", s.id, s.config_value()));
+        }
+        text.push_str(&format!("version={:x}", self.config_version));
+        text
+    }
+
+    /// This server's own `server.N` line.
+    pub fn me(&self) -> &ServerSpec {
+        self.servers
+            .iter()
+            .find(|s| s.id == self.my_id)
+            .expect("config validation guarantees a server.N line for myid")
+    }
 }
 
 impl Settings {
@@ -93,10 +141,11 @@ impl Settings {
             data_log_dir: data_dir.clone(),
             data_dir,
             client_port: 0,
+            ensemble: None,
         }
     }
 
-    /// The settings a standalone server takes from its zoo.cfg.
+    /// The settings a server takes from its zoo.cfg.
     pub fn from_config(c: &Config) -> Settings {
         Settings {
             server_id: c.my_id.unwrap_or(0),
@@ -125,6 +174,21 @@ impl Settings {
             data_dir: c.data_dir.clone(),
             data_log_dir: c.data_log_dir.clone(),
             client_port: c.client_port.unwrap_or(0),
+            ensemble: (!c.is_standalone()).then(|| {
+                Arc::new(Ensemble {
+                    my_id: c.my_id.unwrap_or(0),
+                    servers: c.servers.clone(),
+                    init_limit: c.init_limit.unwrap_or(10),
+                    sync_limit: c.sync_limit.unwrap_or(5),
+                    read_only_mode: c.read_only_mode_enabled,
+                    config_version: c.dynamic_config_version.unwrap_or(0),
+                    commit_log_count: c
+                        .property("zookeeper.commitLogCount")
+                        .and_then(|v| v.trim().parse().ok())
+                        .filter(|&n: &usize| n > 0)
+                        .unwrap_or(DEFAULT_COMMIT_LOG_COUNT),
+                })
+            }),
         }
     }
 
@@ -133,5 +197,48 @@ impl Settings {
         let min = self.min_session_timeout_ms as i64;
         let max = self.max_session_timeout_ms as i64;
         (requested_ms as i64).clamp(min, max.max(min)) as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn ensemble_of(cfg: &str, my_id: u64, jvm_flags: &str) -> Arc<Ensemble> {
+        let mut config = Config::parse(cfg, Path::new("zoo.cfg"), jvm_flags).unwrap();
+        config.apply_my_id(my_id).unwrap();
+        Settings::from_config(&config).ensemble.expect("an ensemble")
+    }
+
+    const THREE: &str = "tickTime=500\ninitLimit=10\nsyncLimit=5\ndataDir=/tmp/x\nclientPort=2181\n\
+        server.1=127.0.0.1:2288:3388\nserver.2=127.0.0.1:2289:3389\nserver.3=127.0.0.1:2290:3390\n";
+
+    /// The text ZooKeeper 3.8.0 showed in `/zookeeper/config` (and `conf`) for
+    /// this configuration.
+    #[test]
+    fn config_text_is_zookeepers() {
+        let e = ensemble_of(THREE, 2, "");
+        assert_eq!(
+            e.config_text(),
+            "server.1=127.0.0.1:2288:3388:participant\nserver.2=127.0.0.1:2289:3389:participant\n\
+             server.3=127.0.0.1:2290:3390:participant\nversion=0"
+        );
+        assert_eq!(e.me().quorum_port, 2289);
+        assert_eq!((e.init_limit, e.sync_limit), (10, 5));
+        assert_eq!(e.commit_log_count, DEFAULT_COMMIT_LOG_COUNT);
+    }
+
+    #[test]
+    fn commit_log_count_comes_from_the_jvm_property() {
+        let e = ensemble_of(THREE, 1, "-Dzookeeper.commitLogCount=100");
+        assert_eq!(e.commit_log_count, 100);
+    }
+
+    #[test]
+    fn a_plain_config_is_standalone() {
+        let cfg = "tickTime=500\ndataDir=/tmp/x\nclientPort=2181\n";
+        let config = Config::parse(cfg, Path::new("zoo.cfg"), "").unwrap();
+        assert!(Settings::from_config(&config).ensemble.is_none());
     }
 }

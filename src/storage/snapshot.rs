@@ -75,6 +75,31 @@ pub fn snapshot_image(sessions: &[(i64, u32)], tree_part: impl FnOnce(&mut Vec<u
     out
 }
 
+/// The snapshot a leader streams to a learner after SNAP (ZooKeeper's
+/// `serializeSnapshot`): sessions then the tree part, with no file header
+/// and no seal.
+pub fn sync_snapshot_bytes(tree: &DataTree, sessions: &[(i64, u32)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    (sessions.len() as i32).write(&mut out);
+    for &(id, timeout_ms) in sessions {
+        id.write(&mut out);
+        (timeout_ms as i32).write(&mut out);
+    }
+    tree.write_snapshot_part(&mut out);
+    out
+}
+
+/// Reads what [`sync_snapshot_bytes`] writes: the tree (its last processed
+/// zxid still to be set by the caller) and the sessions.
+pub fn parse_sync_snapshot(
+    bytes: &[u8],
+    extended_types: bool,
+) -> Result<(DataTree, Vec<(i64, u32)>), DecodeError> {
+    let (rest, sessions) = read_sessions(bytes)?;
+    let (tree, _) = DataTree::read_snapshot_part(rest, extended_types)?;
+    Ok((tree, sessions))
+}
+
 /// Writes a snapshot image to `dir/snapshot.<zxid hex>` (dir created if
 /// missing; pass [`super::snap_dir`] of dataDir): into a temporary file,
 /// fsynced, renamed, directory synced. When it returns `Ok` the snapshot is

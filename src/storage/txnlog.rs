@@ -153,6 +153,19 @@ impl TxnLog {
         }
     }
 
+    /// Removes every record above `zxid` (a follower's uncommitted tail, on
+    /// the leader's TRUNC): flushes what is pending, unmaps every file, cuts
+    /// the log with [`super::truncate_log`] (durable when it returns) and
+    /// starts the next append in a new file. Appends may resume above `zxid`.
+    pub fn truncate(&mut self, zxid: i64) -> Result<(), StorageError> {
+        self.sync()?;
+        self.current = None;
+        self.retired.clear();
+        super::truncate_log(&self.dir, zxid)?;
+        self.last_zxid = last_zxid_in(&self.dir)?;
+        Ok(())
+    }
+
     /// Makes `log.<zxid hex>` from the spare file (grown if `needed` bytes
     /// would not fit) and maps it as the current file.
     fn start_file(&mut self, zxid: i64, needed: usize) -> Result<(), StorageError> {

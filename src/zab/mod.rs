@@ -175,10 +175,7 @@ pub struct Membership {
 impl Membership {
     /// True when `acks` holds more than half of the voters.
     pub fn is_quorum<'a>(&self, acks: impl IntoIterator<Item = &'a Sid>) -> bool {
-        let n = acks
-            .into_iter()
-            .filter(|s| self.voters.contains(s))
-            .count();
+        let n = acks.into_iter().filter(|s| self.voters.contains(s)).count();
         n * 2 > self.voters.len()
     }
 }
@@ -372,3 +369,5 @@ pub enum Output {
     /// A [`Input::Sync`] is complete.
     SyncDone(u64),
 }
+
+pub use peer::{LearnerCounts, Peer};

@@ -1,0 +1,408 @@
+//! Step-by-step tests of `Peer`: each feeds inputs and asserts the exact
+//! packets and effects (ZooKeeper's LearnerHandler.syncFollower for the sync
+//! choice; Zab's primary order for commits).
+
+use super::*;
+use crate::zab::{epoch_of, make_zxid, Notification};
+
+fn config(me: Sid, voters: &[Sid], window: usize) -> PeerConfig {
+    PeerConfig {
+        my_id: me,
+        membership: Membership {
+            voters: voters.iter().copied().collect(),
+            observers: Default::default(),
+        },
+        tick_ms: 100,
+        init_limit: 10,
+        sync_limit: 5,
+        config_text: b"version=0".to_vec(),
+        log_window: window,
+    }
+}
+
+fn txn(zxid: i64) -> TxnBytes {
+    zxid.to_be_bytes().to_vec().into()
+}
+
+/// A disk with `zxids` logged, at `epoch` (accepted and current).
+fn disk(epoch: u32, zxids: &[i64], window: usize) -> Persisted {
+    let skip = zxids.len().saturating_sub(window);
+    Persisted {
+        accepted_epoch: epoch,
+        current_epoch: epoch,
+        last_zxid: zxids.last().copied().unwrap_or(0),
+        recent: zxids[skip..].iter().map(|z| (*z, txn(*z))).collect(),
+    }
+}
+
+fn packet(from: Sid, kind: PacketType, zxid: i64, data: Vec<u8>) -> Input {
+    Input::Message {
+        from,
+        msg: Message::Quorum(Packet {
+            kind,
+            zxid,
+            data: data.into(),
+            auth: Vec::new(),
+        }),
+    }
+}
+
+/// The quorum packets sent to `to`, as (type, zxid).
+fn sent_to(out: &[Output], to: Sid) -> Vec<(PacketType, i64)> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Send {
+                to: t,
+                msg: Message::Quorum(p),
+            } if *t == to => Some((p.kind, p.zxid)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn delivered(out: &[Output]) -> Vec<i64> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Deliver { zxid, .. } => Some(*zxid),
+            _ => None,
+        })
+        .collect()
+}
+
+fn step(peer: &mut Peer, input: Input) -> Vec<Output> {
+    let mut out = Vec::new();
+    peer.handle(input, &mut out);
+    out
+}
+
+/// Makes server 1 (of voters 1, 2, 3) leader with server 2's vote, and
+/// brings server 2 through discovery with its last zxid `learner_last`.
+/// Returns the outputs of the ACKEPOCH (the sync of server 2).
+fn lead_and_sync(leader: &mut Peer, learner_last: i64) -> Vec<Output> {
+    step(leader, Input::Tick { now_ms: 0 });
+    let n = Notification {
+        state: ServerState::Looking,
+        vote: leader.current_vote(),
+        config: Vec::new(),
+    };
+    step(
+        leader,
+        Input::Message {
+            from: 2,
+            msg: Message::Vote(n),
+        },
+    );
+    step(leader, Input::Tick { now_ms: 300 });
+    assert_eq!(leader.role(), Role::Leading { epoch: 0 });
+    let out = step(leader, packet(2, PacketType::FollowerInfo, 0, Vec::new()));
+    let epoch = leader.role();
+    let Role::Leading { epoch } = epoch else {
+        panic!("leads")
+    };
+    assert_eq!(
+        sent_to(&out, 2),
+        vec![(PacketType::LeaderInfo, make_zxid(epoch, 0))]
+    );
+    let current = (epoch_of(learner_last) as i32).to_be_bytes().to_vec();
+    step(
+        leader,
+        packet(2, PacketType::AckEpoch, learner_last, current),
+    )
+}
+
+fn e(epoch: u32, counter: u32) -> i64 {
+    make_zxid(epoch, counter)
+}
+
+#[test]
+fn learner_behind_inside_the_window_gets_diff_and_the_missing_txns() {
+    let log: Vec<i64> = (1..=5).map(|c| e(1, c)).collect();
+    let mut leader = Peer::new(config(1, &[1, 2, 3], 8), disk(1, &log, 8));
+    let out = lead_and_sync(&mut leader, e(1, 3));
+    use PacketType::*;
+    assert_eq!(
+        sent_to(&out, 2),
+        vec![
+            (Diff, e(1, 5)),
+            (Proposal, e(1, 4)),
+            (Commit, e(1, 4)),
+            (Proposal, e(1, 5)),
+            (Commit, e(1, 5)),
+            (NewLeader, e(2, 0)),
+        ]
+    );
+}
+
+#[test]
+fn learner_even_with_the_leader_gets_an_empty_diff() {
+    let log: Vec<i64> = (1..=5).map(|c| e(1, c)).collect();
+    let mut leader = Peer::new(config(1, &[1, 2, 3], 8), disk(1, &log, 8));
+    let out = lead_and_sync(&mut leader, e(1, 5));
+    use PacketType::*;
+    assert_eq!(
+        sent_to(&out, 2),
+        vec![(Diff, e(1, 5)), (NewLeader, e(2, 0))]
+    );
+}
+
+#[test]
+fn learner_ahead_of_the_leader_is_truncated_to_the_leaders_last() {
+    // The learner's current epoch (1) is older than the leader's (2), else
+    // the leader would give up.
+    let log: Vec<i64> = (1..=5).map(|c| e(1, c)).collect();
+    let mut leader = Peer::new(config(1, &[1, 2, 3], 8), disk(2, &log, 8));
+    let out = lead_and_sync(&mut leader, e(1, 7));
+    use PacketType::*;
+    assert_eq!(
+        sent_to(&out, 2),
+        vec![(Trunc, e(1, 5)), (NewLeader, e(3, 0))]
+    );
+}
+
+#[test]
+fn divergent_tail_is_truncated_then_the_rest_follows() {
+    let log = [e(1, 1), e(1, 2), e(2, 1), e(2, 2)];
+    let mut leader = Peer::new(config(1, &[1, 2, 3], 8), disk(2, &log, 8));
+    let out = lead_and_sync(&mut leader, e(1, 3));
+    use PacketType::*;
+    assert_eq!(
+        sent_to(&out, 2),
+        vec![
+            (Trunc, e(1, 2)),
+            (Proposal, e(2, 1)),
+            (Commit, e(2, 1)),
+            (Proposal, e(2, 2)),
+            (Commit, e(2, 2)),
+            (NewLeader, e(3, 0)),
+        ]
+    );
+}
+
+#[test]
+fn learner_older_than_the_window_gets_a_snapshot() {
+    let log: Vec<i64> = (1..=5).map(|c| e(1, c)).collect();
+    let mut leader = Peer::new(config(1, &[1, 2, 3], 2), disk(1, &log, 2));
+    let out = lead_and_sync(&mut leader, e(1, 1));
+    let snap = out
+        .iter()
+        .position(|o| matches!(o, Output::SendSnapshot { to: 2, zxid } if *zxid == e(1, 5)));
+    let newleader = out.iter().position(|o| {
+        matches!(o, Output::Send { to: 2, msg: Message::Quorum(p) } if p.kind == PacketType::NewLeader)
+    });
+    assert!(snap.is_some() && snap < newleader, "{out:?}");
+}
+
+#[test]
+fn learner_ahead_of_the_leader_during_discovery_makes_it_give_up() {
+    let log: Vec<i64> = (1..=5).map(|c| e(1, c)).collect();
+    let mut leader = Peer::new(config(1, &[1, 2, 3], 8), disk(1, &log, 8));
+    let out = lead_and_sync(&mut leader, e(1, 6));
+    assert_eq!(leader.role(), Role::Looking);
+    assert!(out.iter().any(|o| matches!(o, Output::Disconnect(2))));
+}
+
+/// An established leader of voters 1, 2, 3 with follower 2 up to date.
+fn established() -> Peer {
+    let mut leader = Peer::new(config(1, &[1, 2, 3], 8), disk(1, &[e(1, 1)], 8));
+    lead_and_sync(&mut leader, e(1, 1));
+    let out = step(&mut leader, packet(2, PacketType::Ack, e(2, 0), Vec::new()));
+    assert!(leader.can_propose());
+    assert_eq!(sent_to(&out, 2), vec![(PacketType::UpToDate, -1)]);
+    leader
+}
+
+#[test]
+fn commits_wait_for_a_quorum_and_keep_zxid_order() {
+    let mut leader = established();
+    for z in [e(2, 1), e(2, 2)] {
+        let out = step(
+            &mut leader,
+            Input::Propose {
+                zxid: z,
+                txn: txn(z),
+            },
+        );
+        assert_eq!(sent_to(&out, 2), vec![(PacketType::Proposal, z)]);
+    }
+    assert!(delivered(&step(&mut leader, Input::Durable(e(2, 2)))).is_empty());
+    let out = step(&mut leader, packet(2, PacketType::Ack, e(2, 2), Vec::new()));
+    assert!(delivered(&out).is_empty(), "e2c2 must wait for e2c1");
+    let out = step(&mut leader, packet(2, PacketType::Ack, e(2, 1), Vec::new()));
+    assert_eq!(delivered(&out), vec![e(2, 1), e(2, 2)]);
+    use PacketType::*;
+    assert_eq!(sent_to(&out, 2), vec![(Commit, e(2, 1)), (Commit, e(2, 2))]);
+}
+
+#[test]
+fn leader_own_ack_waits_for_its_durable_log() {
+    let mut leader = established();
+    step(
+        &mut leader,
+        Input::Propose {
+            zxid: e(2, 1),
+            txn: txn(e(2, 1)),
+        },
+    );
+    let out = step(&mut leader, packet(2, PacketType::Ack, e(2, 1), Vec::new()));
+    assert!(delivered(&out).is_empty());
+    assert_eq!(
+        delivered(&step(&mut leader, Input::Durable(e(2, 1)))),
+        vec![e(2, 1)]
+    );
+}
+
+#[test]
+fn leader_without_a_synced_quorum_steps_down() {
+    let mut leader = established();
+    step(&mut leader, Input::Tick { now_ms: 400 });
+    assert!(leader.serving());
+    let out = step(&mut leader, Input::Tick { now_ms: 1_000 });
+    assert_eq!(leader.role(), Role::Looking);
+    assert!(!leader.serving());
+    assert!(out.iter().any(|o| matches!(
+        o,
+        Output::Role {
+            role: Role::Looking,
+            serving: false
+        }
+    )));
+}
+
+#[test]
+fn forwarded_sync_is_answered_after_outstanding_proposals_commit() {
+    let mut leader = established();
+    step(
+        &mut leader,
+        Input::Propose {
+            zxid: e(2, 1),
+            txn: txn(e(2, 1)),
+        },
+    );
+    let mut request = 5i64.to_be_bytes().to_vec();
+    request.extend_from_slice(&1i32.to_be_bytes());
+    request.extend_from_slice(&9i32.to_be_bytes());
+    let out = step(&mut leader, packet(2, PacketType::Request, -1, request));
+    assert!(sent_to(&out, 2).is_empty());
+    assert_eq!(leader.learner_counts().pending_syncs, 1);
+    step(&mut leader, Input::Durable(e(2, 1)));
+    let out = step(&mut leader, packet(2, PacketType::Ack, e(2, 1), Vec::new()));
+    assert_eq!(sent_to(&out, 2).last(), Some(&(PacketType::Sync, 0)));
+}
+
+/// A follower (server 2) that registered with leader 3 and got LEADERINFO
+/// of epoch 2.
+fn follower() -> Peer {
+    let mut f = Peer::new(config(2, &[1, 2, 3], 8), disk(1, &[e(1, 1)], 8));
+    step(&mut f, Input::Tick { now_ms: 0 });
+    let vote = Vote {
+        leader: 3,
+        zxid: e(1, 1),
+        election_epoch: 1,
+        peer_epoch: 1,
+    };
+    for from in [1, 3] {
+        let n = Notification {
+            state: ServerState::Looking,
+            vote,
+            config: Vec::new(),
+        };
+        step(
+            &mut f,
+            Input::Message {
+                from,
+                msg: Message::Vote(n),
+            },
+        );
+    }
+    let out = step(&mut f, Input::Tick { now_ms: 300 });
+    assert!(out.iter().any(|o| matches!(o, Output::ConnectLeader(3))));
+    let out = step(&mut f, Input::Connected(3));
+    assert_eq!(sent_to(&out, 3), vec![(PacketType::FollowerInfo, e(1, 0))]);
+    let out = step(
+        &mut f,
+        packet(3, PacketType::LeaderInfo, e(2, 0), vec![0, 1, 0, 0]),
+    );
+    assert_eq!(sent_to(&out, 3), vec![(PacketType::AckEpoch, e(1, 1))]);
+    f
+}
+
+#[test]
+fn follower_acks_newleader_and_proposals_only_once_durable() {
+    let mut f = follower();
+    step(&mut f, packet(3, PacketType::Diff, e(1, 1), Vec::new()));
+    step(
+        &mut f,
+        packet(3, PacketType::Proposal, e(2, 1), txn(e(2, 1)).to_vec()),
+    );
+    let out = step(
+        &mut f,
+        packet(3, PacketType::NewLeader, e(2, 0), Vec::new()),
+    );
+    assert!(sent_to(&out, 3).is_empty(), "e2c1 is not durable yet");
+    let out = step(&mut f, Input::Durable(e(2, 1)));
+    use PacketType::*;
+    assert_eq!(sent_to(&out, 3), vec![(Ack, e(2, 0)), (Ack, e(2, 1))]);
+    let out = step(&mut f, packet(3, UpToDate, -1, Vec::new()));
+    assert!(f.serving());
+    assert!(delivered(&out).is_empty());
+    let out = step(&mut f, packet(3, Commit, e(2, 1), Vec::new()));
+    assert_eq!(delivered(&out), vec![e(2, 1)]);
+}
+
+#[test]
+fn follower_truncates_a_divergent_tail() {
+    let mut f = Peer::new(config(2, &[1, 2, 3], 8), disk(1, &[e(1, 1), e(1, 2)], 8));
+    step(&mut f, Input::Tick { now_ms: 0 });
+    let vote = Vote {
+        leader: 1,
+        zxid: e(1, 1),
+        election_epoch: 1,
+        peer_epoch: 1,
+    };
+    for from in [1, 3] {
+        let n = Notification {
+            state: ServerState::Following,
+            vote,
+            config: Vec::new(),
+        };
+        let n = Notification {
+            state: if from == 1 {
+                ServerState::Leading
+            } else {
+                n.state
+            },
+            ..n
+        };
+        step(
+            &mut f,
+            Input::Message {
+                from,
+                msg: Message::Vote(n),
+            },
+        );
+    }
+    step(&mut f, Input::Connected(1));
+    step(
+        &mut f,
+        packet(1, PacketType::LeaderInfo, e(2, 0), vec![0, 1, 0, 0]),
+    );
+    let out = step(&mut f, packet(1, PacketType::Trunc, e(1, 1), Vec::new()));
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, Output::Truncate(z) if *z == e(1, 1))));
+    assert_eq!(f.last_logged(), e(1, 1));
+    assert_eq!(
+        f.last_committed(),
+        e(1, 1),
+        "the shell rebuilds from the cut log"
+    );
+}
+
+#[test]
+fn follower_without_its_leader_goes_back_to_looking() {
+    let mut f = follower();
+    step(&mut f, Input::Tick { now_ms: 1_000 });
+    assert!(matches!(f.role(), Role::Following { .. }));
+    step(&mut f, Input::Tick { now_ms: 1_301 });
+    assert_eq!(f.role(), Role::Looking);
+}

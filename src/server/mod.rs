@@ -44,7 +44,8 @@ pub async fn run(
     let (net, peer_rx) = match &settings.ensemble {
         Some(ensemble) => {
             let (events, peer_rx) = mpsc::unbounded_channel();
-            let net = peers::PeerNet::start(ensemble.my_id, &ensemble.servers, events).await?;
+            let members = ensemble.servers.iter().map(peers::PeerAddr::from).collect();
+            let net = peers::PeerNet::start(ensemble.my_id, members, events).await?;
             (Some(net), Some(peer_rx))
         }
         None => (None, None),

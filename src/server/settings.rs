@@ -208,10 +208,13 @@ mod tests {
     fn ensemble_of(cfg: &str, my_id: u64, jvm_flags: &str) -> Arc<Ensemble> {
         let mut config = Config::parse(cfg, Path::new("zoo.cfg"), jvm_flags).unwrap();
         config.apply_my_id(my_id).unwrap();
-        Settings::from_config(&config).ensemble.expect("an ensemble")
+        Settings::from_config(&config)
+            .ensemble
+            .expect("an ensemble")
     }
 
-    const THREE: &str = "tickTime=500\ninitLimit=10\nsyncLimit=5\ndataDir=/tmp/x\nclientPort=2181\n\
+    const THREE: &str =
+        "tickTime=500\ninitLimit=10\nsyncLimit=5\ndataDir=/tmp/x\nclientPort=2181\n\
         server.1=127.0.0.1:2288:3388\nserver.2=127.0.0.1:2289:3389\nserver.3=127.0.0.1:2290:3390\n";
 
     /// The text ZooKeeper 3.8.0 showed in `/zookeeper/config` (and `conf`) for

@@ -78,8 +78,8 @@ pub use policy::SnapshotPolicy;
 pub use purge::purge;
 pub use recover::{recover, recover_zookeeper, save_recovered, Recovered};
 pub use snapshot::{
-    parse_sync_snapshot, read_snapshot, snapshot_bytes, sync_snapshot_bytes, snapshot_files, snapshot_image, write_snapshot,
-    write_snapshot_bytes, LoadedSnapshot,
+    parse_sync_snapshot, read_snapshot, snapshot_bytes, snapshot_files, snapshot_image,
+    sync_snapshot_bytes, write_snapshot, write_snapshot_bytes, LoadedSnapshot,
 };
 pub use txnlog::TxnLog;
 

@@ -329,12 +329,16 @@ impl DataTree {
     /// as a quorum member of ZooKeeper 3.8 does at start: the Stat keeps
     /// zxids 0 and shows version −1 and `mtime_ms` (the start time).
     pub fn set_ensemble_config(&mut self, text: &[u8], mtime_ms: i64) {
-        let node = self.nodes.get_mut(CONFIG_PATH).expect("/zookeeper/config exists");
+        let node = self
+            .nodes
+            .get_mut(CONFIG_PATH)
+            .expect("/zookeeper/config exists");
         let old_len = node.data.as_ref().map_or(0, |d| d.len());
         node.data = Some(text.to_vec().into_boxed_slice());
         node.stat.version = -1;
         node.stat.mtime = mtime_ms;
-        self.approximate_data_size = self.approximate_data_size - old_len as u64 + text.len() as u64;
+        self.approximate_data_size =
+            self.approximate_data_size - old_len as u64 + text.len() as u64;
     }
 
     /// Records that the txn `zxid` was applied. Zxids never go backwards.

@@ -29,8 +29,8 @@ use crate::storage::{self, StorageError};
 use crate::txn::prep::{Prep, PrepContext};
 use crate::txn::{Txn, TxnBody};
 use crate::zab::{
-    self, peer::Peer, Input, Membership, Message, Output, Packet, PacketType, PeerConfig, Persisted,
-    Role, Sid, TxnBytes,
+    self, peer::Peer, Input, Membership, Message, Output, Packet, PacketType, PeerConfig,
+    Persisted, Role, Sid, TxnBytes,
 };
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -124,14 +124,12 @@ impl Replica {
             log_window: ensemble.commit_log_count,
         };
         let snap_dir = storage::snap_dir(data_dir);
-        let mut recent: Vec<(i64, TxnBytes)> = storage::read_log(
-            &storage::log_dir(data_log_dir),
-            0,
-        )?
-        .into_iter()
-        .filter(|(z, _)| *z <= last_zxid)
-        .map(|(z, b)| (z, TxnBytes::from(b)))
-        .collect();
+        let mut recent: Vec<(i64, TxnBytes)> =
+            storage::read_log(&storage::log_dir(data_log_dir), 0)?
+                .into_iter()
+                .filter(|(z, _)| *z <= last_zxid)
+                .map(|(z, b)| (z, TxnBytes::from(b)))
+                .collect();
         if recent.len() > ensemble.commit_log_count {
             recent.drain(..recent.len() - ensemble.commit_log_count);
         }
@@ -249,7 +247,17 @@ impl Core {
     /// A transport event.
     pub(super) fn peer_event(&mut self, event: PeerEvent) {
         let input = match event {
-            PeerEvent::Message { from, msg } => Input::Message { from, msg },
+            PeerEvent::Message { from, msg } => {
+                if let Message::Quorum(p) = &msg {
+                    if matches!(
+                        p.kind,
+                        PacketType::Diff | PacketType::Trunc | PacketType::Snap
+                    ) {
+                        info!(leader = from, mode = ?p.kind, zxid = format_args!("{:#x}", p.zxid), "syncing with the leader");
+                    }
+                }
+                Input::Message { from, msg }
+            }
             PeerEvent::Connected(sid) => Input::Connected(sid),
             PeerEvent::Disconnected(sid) => Input::Disconnected(sid),
         };
@@ -295,10 +303,19 @@ impl Core {
             Output::Deliver { zxid, txn } => self.deliver(zxid, &txn),
             Output::InstallSnapshot { zxid, snapshot } => self.install_snapshot(zxid, &snapshot),
             Output::SendSnapshot { to, zxid } => {
-                debug_assert_eq!(zxid, self.tree.last_processed_zxid(), "a SNAP must match the delivered state");
+                debug_assert_eq!(
+                    zxid,
+                    self.tree.last_processed_zxid(),
+                    "a SNAP must match the delivered state"
+                );
                 let sessions: Vec<(i64, u32)> = self.sessions.sessions().collect();
                 let bytes = storage::sync_snapshot_bytes(&self.tree, &sessions);
-                info!(learner = to, zxid = format_args!("{zxid:#x}"), bytes = bytes.len(), "sending a snapshot (SNAP)");
+                info!(
+                    learner = to,
+                    zxid = format_args!("{zxid:#x}"),
+                    bytes = bytes.len(),
+                    "sending a snapshot (SNAP)"
+                );
                 let r = self.replica.as_mut().expect("checked above");
                 r.net.send(
                     to,
@@ -342,7 +359,10 @@ impl Core {
             .and_then(|()| write_epoch(&dir, CURRENT_EPOCH_FILE, current));
         if let Err(e) = written {
             // Going on could let this server vote twice in one epoch after a restart.
-            error!("cannot write the epoch files in {}: {e}; stopping", dir.display());
+            error!(
+                "cannot write the epoch files in {}: {e}; stopping",
+                dir.display()
+            );
             std::process::exit(1);
         }
     }
@@ -351,7 +371,10 @@ impl Core {
     /// already holds txns after it (a restarted server applied its whole log).
     fn truncate_to(&mut self, zxid: i64) {
         self.cut_log(zxid);
-        info!(zxid = format_args!("{zxid:#x}"), "log truncated (TRUNC from the leader)");
+        info!(
+            zxid = format_args!("{zxid:#x}"),
+            "log truncated (TRUNC from the leader)"
+        );
         if self.tree.last_processed_zxid() > zxid {
             let s = &self.settings;
             match storage::recover(&s.data_dir, &s.data_log_dir, s.extended_types) {
@@ -403,8 +426,7 @@ impl Core {
 
     fn reset_sessions(&mut self, sessions: &[(i64, u32)]) {
         let s = &self.settings;
-        let mut tracker =
-            SessionTracker::new(s.server_id, s.tick_time_ms, super::wall_ms() as u64);
+        let mut tracker = SessionTracker::new(s.server_id, s.tick_time_ms, super::wall_ms() as u64);
         let now = self.now_ms();
         for (id, timeout_ms) in sessions {
             tracker.add(*id, *timeout_ms, now);
@@ -434,7 +456,11 @@ impl Core {
             error!("cannot write the leader's snapshot: {e}; stopping");
             std::process::exit(1);
         }
-        info!(zxid = format_args!("{zxid:#x}"), nodes = tree.node_count(), "installed the leader's snapshot (SNAP)");
+        info!(
+            zxid = format_args!("{zxid:#x}"),
+            nodes = tree.node_count(),
+            "installed the leader's snapshot (SNAP)"
+        );
         self.replace_state(tree, &sessions);
     }
 
@@ -454,7 +480,10 @@ impl Core {
         let txn = match Txn::from_bytes(bytes) {
             Ok(t) => t,
             Err(e) => {
-                error!(zxid = format_args!("{zxid:#x}"), "a committed txn does not decode ({e}); stopping");
+                error!(
+                    zxid = format_args!("{zxid:#x}"),
+                    "a committed txn does not decode ({e}); stopping"
+                );
                 std::process::exit(1);
             }
         };
@@ -599,7 +628,10 @@ impl Core {
                 }
                 Err(_) => {
                     // A learner forwards only requests it decoded; give the zxid back.
-                    warn!(learner = from, op, "forwarded request does not decode; ignored");
+                    warn!(
+                        learner = from,
+                        op, "forwarded request does not decode; ignored"
+                    );
                     self.last_zxid -= 1;
                     return;
                 }
@@ -776,11 +808,18 @@ impl Core {
         let zxid = self.tree.last_processed_zxid();
         if op == OpCode::CloseSession as i32 {
             let session = self.conns.get(&conn).map_or(0, |c| c.session_id);
-            self.reply_now(conn, xid, op, received_ms, crate::proto::reply::header_only(xid, zxid, crate::proto::ErrorCode::Ok));
+            self.reply_now(
+                conn,
+                xid,
+                op,
+                received_ms,
+                crate::proto::reply::header_only(xid, zxid, crate::proto::ErrorCode::Ok),
+            );
             self.session_closed(session);
             return;
         }
-        let reply = crate::proto::reply::header_only(xid, zxid, crate::proto::ErrorCode::NotReadOnly);
+        let reply =
+            crate::proto::reply::header_only(xid, zxid, crate::proto::ErrorCode::NotReadOnly);
         self.reply_now(conn, xid, op, received_ms, reply);
     }
 
@@ -848,7 +887,11 @@ impl Core {
     /// The quorum gauges of `mntr`.
     pub(in crate::server) fn quorum_monitor(&self) -> Option<crate::admin::QuorumMonitor> {
         let r = self.replica.as_ref()?;
-        let phase = if r.serving { "broadcast" } else { "synchronization" };
+        let phase = if r.serving {
+            "broadcast"
+        } else {
+            "synchronization"
+        };
         let (peer_state, leader, synced_observers, observer_master_id) = match r.role {
             Role::Looking => ("looking - election".to_owned(), None, None, None),
             Role::Following { .. } => (format!("following - {phase}"), None, None, None),

@@ -197,9 +197,11 @@ public final class EnsembleCuratorSuite {
                     .build());
             node.getListenable().addListener(() -> nodeFeed.add(data(node.getCurrentData())));
             cache.start();
-            node.start(true);
+            // Started without an initial build, NodeCache reports its first load.
+            node.start();
             feed.expect("NODE_CREATED - -> /ec/cache 'root' version=0");
             feed.expect("initialized");
+            nodeFeed.expect("/ec/cache 'root' version=0");
             c2.create().forPath("/ec/cache/x", bytes("1"));
             feed.expect("NODE_CREATED - -> /ec/cache/x '1' version=0");
             c3.sync().forPath("/ec/cache/x");

@@ -131,6 +131,24 @@ def fmt_zxid(zxid):
     return f"{zxid:#x}"
 
 
+def mask_zkcli_zxids(line):
+    """zkCli's `cZxid = 0x…` (and m/p) lines with the zxid as fmt_zxid shows it."""
+    return re.sub(r"^([cmp]Zxid = )0x([0-9a-f]+)$",
+                  lambda m: m.group(1) + fmt_zxid(int(m.group(2), 16)), line)
+
+
+def ensemble_config_lines():
+    """/zookeeper/config of a fresh `--ensemble N` ensemble, ports masked by
+    mask_member_ports: one participant line per member, then the version."""
+    return [f"server.{i}=127.0.0.1:<port>:<port>:participant"
+            for i in range(1, ENSEMBLE + 1)] + ["version=0"]
+
+
+def mask_member_ports(line):
+    """A `server.N=host:quorum:election…` line with both ports masked."""
+    return re.sub(r"^(server\.\d+=[^:]+):\d+:\d+", r"\1:<port>:<port>", line)
+
+
 def fmt_stat(t, stat):
     """One-line Stat with times masked, the owner as a named session and
     zxids as fmt_zxid shows them."""

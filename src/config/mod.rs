@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 pub use crate::admin::FourLetterWhitelist;
 pub use error::{ConfigError, Origin};
 pub use properties::{read_entries, read_jvm_flags, Entry};
-pub use servers::{ClientEndpoint, LearnerRole, ServerSpec};
+pub use servers::{parse_server_id, parse_server_spec, ClientEndpoint, LearnerRole, ServerSpec};
 
 use keys::KeyKind;
 use values::{decoded_in, int_in, true_false, yes_no, Setting, Settings, INT_MAX};

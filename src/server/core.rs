@@ -7,6 +7,7 @@
 //! order; applying one fires its watch events before its reply is queued.
 
 mod ensemble;
+mod reconfig;
 
 use super::conn::{ConnId, OutTx, Outbound};
 use super::log_writer::{self, LogCommand, LogEvent};
@@ -241,9 +242,11 @@ impl Core {
         let seed = wall_ms() as u64 ^ settings.server_id;
         let mut recovered = recovered;
         if let Some(ensemble) = &settings.ensemble {
-            recovered
-                .tree
-                .set_ensemble_config(ensemble.config_text().as_bytes(), wall_ms());
+            recovered.tree.set_ensemble_config(
+                ensemble.config_text().as_bytes(),
+                wall_ms(),
+                ensemble.config_version as i64,
+            );
         }
         let replica = match (&settings.ensemble, net) {
             (Some(ensemble), Some(net)) => Some(ensemble::Replica::new(
@@ -760,7 +763,10 @@ impl Core {
         if matches!(req, Request::CloseSession) {
             self.sessions.mark_closing(session_id);
         }
-        let txn = self.prep.prep(&self.tree, &ctx, opcode, req);
+        let txn = match req {
+            Request::Reconfig(r) if self.replica.is_some() => self.prep_reconfig(&ctx, r),
+            _ => self.prep.prep(&self.tree, &ctx, opcode, req),
+        };
         self.in_flight.push_back(InFlight {
             txn,
             origin: Origin::Client {
@@ -975,7 +981,7 @@ impl Core {
             Origin::Expiry => self.session_closed(f.txn.header.client_id),
             Origin::Internal => {}
         }
-        self.session_effect(&f.txn);
+        self.ensemble_effect(&f.txn);
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -13,7 +13,7 @@ use crate::txn::apply::Applied;
 use crate::txn::Txn;
 
 /// The reply to a write once its txn is applied (xid and zxid from the request and txn).
-pub(super) fn write_reply(xid: i32, zxid: i64, op: i32, _txn: &Txn, applied: &Applied) -> Vec<u8> {
+pub(super) fn write_reply(xid: i32, zxid: i64, op: i32, txn: &Txn, applied: &Applied) -> Vec<u8> {
     let err = applied.error();
     if err != ErrorCode::Ok {
         return header_only(xid, zxid, err);
@@ -34,6 +34,19 @@ pub(super) fn write_reply(xid: i32, zxid: i64, op: i32, _txn: &Txn, applied: &Ap
         Some(OpCode::SetData) => reply(xid, zxid, err, Some(&SetDataResponse { stat: stat() })),
         Some(OpCode::SetAcl) => reply(xid, zxid, err, Some(&SetAclResponse { stat: stat() })),
         Some(OpCode::Multi) => multi_reply(xid, zxid, &applied.multi),
+        // ZooKeeper answers a reconfig with the new configuration and its Stat.
+        Some(OpCode::Reconfig) => {
+            let data = match &txn.body {
+                crate::txn::TxnBody::SetData(t) => t.data.clone(),
+                _ => None,
+            };
+            reply(
+                xid,
+                zxid,
+                err,
+                Some(&GetDataResponse { data, stat: stat() }),
+            )
+        }
         _ => header_only(xid, zxid, err),
     }
 }

@@ -83,6 +83,11 @@ pub struct Ensemble {
     pub read_only_mode: bool,
     /// The version the membership text carries (`version=` in `/zookeeper/config`).
     pub config_version: u64,
+    /// The zoo.cfg this server started from: a committed reconfig writes
+    /// `<it>.dynamic.<version>` beside it and points it there, as ZooKeeper does.
+    pub config_path: Option<PathBuf>,
+    /// standaloneEnabled: a reconfig must then leave at least 2 voters.
+    pub standalone_enabled: bool,
     /// Committed txns the leader keeps in memory to sync learners by DIFF
     /// (`zookeeper.commitLogCount`; a learner further behind gets SNAP).
     /// ZooKeeper's default is 500 and it reads older txns from its log files;
@@ -102,12 +107,18 @@ impl Ensemble {
         text
     }
 
-    /// This server's own `server.N` line.
-    pub fn me(&self) -> &ServerSpec {
-        self.servers
-            .iter()
-            .find(|s| s.id == self.my_id)
-            .expect("config validation guarantees a server.N line for myid")
+    /// The same ensemble with other members and version.
+    pub fn with_members(&self, servers: Vec<ServerSpec>, config_version: u64) -> Ensemble {
+        Ensemble {
+            servers,
+            config_version,
+            ..self.clone()
+        }
+    }
+
+    /// This server's own `server.N` line (`None` once a reconfig removed it).
+    pub fn me(&self) -> Option<&ServerSpec> {
+        self.servers.iter().find(|s| s.id == self.my_id)
     }
 }
 
@@ -182,6 +193,8 @@ impl Settings {
                     sync_limit: c.sync_limit.unwrap_or(5),
                     read_only_mode: c.read_only_mode_enabled,
                     config_version: c.dynamic_config_version.unwrap_or(0),
+                    config_path: Some(c.source.clone()),
+                    standalone_enabled: c.standalone_enabled,
                     commit_log_count: c
                         .property("zookeeper.commitLogCount")
                         .and_then(|v| v.trim().parse().ok())
@@ -227,7 +240,7 @@ mod tests {
             "server.1=127.0.0.1:2288:3388:participant\nserver.2=127.0.0.1:2289:3389:participant\n\
              server.3=127.0.0.1:2290:3390:participant\nversion=0"
         );
-        assert_eq!(e.me().quorum_port, 2289);
+        assert_eq!(e.me().unwrap().quorum_port, 2289);
         assert_eq!((e.init_limit, e.sync_limit), (10, 5));
         assert_eq!(e.commit_log_count, DEFAULT_COMMIT_LOG_COUNT);
     }

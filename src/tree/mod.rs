@@ -326,9 +326,10 @@ impl DataTree {
     }
 
     /// Sets the data of `/zookeeper/config` to an ensemble's membership text,
-    /// as a quorum member of ZooKeeper 3.8 does at start: the Stat keeps
-    /// zxids 0 and shows version −1 and `mtime_ms` (the start time).
-    pub fn set_ensemble_config(&mut self, text: &[u8], mtime_ms: i64) {
+    /// as a quorum member of ZooKeeper 3.8 does at start: the Stat shows
+    /// version −1, `mtime_ms` (the start time) and the configuration's
+    /// version as mzxid (0 for a static configuration).
+    pub fn set_ensemble_config(&mut self, text: &[u8], mtime_ms: i64, version: i64) {
         let node = self
             .nodes
             .get_mut(CONFIG_PATH)
@@ -337,6 +338,7 @@ impl DataTree {
         node.data = Some(text.to_vec().into_boxed_slice());
         node.stat.version = -1;
         node.stat.mtime = mtime_ms;
+        node.stat.mzxid = version;
         self.approximate_data_size =
             self.approximate_data_size - old_len as u64 + text.len() as u64;
     }

@@ -567,6 +567,41 @@ impl Prep {
         }))
     }
 
+    /// The txn of a reconfig the leader has validated: `new_config` (the new
+    /// membership text with its `version=` line) replaces the data of
+    /// `/zookeeper/config` (version −1), if the session may WRITE that node —
+    /// ZooKeeper checks this last, after the membership checks the caller made
+    /// (`checked`: their error, if any).
+    pub fn reconfig(
+        &mut self,
+        tree: &DataTree,
+        ctx: &PrepContext<'_>,
+        checked: Result<Vec<u8>, ErrorCode>,
+    ) -> Txn {
+        let body = checked.and_then(|data| {
+            let mut node = self.permitted(tree, ctx, CONFIG_PATH, perms::WRITE)?;
+            node.data_len = data.len();
+            let stat = node.stat.as_mut().expect("live");
+            stat.version = -1;
+            stat.mtime = ctx.time;
+            stat.mzxid = ctx.zxid;
+            self.add(CONFIG_PATH, node, ctx.zxid);
+            Ok(TxnBody::SetData(SetDataTxn {
+                path: CONFIG_PATH.into(),
+                data: Some(data),
+                version: -1,
+            }))
+        });
+        match body {
+            Ok(body) => txn(ctx, OpCode::Reconfig, body),
+            Err(e) => txn(
+                ctx,
+                OpCode::Error,
+                TxnBody::Error(ErrorTxn { err: e.code() }),
+            ),
+        }
+    }
+
     fn set_acl(
         &mut self,
         tree: &DataTree,

@@ -93,6 +93,12 @@ impl Election {
         }
     }
 
+    /// Counts votes in a new membership from now on (a committed reconfig).
+    pub fn set_membership(&mut self, membership: Membership, config_text: Vec<u8>) {
+        self.membership = membership;
+        self.config_text = config_text;
+    }
+
     /// The vote this server proposes (or, once decided, the elected one).
     pub fn proposal(&self) -> Vote {
         self.proposal

@@ -1,10 +1,33 @@
 //! `Peer`: one server's ZAB state machine. It elects (via [`Election`]),
-//! then leads ([`leader`]), follows or observes ([`learner`]); every change
+//! then leads (`leader`), follows or observes (`learner`); every change
 //! comes through [`Peer::handle`] and every effect leaves as an [`Output`].
+//!
+//! # What the shell must provide
+//! - Inputs in the order they happened; `Durable(z)` only for records
+//!   appended (and not truncated) before, never ahead of the log.
+//! - `Output::PersistEpochs` and `Output::InstallSnapshot` durable before
+//!   any later output is carried out (a snapshot makes the log start after
+//!   it; later `Durable` reports count from there).
+//! - On the leader, `Input::Disconnected(sid)` only for the learner's
+//!   current connection: a learner that reconnects sends FOLLOWERINFO again,
+//!   which replaces its old state, and a late report for the replaced
+//!   connection would drop the new one.
+//! - `Input::Sync` waiting on a learner that stops serving is dropped without
+//!   `SyncDone` (its clients are disconnected with the role change).
+//!
+//! # Guarantees
+//! - ACK (proposal or NEWLEADER) only for durable records; `currentEpoch`
+//!   is persisted only with a durable log (ZOOKEEPER-4643).
+//! - `Deliver` in zxid order, each zxid once per state machine (a
+//!   `Truncate` below the delivered mark means the shell rebuilds from disk,
+//!   and delivery resumes after the cut).
+//! - A leader proposes only once established (`can_propose`) and commits in
+//!   zxid order on a quorum of durable ACKs, its own included.
 
 mod leader;
 mod learner;
 mod log;
+mod reconfig;
 
 use super::election::{Election, Step};
 use super::{

@@ -72,8 +72,8 @@ struct PendingSync {
 
 /// The ensemble state of the core.
 pub(in crate::server) struct Replica {
-    peer: Peer,
-    net: PeerNet,
+    pub(super) peer: Peer,
+    pub(super) net: PeerNet,
     /// What the ensemble looks like (for `conf`, `/zookeeper/config`).
     pub ensemble: Arc<Ensemble>,
     role: Role,
@@ -91,6 +91,8 @@ pub(in crate::server) struct Replica {
     connects: HashMap<i64, PendingConnect>,
     /// Syncs by token.
     syncs: HashMap<u64, PendingSync>,
+    /// Leader: the zxid of a reconfig proposed and not yet committed.
+    pub reconfig_pending: Option<i64>,
     next_sync: u64,
     /// Records the peer asked to append, for the log thread's next batch.
     log_batch: Vec<(i64, Vec<u8>)>,
@@ -159,6 +161,7 @@ impl Replica {
             forwarded: HashMap::new(),
             connects: HashMap::new(),
             syncs: HashMap::new(),
+            reconfig_pending: None,
             next_sync: 1,
             log_batch: Vec::new(),
             started: std::time::Instant::now(),
@@ -173,6 +176,11 @@ impl Replica {
     /// Whether only read-only clients are served (cut off from the quorum).
     pub fn read_only(&self) -> bool {
         self.read_only && !self.serving
+    }
+
+    /// The consensus peer.
+    pub fn peer(&self) -> &Peer {
+        &self.peer
     }
 
     /// True on a serving leader: it preps writes and owns session expiry.
@@ -282,7 +290,7 @@ impl Core {
         self.zab(Input::Tick { now_ms });
     }
 
-    fn zab_outputs(&mut self, outs: Vec<Output>) {
+    pub(super) fn zab_outputs(&mut self, outs: Vec<Output>) {
         for out in outs {
             self.zab_output(out);
         }
@@ -303,11 +311,6 @@ impl Core {
             Output::Deliver { zxid, txn } => self.deliver(zxid, &txn),
             Output::InstallSnapshot { zxid, snapshot } => self.install_snapshot(zxid, &snapshot),
             Output::SendSnapshot { to, zxid } => {
-                debug_assert_eq!(
-                    zxid,
-                    self.tree.last_processed_zxid(),
-                    "a SNAP must match the delivered state"
-                );
                 let sessions: Vec<(i64, u32)> = self.sessions.sessions().collect();
                 let bytes = storage::sync_snapshot_bytes(&self.tree, &sessions);
                 info!(
@@ -414,9 +417,12 @@ impl Core {
     fn replace_state(&mut self, tree: crate::tree::DataTree, sessions: &[(i64, u32)]) {
         self.snapshot = None;
         self.tree = tree;
-        if let Some(e) = &self.settings.ensemble {
-            self.tree
-                .set_ensemble_config(e.config_text().as_bytes(), super::wall_ms());
+        if let Some(r) = &self.replica {
+            self.tree.set_ensemble_config(
+                r.ensemble.config_text().as_bytes(),
+                super::wall_ms(),
+                r.ensemble.config_version as i64,
+            );
         }
         self.reset_sessions(sessions);
         self.prep = Prep::new(self.prep_settings);
@@ -548,6 +554,14 @@ impl Core {
         match role {
             Role::Leading { epoch } if serving => {
                 r.leading_since = Some(std::time::Instant::now());
+                // As ZooKeeper's leader, report the new epoch's zxid until the
+                // first write (once everything logged is applied: nothing older
+                // can be applied after it).
+                let epoch_zxid = zab::make_zxid(epoch, 0);
+                let all_applied = self.tree.last_processed_zxid() >= r.peer.last_logged();
+                if all_applied && self.tree.last_processed_zxid() < epoch_zxid {
+                    self.tree.set_last_processed_zxid(epoch_zxid);
+                }
                 self.last_zxid = zab::make_zxid(epoch, 0).max(self.tree.last_processed_zxid());
                 self.logged_upto = self.last_zxid;
                 let now = self.now_ms();
@@ -558,6 +572,16 @@ impl Core {
                 }
             }
             _ => r.leading_since = None,
+        }
+        match role {
+            Role::Leading { epoch }
+            | Role::Following { epoch, .. }
+            | Role::Observing { epoch, .. }
+                if serving =>
+            {
+                self.version_static_config(epoch)
+            }
+            _ => {}
         }
     }
 
@@ -584,6 +608,7 @@ impl Core {
             }
             r.syncs.clear();
             r.log_batch.clear();
+            r.reconfig_pending = None;
         }
         self.prep = Prep::new(self.prep_settings);
         self.last_zxid = self.tree.last_processed_zxid();
@@ -619,6 +644,7 @@ impl Core {
             self.prep.create_session(&ctx, timeout)
         } else {
             match crate::proto::decode_request(frame) {
+                Ok((_, Request::Reconfig(r))) => self.prep_reconfig(&ctx, &r),
                 Ok((_, req)) => {
                     if matches!(req, Request::CloseSession) {
                         self.sessions.mark_closing(session_id);
@@ -835,9 +861,10 @@ impl Core {
             .is_none_or(|r| r.is_leader() || r.read_only())
     }
 
-    /// Applies the session effect of a committed txn on every member:
-    /// createSession adds the session, closeSession removes it.
-    pub(super) fn session_effect(&mut self, txn: &Txn) {
+    /// Applies the ensemble effect of a committed txn on every member:
+    /// createSession adds the session, closeSession removes it, a reconfig
+    /// switches the membership.
+    pub(super) fn ensemble_effect(&mut self, txn: &Txn) {
         if self.replica.is_none() {
             return;
         }
@@ -848,6 +875,10 @@ impl Core {
                     .add(txn.header.client_id, t.time_out.max(0) as u32, now);
             }
             TxnBody::CloseSession(_) => self.session_closed(txn.header.client_id),
+            TxnBody::SetData(t) if txn.header.r#type == OpCode::Reconfig as i32 => {
+                let text = t.data.clone().unwrap_or_default();
+                self.reconfig_committed(&text);
+            }
             _ => {}
         }
     }
@@ -872,7 +903,7 @@ impl Core {
     /// The quorum part of `conf`.
     pub(in crate::server) fn quorum_conf(&self) -> Option<crate::admin::QuorumConfView> {
         let r = self.replica.as_ref()?;
-        let me = r.ensemble.me();
+        let me = r.ensemble.me()?;
         Some(crate::admin::QuorumConfView {
             init_limit: r.ensemble.init_limit as i32,
             sync_limit: r.ensemble.sync_limit as i32,

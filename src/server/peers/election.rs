@@ -160,11 +160,13 @@ pub(super) fn send(shared: &Arc<Shared>, to: Sid, n: Notification) {
         });
         return;
     }
-    if !shared.members.contains_key(&to) {
-        debug!(sid = to, "vote for an unknown server dropped");
+    let mut st = shared.lock();
+    // A server outside the configuration (one joining by reconfig) is answered
+    // on the connection it opened; it cannot be dialed.
+    if !shared.is_member(to) && !st.election.contains_key(&to) {
+        debug!(sid = to, "vote for an unknown, unconnected server dropped");
         return;
     }
-    let mut st = shared.lock();
     let n = match st.election.get(&to) {
         None => n,
         Some(conn) => match conn.tx.try_send(n) {
@@ -179,6 +181,9 @@ pub(super) fn send(shared: &Arc<Shared>, to: Sid, n: Notification) {
             }
         },
     };
+    if !shared.is_member(to) {
+        return;
+    }
     st.pending_votes.insert(to, n);
     drop(st);
     start_dial(shared, to);
@@ -221,7 +226,9 @@ async fn dial_loop(shared: Arc<Shared>, sid: Sid) {
 /// connection is kept (`Ok(true)`); a larger sid keeps only connections it
 /// dialed, so ours is closed and it dials back (`Ok(false)`).
 async fn dial_once(shared: &Arc<Shared>, sid: Sid) -> io::Result<bool> {
-    let peer = shared.members.get(&sid).expect("only members are dialed");
+    let peer = shared
+        .member(sid)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no longer a member"))?;
     let connect = TcpStream::connect((peer.host.as_str(), peer.election_port));
     let mut stream = timeout(HANDSHAKE_TIMEOUT, connect)
         .await

@@ -128,8 +128,8 @@ struct State {
 struct Shared {
     /// This server's id.
     my_id: Sid,
-    /// The ensemble's addresses, by id.
-    members: HashMap<Sid, PeerAddr>,
+    /// The ensemble's addresses, by id (replaced by a reconfig).
+    members: std::sync::RwLock<HashMap<Sid, PeerAddr>>,
     /// This server's election address as sent in initial messages (`host:port`).
     my_election_address: String,
     /// Where events go.
@@ -145,6 +145,20 @@ struct Shared {
 }
 
 impl Shared {
+    /// The address of member `sid`, if it is one.
+    fn member(&self, sid: Sid) -> Option<PeerAddr> {
+        self.members
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&sid)
+            .cloned()
+    }
+
+    /// True when `sid` is a member.
+    fn is_member(&self, sid: Sid) -> bool {
+        self.member(sid).is_some()
+    }
+
     /// The state; a poisoned lock is still usable (updates are single map operations).
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -228,7 +242,7 @@ impl PeerNet {
         let (shutdown_tx, shutdown) = watch::channel(());
         let shared = Arc::new(Shared {
             my_id,
-            members: members.into_iter().map(|m| (m.id, m)).collect(),
+            members: std::sync::RwLock::new(members.into_iter().map(|m| (m.id, m)).collect()),
             my_election_address,
             events,
             shutdown,
@@ -272,6 +286,17 @@ impl PeerNet {
     /// when it is up, [`PeerEvent::Disconnected`] if it cannot be reached.
     pub fn connect_leader(&self, leader: Sid) {
         quorum::connect_leader(&self.shared, leader);
+    }
+
+    /// Replaces the members' addresses (a committed reconfig): later dials
+    /// use them; connections open now stay up.
+    pub fn set_members(&self, members: Vec<PeerAddr>) {
+        let map = members.into_iter().map(|m| (m.id, m)).collect();
+        *self
+            .shared
+            .members
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = map;
     }
 
     /// Closes the quorum connection to or from `sid` and any dial to it; no

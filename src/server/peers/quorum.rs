@@ -212,7 +212,7 @@ pub(super) fn connect_leader(shared: &Arc<Shared>, leader: Sid) {
 
 /// Dials `leader`'s quorum port up to [`LEADER_DIAL_ATTEMPTS`] times.
 async fn dial_leader(shared: Arc<Shared>, leader: Sid, dial: u64) {
-    if let Some(peer) = shared.members.get(&leader) {
+    if let Some(peer) = shared.member(leader) {
         for attempt in 1..=LEADER_DIAL_ATTEMPTS {
             let connect = TcpStream::connect((peer.host.as_str(), peer.quorum_port));
             match timeout(HANDSHAKE_TIMEOUT, connect).await {

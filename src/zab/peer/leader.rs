@@ -170,10 +170,11 @@ impl Leader {
                 msg: Message::Quorum(p),
             } => return self.packet(from, p, ctx),
             Input::Disconnected(sid) => {
-                self.learners.remove(&sid);
+                self.forget(sid);
             }
             Input::Durable(zxid) => {
                 ctx.log.made_durable(zxid);
+                self.try_end_discovery(ctx);
                 self.try_establish(ctx);
                 self.try_commit(ctx);
             }
@@ -211,7 +212,7 @@ impl Leader {
             .map(|(s, _)| *s)
             .collect();
         for sid in silent {
-            self.learners.remove(&sid);
+            self.forget(sid);
             ctx.out.push(Output::Disconnect(sid));
         }
         if self.established() && !self.synced_quorum(ctx) {
@@ -225,6 +226,14 @@ impl Leader {
             }
         }
         Flow::Stay
+    }
+
+    /// The followers that acknowledged NEWLEADER.
+    pub(crate) fn synced_learners(&self) -> impl Iterator<Item = Sid> + '_ {
+        self.learners
+            .iter()
+            .filter(|(_, h)| !h.observer && h.stage >= Stage::Acked)
+            .map(|(s, _)| *s)
     }
 
     /// True when the leader and the followers that acknowledged NEWLEADER
@@ -268,7 +277,11 @@ impl Leader {
         } else {
             &ctx.membership().voters
         };
-        if !members.contains(&from) {
+        // A server outside the membership may sync (to be added by a reconfig);
+        // its acknowledgements count in no quorum until it is a voter.
+        let stranger =
+            !ctx.membership().voters.contains(&from) && !ctx.membership().observers.contains(&from);
+        if !members.contains(&from) && !stranger {
             ctx.out.push(Output::Disconnect(from));
             return;
         }
@@ -278,6 +291,7 @@ impl Leader {
             last_zxid: 0,
             heard_ms: ctx.now_ms,
         };
+        self.forget(from);
         self.learners.insert(from, handle);
         if self.phase == Phase::Discovery {
             self.max_accepted = self.max_accepted.max(epoch_of(p.zxid));
@@ -350,10 +364,14 @@ impl Leader {
         Flow::Stay
     }
 
-    /// With a quorum of ACKEPOCH: the epoch becomes current and every
-    /// learner that acknowledged it is synced.
+    /// With a quorum of ACKEPOCH and its own log durable (the epoch must
+    /// never be on disk with a log missing txns it voted with): the epoch
+    /// becomes current and every learner that acknowledged it is synced.
     fn try_end_discovery(&mut self, ctx: &mut Ctx<'_>) {
-        if self.phase != Phase::AwaitAckEpoch || !ctx.membership().is_quorum(&self.epoch_acks) {
+        if self.phase != Phase::AwaitAckEpoch
+            || !ctx.log.all_durable()
+            || !ctx.membership().is_quorum(&self.epoch_acks)
+        {
             return;
         }
         ctx.persist_epochs(self.epoch, self.epoch);
@@ -544,6 +562,14 @@ impl Leader {
             None => finish_sync(waiter, ctx),
             Some(p) => self.syncs.push_back((p.zxid, waiter)),
         }
+    }
+
+    /// Drops a learner's connection state and its pending syncs (a SYNC on
+    /// a later connection would answer the wrong request).
+    fn forget(&mut self, sid: Sid) {
+        self.learners.remove(&sid);
+        self.syncs
+            .retain(|(_, w)| !matches!(w, SyncWaiter::Learner(s) if *s == sid));
     }
 
     /// The learners past sync that `keep` selects.

@@ -48,6 +48,10 @@ pub(crate) struct Learner {
     acking: bool,
     /// The last proposal acknowledged (or committed when acking began).
     acked_upto: i64,
+    /// The leader's commit point as the sync header gave it (DIFF's zxid,
+    /// TRUNC's cut, SNAP's zxid): logged txns after it are proposals to
+    /// acknowledge, even those a restart already applied.
+    sync_point: i64,
     /// Sessions touched since the last PING reply, with their timeouts.
     touches: BTreeMap<i64, i32>,
     /// Tokens of forwarded syncs, oldest first, each ended by a SYNC.
@@ -66,6 +70,7 @@ impl Learner {
             newleader_zxid: 0,
             acking: false,
             acked_upto: 0,
+            sync_point: 0,
             touches: BTreeMap::new(),
             syncs: VecDeque::new(),
         };
@@ -170,9 +175,18 @@ impl Learner {
     fn packet(&mut self, p: Packet, ctx: &mut Ctx<'_>) -> Flow {
         match (p.kind, self.stage) {
             (PacketType::LeaderInfo, Stage::Discovery) => return self.leader_info(p.zxid, ctx),
-            (PacketType::Diff, Stage::Syncing) => ctx.log.deliver_upto(p.zxid, ctx.out),
-            (PacketType::Trunc, Stage::Syncing) => self.trunc(p.zxid, ctx),
-            (PacketType::Snap, Stage::Syncing) => ctx.log.install_snapshot(p.zxid, p.data, ctx.out),
+            (PacketType::Diff, Stage::Syncing) => {
+                self.sync_point = p.zxid;
+                ctx.log.deliver_upto(p.zxid, ctx.out)
+            }
+            (PacketType::Trunc, Stage::Syncing) => {
+                self.sync_point = p.zxid;
+                return self.trunc(p.zxid, ctx);
+            }
+            (PacketType::Snap, Stage::Syncing) => {
+                self.sync_point = p.zxid;
+                ctx.log.install_snapshot(p.zxid, p.data, ctx.out)
+            }
             (PacketType::NewLeader, Stage::Syncing) => return self.new_leader(p.zxid, ctx),
             (PacketType::UpToDate, Stage::NewLeader) if self.acking => self.up_to_date(ctx),
             (PacketType::Proposal, s) if s >= Stage::Syncing => self.proposal(p, ctx),
@@ -203,7 +217,7 @@ impl Learner {
         };
         self.epoch = new_epoch;
         self.stage = Stage::Syncing;
-        let last = ctx.log.last_logged();
+        let last = ctx.log.sync_from();
         let data = previous.to_be_bytes().to_vec();
         ctx.send(self.leader, PacketType::AckEpoch, last, data.into());
         self.announce(ctx);
@@ -211,21 +225,27 @@ impl Learner {
     }
 
     /// TRUNC: cut the divergent tail; what is left is the leader's history.
-    fn trunc(&mut self, zxid: i64, ctx: &mut Ctx<'_>) {
+    /// A cut below what the log can undo (into a snapshot that holds txns
+    /// the leader lacks) is refused: the server elects again and asks the
+    /// next leader for a snapshot (ZooKeeper exits here instead).
+    fn trunc(&mut self, zxid: i64, ctx: &mut Ctx<'_>) -> Flow {
         if zxid < ctx.log.last_logged() {
+            if !ctx.log.can_cut_to(zxid) {
+                ctx.log.require_snapshot();
+                return Flow::Elect;
+            }
             ctx.log.truncate(zxid, ctx.out);
         }
         ctx.log.deliver_upto(zxid, ctx.out);
+        Flow::Stay
     }
 
-    /// NEWLEADER: the sync data is complete; adopt the epoch and acknowledge
-    /// once everything logged is durable.
+    /// NEWLEADER: the sync data is complete; once everything logged is
+    /// durable, adopt the epoch and acknowledge.
     fn new_leader(&mut self, zxid: i64, ctx: &mut Ctx<'_>) -> Flow {
         if epoch_of(zxid) != self.epoch {
             return Flow::Elect;
         }
-        let accepted = ctx.epochs.accepted;
-        ctx.persist_epochs(accepted, self.epoch);
         self.newleader_zxid = zxid;
         self.stage = Stage::NewLeader;
         self.acknowledge(ctx);
@@ -265,8 +285,11 @@ impl Learner {
         ctx.send(self.leader, PacketType::Ping, zxid, data.into());
     }
 
-    /// Sends the NEWLEADER ACK once the log is durable, then (followers)
-    /// an ACK for each durable proposal not yet acknowledged, in order.
+    /// Once the log is durable, persists the new current epoch and sends
+    /// the NEWLEADER ACK (the epoch must never be on disk with a log that
+    /// lacks the synced txns: a restart would then out-vote servers holding
+    /// committed txns — ZOOKEEPER-4643); then (followers) sends an ACK for
+    /// each durable proposal not yet acknowledged, in order.
     fn acknowledge(&mut self, ctx: &mut Ctx<'_>) {
         if self.stage < Stage::NewLeader {
             return;
@@ -275,9 +298,11 @@ impl Learner {
             if !ctx.log.all_durable() {
                 return;
             }
+            let accepted = ctx.epochs.accepted;
+            ctx.persist_epochs(accepted, self.epoch);
             ctx.send(self.leader, PacketType::Ack, self.newleader_zxid, empty());
             self.acking = true;
-            self.acked_upto = ctx.log.delivered();
+            self.acked_upto = self.sync_point;
         }
         if self.observer {
             return;

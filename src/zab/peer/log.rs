@@ -8,10 +8,10 @@ use std::collections::VecDeque;
 /// The newest logged txns and the log's marks.
 #[derive(Debug, Clone)]
 pub(crate) struct Log {
-    /// Logged txns, oldest first: every undelivered one, plus up to `window`
-    /// delivered ones before them (the DIFF window).
+    /// Logged txns, oldest first (the DIFF window): at most `window` of
+    /// them, except that undelivered txns are never dropped.
     entries: VecDeque<(i64, TxnBytes)>,
-    /// How many delivered txns are kept for DIFF (PeerConfig::log_window).
+    /// How many txns are kept for DIFF (PeerConfig::log_window).
     window: usize,
     /// The last logged zxid (or the snapshot's when the log is empty).
     last_logged: i64,
@@ -19,13 +19,23 @@ pub(crate) struct Log {
     durable: i64,
     /// The last zxid applied to the state machine (Output::Deliver).
     delivered: i64,
+    /// The lowest zxid this log is known to be able to cut back to: the
+    /// snapshot installed, or the oldest txn recovered in memory. Below it
+    /// the state may hold txns that only a snapshot can replace.
+    floor: i64,
+    /// Set when the leader asked for a cut below `floor`: the next sync
+    /// must be a snapshot.
+    needs_snapshot: bool,
 }
 
 impl Log {
     /// The log as found on disk: everything logged is durable and applied.
     pub(crate) fn recovered(last_zxid: i64, recent: Vec<(i64, TxnBytes)>, window: usize) -> Log {
         assert!(recent.last().is_none_or(|(z, _)| *z == last_zxid));
+        let floor = recent.first().map_or(last_zxid, |(z, _)| *z);
         let mut log = Log {
+            floor,
+            needs_snapshot: false,
             entries: recent.into(),
             window,
             last_logged: last_zxid,
@@ -103,6 +113,27 @@ impl Log {
         out.push(Output::Truncate(zxid));
     }
 
+    /// True when the log can be cut back to `zxid`.
+    pub(crate) fn can_cut_to(&self, zxid: i64) -> bool {
+        zxid >= self.floor
+    }
+
+    /// Records that only a snapshot can bring this server in line.
+    pub(crate) fn require_snapshot(&mut self) {
+        self.needs_snapshot = true;
+    }
+
+    /// The last zxid to report to a leader in ACKEPOCH: the last logged, or
+    /// the lowest zxid there is when a snapshot is needed (every leader then
+    /// answers with SNAP).
+    pub(crate) fn sync_from(&self) -> i64 {
+        if self.needs_snapshot {
+            i64::MIN
+        } else {
+            self.last_logged
+        }
+    }
+
     /// Replaces log and state machine by a snapshot taken at `zxid`.
     pub(crate) fn install_snapshot(
         &mut self,
@@ -110,6 +141,8 @@ impl Log {
         snapshot: TxnBytes,
         out: &mut Vec<Output>,
     ) {
+        self.floor = zxid;
+        self.needs_snapshot = false;
         self.entries.clear();
         self.last_logged = zxid;
         self.durable = zxid;
@@ -140,7 +173,8 @@ impl Log {
 
     /// The txns in memory after `zxid`, oldest first.
     pub(crate) fn after(&self, zxid: i64) -> impl Iterator<Item = &(i64, TxnBytes)> {
-        self.entries.iter().filter(move |(z, _)| *z > zxid)
+        let start = self.entries.partition_point(|(z, _)| *z <= zxid);
+        self.entries.range(start..)
     }
 
     /// Drops delivered txns beyond the window; undelivered ones stay.

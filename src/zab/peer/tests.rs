@@ -406,3 +406,159 @@ fn follower_without_its_leader_goes_back_to_looking() {
     step(&mut f, Input::Tick { now_ms: 1_301 });
     assert_eq!(f.role(), Role::Looking);
 }
+
+#[test]
+fn follower_persists_the_new_epoch_only_with_a_durable_log() {
+    let mut f = follower();
+    step(&mut f, packet(3, PacketType::Diff, e(1, 1), Vec::new()));
+    step(
+        &mut f,
+        packet(3, PacketType::Proposal, e(1, 2), txn(e(1, 2)).to_vec()),
+    );
+    let out = step(
+        &mut f,
+        packet(3, PacketType::NewLeader, e(2, 0), Vec::new()),
+    );
+    assert!(!out
+        .iter()
+        .any(|o| matches!(o, Output::PersistEpochs { .. })));
+    assert_eq!(f.epoch(), 1);
+    let out = step(&mut f, Input::Durable(e(1, 2)));
+    let persist = out.iter().position(|o| {
+        matches!(
+            o,
+            Output::PersistEpochs {
+                accepted: 2,
+                current: 2
+            }
+        )
+    });
+    let ack = out.iter().position(|o| matches!(o, Output::Send { .. }));
+    assert!(persist.is_some() && persist < ack, "{out:?}");
+}
+
+#[test]
+fn follower_acks_logged_txns_after_the_sync_point_even_if_applied() {
+    // A restart applied e1c2 (the whole log), but the leader has only
+    // committed up to e1c1: e1c2 is still its proposal and needs our ACK.
+    let mut f = Peer::new(config(2, &[1, 2, 3], 8), disk(1, &[e(1, 1), e(1, 2)], 8));
+    step(&mut f, Input::Tick { now_ms: 0 });
+    let vote = Vote {
+        leader: 3,
+        zxid: e(1, 2),
+        election_epoch: 1,
+        peer_epoch: 1,
+    };
+    for from in [1, 3] {
+        let n = Notification {
+            state: ServerState::Looking,
+            vote,
+            config: Vec::new(),
+        };
+        step(
+            &mut f,
+            Input::Message {
+                from,
+                msg: Message::Vote(n),
+            },
+        );
+    }
+    step(&mut f, Input::Tick { now_ms: 300 });
+    step(&mut f, Input::Connected(3));
+    step(
+        &mut f,
+        packet(3, PacketType::LeaderInfo, e(1, 0), vec![0, 1, 0, 0]),
+    );
+    step(&mut f, packet(3, PacketType::Diff, e(1, 1), Vec::new()));
+    let out = step(
+        &mut f,
+        packet(3, PacketType::NewLeader, e(1, 0), Vec::new()),
+    );
+    use PacketType::*;
+    assert_eq!(sent_to(&out, 3), vec![(Ack, e(1, 0)), (Ack, e(1, 2))]);
+}
+
+#[test]
+fn single_voter_leads_at_once_and_commits_on_its_own_durable_log() {
+    let mut peer = Peer::new(config(1, &[1], 8), disk(3, &[e(3, 1)], 8));
+    let out = step(&mut peer, Input::Tick { now_ms: 0 });
+    assert!(peer.can_propose() && peer.serving());
+    assert_eq!(peer.role(), Role::Leading { epoch: 4 });
+    assert!(out.iter().any(|o| matches!(
+        o,
+        Output::PersistEpochs {
+            accepted: 4,
+            current: 4
+        }
+    )));
+    let out = step(
+        &mut peer,
+        Input::Propose {
+            zxid: e(4, 1),
+            txn: txn(e(4, 1)),
+        },
+    );
+    assert!(delivered(&out).is_empty());
+    assert_eq!(
+        delivered(&step(&mut peer, Input::Durable(e(4, 1)))),
+        vec![e(4, 1)]
+    );
+    let sync = Packet {
+        kind: PacketType::Request,
+        zxid: -1,
+        data: empty_bytes(),
+        auth: Vec::new(),
+    };
+    let out = step(
+        &mut peer,
+        Input::Sync {
+            token: 7,
+            request: sync,
+        },
+    );
+    assert!(out.iter().any(|o| matches!(o, Output::SyncDone(7))));
+}
+
+fn empty_bytes() -> TxnBytes {
+    TxnBytes::from(Vec::new())
+}
+
+#[test]
+fn cut_below_an_installed_snapshot_is_refused_and_a_snapshot_asked_for() {
+    let mut f = follower();
+    let snapshot = TxnBytes::from(vec![1, 2, 3]);
+    step(
+        &mut f,
+        packet(3, PacketType::Snap, e(1, 5), snapshot.to_vec()),
+    );
+    let out = step(&mut f, packet(3, PacketType::Trunc, e(1, 2), Vec::new()));
+    assert_eq!(f.role(), Role::Looking);
+    assert!(!out.iter().any(|o| matches!(o, Output::Truncate(_))));
+    let vote = Vote {
+        leader: 3,
+        zxid: e(1, 9),
+        election_epoch: 2,
+        peer_epoch: 2,
+    };
+    for from in [1, 3] {
+        let n = Notification {
+            state: ServerState::Looking,
+            vote,
+            config: Vec::new(),
+        };
+        step(
+            &mut f,
+            Input::Message {
+                from,
+                msg: Message::Vote(n),
+            },
+        );
+    }
+    step(&mut f, Input::Tick { now_ms: 600 });
+    step(&mut f, Input::Connected(3));
+    let out = step(
+        &mut f,
+        packet(3, PacketType::LeaderInfo, e(3, 0), vec![0, 1, 0, 0]),
+    );
+    assert_eq!(sent_to(&out, 3), vec![(PacketType::AckEpoch, i64::MIN)]);
+}

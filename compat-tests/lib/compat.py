@@ -16,6 +16,13 @@ import time
 # Set by compat-tests/run: the fresh server this suite must talk to.
 CONNECT = os.environ["ZK_CONNECT"]
 
+# Set by `compat-tests/run --ensemble N`: the number of members (0 standalone).
+ENSEMBLE = int(os.environ.get("ZK_ENSEMBLE", "0"))
+
+# A fresh ensemble's first leader starts epoch 1: its zxids are 0x1_0000_0000
+# past a fresh standalone server's, counted the same way within the epoch.
+FIRST_EPOCH_START = 1 << 32
+
 # Kazoo's most verbose log level; its connection logs the negotiated timeout there.
 KAZOO_BLATHER = 5
 
@@ -115,10 +122,39 @@ class NegotiatedTimeout(logging.Handler):
         return self
 
 
+def fmt_zxid(zxid):
+    """A zxid in hex; on an ensemble counted from the first epoch's start, so
+    transcripts match a standalone server's (a zxid of another epoch shows
+    negative or past 32 bits, and so differs)."""
+    if ENSEMBLE and zxid:
+        zxid -= FIRST_EPOCH_START
+    return f"{zxid:#x}"
+
+
+def mask_zkcli_zxids(line):
+    """zkCli's `cZxid = 0x…` (and m/p) lines with the zxid as fmt_zxid shows it."""
+    return re.sub(r"^([cmp]Zxid = )0x([0-9a-f]+)$",
+                  lambda m: m.group(1) + fmt_zxid(int(m.group(2), 16)), line)
+
+
+def ensemble_config_lines():
+    """/zookeeper/config of a fresh `--ensemble N` ensemble, ports masked by
+    mask_member_ports: one participant line per member, then the version."""
+    return [f"server.{i}=127.0.0.1:<port>:<port>:participant"
+            for i in range(1, ENSEMBLE + 1)] + ["version=0"]
+
+
+def mask_member_ports(line):
+    """A `server.N=host:quorum:election…` line with both ports masked."""
+    return re.sub(r"^(server\.\d+=[^:]+):\d+:\d+", r"\1:<port>:<port>", line)
+
+
 def fmt_stat(t, stat):
-    """One-line Stat with times masked and the owner as a named session."""
+    """One-line Stat with times masked, the owner as a named session and
+    zxids as fmt_zxid shows them."""
     return (
-        f"czxid={stat.czxid:#x} mzxid={stat.mzxid:#x} pzxid={stat.pzxid:#x} "
+        f"czxid={fmt_zxid(stat.czxid)} mzxid={fmt_zxid(stat.mzxid)} "
+        f"pzxid={fmt_zxid(stat.pzxid)} "
         f"ctime=<time> mtime=<time> version={stat.version} cversion={stat.cversion} "
         f"aversion={stat.aversion} ephemeralOwner={t.sid(stat.ephemeralOwner)} "
         f"dataLength={stat.dataLength} numChildren={stat.numChildren}"

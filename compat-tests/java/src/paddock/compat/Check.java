@@ -177,6 +177,22 @@ public final class Check {
         }
     }
 
+    /**
+     * The first server of ZK_CONNECT (all of it for a standalone server).
+     * Suites whose clients must see one server's order of events, such as a
+     * watch set right after another client's write, connect every client
+     * there; on an ensemble members apply commits at their own pace.
+     */
+    public static String firstServer() {
+        return connectString().split(",", 2)[0];
+    }
+
+    /** The number of ensemble members the harness started (ZK_ENSEMBLE), 0 for a standalone server. */
+    public static int ensembleSize() {
+        String size = System.getenv("ZK_ENSEMBLE");
+        return size == null || size.isEmpty() ? 0 : Integer.parseInt(size);
+    }
+
     /** The server address the harness gives in ZK_CONNECT. */
     public static String connectString() {
         String connect = System.getenv("ZK_CONNECT");

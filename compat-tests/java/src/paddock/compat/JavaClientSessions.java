@@ -27,14 +27,14 @@ final class JavaClientSessions {
     private JavaClientSessions() {}
 
     static void run(Zk.Client a) throws Exception {
-        try (TcpProxy proxy = new TcpProxy(Check.connectString())) {
+        try (TcpProxy proxy = new TcpProxy(Check.firstServer())) {
             reconnect(a.zk, proxy);
         }
-        try (TcpProxy proxy = new TcpProxy(Check.connectString())) {
+        try (TcpProxy proxy = new TcpProxy(Check.firstServer())) {
             expiry(a.zk, proxy);
         }
         closeSession(a.zk);
-        try (TcpProxy proxy = new TcpProxy(Check.connectString())) {
+        try (TcpProxy proxy = new TcpProxy(Check.firstServer())) {
             reconnectPersistent(a.zk, proxy);
         }
         oversized(a);
@@ -67,7 +67,8 @@ final class JavaClientSessions {
         quiet.expectNone(JavaClientWatches.QUIET_MS);
         Stat s = a.exists("/jc/sw-eph", false);
         eq("ephemeral kept across reconnect", "<sid:P>", Check.owner(s.getEphemeralOwner()));
-        Zk.Client w = Zk.attach("W", Check.connectString(), JavaClientSuite.TIMEOUT_MS,
+        // Through the server P is on: another ensemble member would not touch P's connection.
+        Zk.Client w = Zk.attach("W", Check.firstServer(), JavaClientSuite.TIMEOUT_MS,
                 p.zk.getSessionId(), new byte[16]);
         w.events.expectState(KeeperState.Expired);
         w.zk.close();
@@ -98,7 +99,7 @@ final class JavaClientSessions {
 
     private static void closeSession(ZooKeeper a) throws Exception {
         Check.section("closeSession");
-        Zk.Client y = Zk.open("Y", Check.connectString(), JavaClientSuite.TIMEOUT_MS);
+        Zk.Client y = Zk.open("Y", Check.firstServer(), JavaClientSuite.TIMEOUT_MS);
         y.zk.create("/jc/y-eph", null, Ids.OPEN_ACL_UNSAFE, CreateMode.EPHEMERAL);
         y.zk.create("/jc/y-eph2", null, Ids.OPEN_ACL_UNSAFE, CreateMode.EPHEMERAL_SEQUENTIAL);
         Events gone = new Events("A-y-eph");
@@ -147,7 +148,7 @@ final class JavaClientSessions {
     /** Digest authentication: creator ACLs, NOAUTH for others, whoAmI. Uses /jcauth so /jc's counters stay put. */
     private static void digestAuth(ZooKeeper a) throws Exception {
         Check.section("digest auth");
-        Zk.Client d = Zk.open("D", Check.connectString(), JavaClientSuite.TIMEOUT_MS);
+        Zk.Client d = Zk.open("D", Check.firstServer(), JavaClientSuite.TIMEOUT_MS);
         code("create with creator ACL unauthenticated", "INVALIDACL",
                 () -> d.zk.create("/jcauth", null, Ids.CREATOR_ALL_ACL, CreateMode.PERSISTENT));
         d.zk.addAuthInfo("digest", bytes("bob:secret"));
@@ -158,7 +159,7 @@ final class JavaClientSessions {
         code("getACL without auth", "NOAUTH", () -> a.getACL("/jcauth", new Stat()));
         code("getData without auth", "NOAUTH", () -> a.getData("/jcauth", false, null));
         code("exists needs no permission", "OK", () -> a.exists("/jcauth", false));
-        Zk.Client e = Zk.open("E", Check.connectString(), JavaClientSuite.TIMEOUT_MS);
+        Zk.Client e = Zk.open("E", Check.firstServer(), JavaClientSuite.TIMEOUT_MS);
         e.zk.addAuthInfo("digest", bytes("bob:wrong"));
         code("getData with wrong password", "NOAUTH", () -> e.zk.getData("/jcauth", false, null));
         e.zk.addAuthInfo("digest", bytes("bob:secret"));

@@ -27,7 +27,7 @@ final class JavaClientWatches {
     private JavaClientWatches() {}
 
     static void run(Zk.Client a) throws Exception {
-        Zk.Client b = Zk.open("B", Check.connectString(), JavaClientSuite.TIMEOUT_MS);
+        Zk.Client b = Zk.open("B", Check.firstServer(), JavaClientSuite.TIMEOUT_MS);
         oneShot(a.zk, b.zk);
         persistent(a.zk, b.zk);
         recursive(a.zk, b.zk);

@@ -23,8 +23,12 @@ public final class TcpProxy implements AutoCloseable {
     private final List<Socket> open = new ArrayList<>();
     private boolean cut;
 
-    /** Starts relaying from a free local port to {@code hostPort} ("host:port"). */
-    public TcpProxy(String hostPort) throws IOException {
+    /**
+     * Starts relaying from a free local port to {@code connect} ("host:port"),
+     * or to its first server when it lists several ("h1:p1,h2:p2", an ensemble).
+     */
+    public TcpProxy(String connect) throws IOException {
+        String hostPort = connect.split(",", 2)[0];
         int colon = hostPort.lastIndexOf(':');
         targetHost = hostPort.substring(0, colon);
         targetPort = Integer.parseInt(hostPort.substring(colon + 1));

@@ -445,10 +445,12 @@ impl Leader {
         if h.observer || h.stage < Stage::Acked {
             return;
         }
-        if let Some(p) = self.outstanding.iter_mut().find(|p| p.zxid == zxid) {
+        // A follower acknowledges in log order once durable, so an ACK
+        // covers every earlier outstanding proposal too.
+        for p in self.outstanding.iter_mut().take_while(|p| p.zxid <= zxid) {
             p.acks.insert(from);
-            self.try_commit(ctx);
         }
+        self.try_commit(ctx);
     }
 
     /// With a quorum of NEWLEADER acks (the leader's own once its log is

@@ -308,12 +308,17 @@ impl Learner {
             return;
         }
         let durable = ctx.log.durable();
-        let due: Vec<i64> = ctx
+        let mut due: Vec<i64> = ctx
             .log
             .after(self.acked_upto)
             .map(|(z, _)| *z)
             .take_while(|z| *z <= durable)
             .collect();
+        // Txns a restart applied are no longer in memory: one ACK of the
+        // last durable zxid covers them (the leader counts ACKs as cumulative).
+        if durable > self.acked_upto && due.last() != Some(&durable) {
+            due.push(durable);
+        }
         for zxid in due {
             ctx.send(self.leader, PacketType::Ack, zxid, empty());
         }

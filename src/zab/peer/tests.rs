@@ -225,9 +225,27 @@ fn commits_wait_for_a_quorum_and_keep_zxid_order() {
         assert_eq!(sent_to(&out, 2), vec![(PacketType::Proposal, z)]);
     }
     assert!(delivered(&step(&mut leader, Input::Durable(e(2, 2)))).is_empty());
-    let out = step(&mut leader, packet(2, PacketType::Ack, e(2, 2), Vec::new()));
-    assert!(delivered(&out).is_empty(), "e2c2 must wait for e2c1");
     let out = step(&mut leader, packet(2, PacketType::Ack, e(2, 1), Vec::new()));
+    assert_eq!(delivered(&out), vec![e(2, 1)], "e2c2 lacks a quorum");
+    let out = step(&mut leader, packet(2, PacketType::Ack, e(2, 2), Vec::new()));
+    assert_eq!(delivered(&out), vec![e(2, 2)]);
+    assert_eq!(sent_to(&out, 2), vec![(PacketType::Commit, e(2, 2))]);
+}
+
+#[test]
+fn a_later_ack_covers_earlier_proposals_and_commits_them_in_order() {
+    let mut leader = established();
+    for z in [e(2, 1), e(2, 2)] {
+        step(
+            &mut leader,
+            Input::Propose {
+                zxid: z,
+                txn: txn(z),
+            },
+        );
+    }
+    step(&mut leader, Input::Durable(e(2, 2)));
+    let out = step(&mut leader, packet(2, PacketType::Ack, e(2, 2), Vec::new()));
     assert_eq!(delivered(&out), vec![e(2, 1), e(2, 2)]);
     use PacketType::*;
     assert_eq!(sent_to(&out, 2), vec![(Commit, e(2, 1)), (Commit, e(2, 2))]);

@@ -1,5 +1,13 @@
 //! The core task: owns the tree, sessions and watches, and runs the pipeline of
-//! ARCHITECTURE.md for a standalone server (a quorum of one).
+//! ARCHITECTURE.md.
+//!
+//! A standalone server commits a write once its own log has it (the log
+//! thread's Durable report); an ensemble member hands the same txn bytes to
+//! `zab::Peer` and commits when the peer delivers it (`ensemble`, and
+//! `reconfig` for membership changes). The standalone path does not run a
+//! one-voter Peer, as ARCHITECTURE.md suggests: it predates the peer and is
+//! what the standalone suites and benchmarks measure; a one-voter Peer
+//! would add a round of outputs per batch for nothing.
 //!
 //! Per session, requests complete in the order sent: a write is prepped as soon
 //! as every earlier request of its session has been prepped or answered; a read

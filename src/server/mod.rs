@@ -7,7 +7,9 @@
 //!            └──────────────── Outbound frames ◀──────────┘
 //! ```
 //! The core task is the only owner of the tree, so every reply and watch event
-//! is produced in one order and queued on its connection in that order.
+//! is produced in one order and queued on its connection in that order. On an
+//! ensemble member, `peers` carries election notifications and quorum packets
+//! between the core's `zab::Peer` and the other members.
 
 mod admin_view;
 mod conn;

@@ -187,6 +187,17 @@ public final class Check {
         return connectString().split(",", 2)[0];
     }
 
+    /**
+     * Waits (bounded) until the server {@code c} talks to has caught up with the leader
+     * for {@code path}: on an ensemble, a write made through another member is then
+     * visible to {@code c}'s next read (ZooKeeper promises nothing across members before).
+     */
+    public static void sync(org.apache.curator.framework.CuratorFramework c, String path) throws Exception {
+        java.util.concurrent.CompletableFuture<Integer> rc = new java.util.concurrent.CompletableFuture<>();
+        c.getZookeeperClient().getZooKeeper().sync(path, (code, p, ctx) -> rc.complete(code), null);
+        rc.get(15, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
     /** The number of ensemble members the harness started (ZK_ENSEMBLE), 0 for a standalone server. */
     public static int ensembleSize() {
         String size = System.getenv("ZK_ENSEMBLE");

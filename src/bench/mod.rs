@@ -41,7 +41,8 @@ use workload::{create_node, remove_node, run_workload, Spec, Workload};
 pub struct BenchArgs {
     /// Server to load, as host:port or name=host:port. Repeat to compare
     /// servers: each workload runs against each of them in turn, and ratios are
-    /// given relative to the first.
+    /// given relative to the first. An ensemble is a comma-separated list,
+    /// name=h1:p1,h2:p2,h3:p3: sessions are spread round robin over its members.
     #[arg(
         long = "connect",
         value_name = "[NAME=]HOST:PORT",
@@ -107,7 +108,7 @@ struct Target {
 fn parse_target(text: &str) -> anyhow::Result<Target> {
     let (name, addr) = text.split_once('=').unwrap_or((text, text));
     anyhow::ensure!(
-        !name.is_empty() && addr.contains(':'),
+        !name.is_empty() && addr.split(',').all(|host| host.contains(':')),
         "--connect {text}: expected [NAME=]HOST:PORT"
     );
     Ok(Target {
@@ -286,7 +287,7 @@ async fn with_control<T>(
     spec: &Spec,
     body: impl for<'a> FnOnce(&'a mut Session, &'a Spec) -> ControlFuture<'a, T>,
 ) -> std::io::Result<T> {
-    let mut control = Session::connect(&spec.addr).await?;
+    let mut control = Session::connect_spread(&spec.addr, 0).await?;
     let value = body(&mut control, spec).await?;
     control.close().await?;
     Ok(value)
@@ -337,6 +338,8 @@ mod tests {
         assert!(targets_of(&args(&["--connect", "a=h:1", "--pid", "b=3"])).is_err());
         assert!(targets_of(&args(&["--connect", "a=h:1", "--pid", "a=x"])).is_err());
         assert!(parse_target("=127.0.0.1:1").is_err());
+        assert_eq!(parse_target("e=h:1,h:2").unwrap().addr, "h:1,h:2");
+        assert!(parse_target("e=h:1,h").is_err());
     }
 
     #[test]

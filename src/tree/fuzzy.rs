@@ -27,7 +27,7 @@ use std::sync::Arc;
 /// One level of the walk: a written node's path and the children it had when written.
 struct Level {
     path: String,
-    children: Box<[Arc<str>]>,
+    children: Arc<[Arc<str>]>,
     next: usize,
 }
 
@@ -65,7 +65,7 @@ impl FuzzyNodes {
                 .or_insert_with(|| tree.acl_of(node).clone());
         }
         self.count += 1;
-        let children: Box<[Arc<str>]> = node.children.java_order().into();
+        let children = node.children.java_order_shared();
         if !children.is_empty() {
             self.stack.push(Level {
                 path: path.to_owned(),

@@ -10,7 +10,7 @@ mod ensemble;
 mod reconfig;
 
 use super::conn::{ConnId, OutTx, Outbound};
-use super::log_writer::{self, LogCommand, LogEvent};
+use super::log_writer::{self, FinishedSnapshot, LogCommand, LogEvent};
 use super::Settings;
 use crate::auth::sasl::DigestServer;
 use crate::jute::records::Id;
@@ -929,8 +929,8 @@ impl Core {
     }
 
     /// Writes the next slice of an in-progress fuzzy snapshot; when the walk
-    /// is complete, hands the sealed image to the log thread, which rolls the
-    /// log and writes the file off the pipeline.
+    /// is complete, hands the walked nodes to the log thread, which rolls the
+    /// log and has the image assembled and written off the pipeline.
     fn snapshot_step(&mut self) {
         let Some(snap) = &mut self.snapshot else {
             return;
@@ -940,17 +940,19 @@ impl Core {
         }
         let snap = self.snapshot.take().expect("present");
         let nodes = snap.nodes.count();
-        let bytes = storage::snapshot_image(&snap.sessions, |out| snap.nodes.finish(out));
         info!(
             zxid = format_args!("{:#x}", snap.zxid),
             nodes,
             ms = snap.started.elapsed().as_millis() as u64,
             "fuzzy snapshot serialized"
         );
-        let _ = self.log_tx.send(LogCommand::Snapshot {
+        // Assembling and checksumming the image (a copy of every node) is
+        // left to the snapshot thread: on the core it stalled every request.
+        let _ = self.log_tx.send(LogCommand::Snapshot(FinishedSnapshot {
             zxid: snap.zxid,
-            bytes,
-        });
+            sessions: snap.sessions,
+            nodes: snap.nodes,
+        }));
     }
 
     fn commit(&mut self, f: InFlight) {

@@ -163,11 +163,16 @@ fn spawn_snapshot_write(dir: PathBuf, snapshot: FinishedSnapshot) {
                 sessions,
                 nodes,
             } = snapshot;
-            let bytes = storage::snapshot_image(&sessions, |out| nodes.finish(out));
-            match storage::write_snapshot_bytes(&dir, zxid, &bytes) {
+            // Written in pieces: one buffer would copy every node once more.
+            let [acls, nodes, end] = nodes.into_parts();
+            let tree: [&[u8]; 3] = [&acls, &nodes, &end];
+            let (head, seal) = storage::snapshot_frame(&sessions, &tree);
+            let parts = [&head[..], &acls, &nodes, &end, &seal];
+            let bytes: usize = parts.iter().map(|p| p.len()).sum();
+            match storage::write_snapshot_parts(&dir, zxid, &parts) {
                 Ok(path) => info!(
                     path = %path.display(),
-                    bytes = bytes.len(),
+                    bytes,
                     ms = started.elapsed().as_millis() as u64,
                     "snapshot written"
                 ),

@@ -144,8 +144,10 @@ pub const CONFIG_PATH: &str = "/zookeeper/config";
 /// The data tree.
 #[derive(Debug)]
 pub struct DataTree {
-    /// Every node by full path ("/" is the root).
-    nodes: HashMap<Box<str>, Node>,
+    /// Every node by full path ("/" is the root). Boxed: the table then holds
+    /// 24-byte entries, so its spare buckets cost little memory (a table is up
+    /// to half empty) and growing it moves little under a create flood.
+    nodes: HashMap<Box<str>, Box<Node>>,
     /// Shared ACL lists.
     acls: AclCache,
     /// Ephemeral paths by owning session.
@@ -179,7 +181,7 @@ impl DataTree {
         let empty = || Some(Vec::new().into_boxed_slice());
         tree.nodes.insert(
             "/".into(),
-            Node::new(empty(), OPEN_ACL_INDEX, StatPersisted::default()),
+            Box::new(Node::new(empty(), OPEN_ACL_INDEX, StatPersisted::default())),
         );
         tree.attach(
             "/",
@@ -214,7 +216,7 @@ impl DataTree {
             .expect("parent exists")
             .children
             .insert(name);
-        self.nodes.insert(path.into(), node);
+        self.nodes.insert(path.into(), Box::new(node));
     }
 
     /// Whether TTL encodings are recognised (zookeeper.extendedTypesEnabled).
@@ -224,7 +226,7 @@ impl DataTree {
 
     /// The node at `path`.
     pub fn get(&self, path: &str) -> Option<&Node> {
-        self.nodes.get(path)
+        self.nodes.get(path).map(|n| &**n)
     }
 
     /// The client-visible Stat of the node at `path`.
@@ -405,7 +407,7 @@ impl DataTree {
             }
             EphemeralType::Void => {}
         }
-        self.nodes.insert(key, node);
+        self.nodes.insert(key, Box::new(node));
         events.push(TreeEvent::Created { path: path.into() });
         Ok(client_stat)
     }

@@ -94,8 +94,6 @@ impl DataTree {
         tree.nodes.clear();
         tree.acls = AclCache::default();
         tree.approximate_data_size = 0;
-        // Every stored node takes at least 76 bytes (lengths, acl, stat).
-        tree.nodes.reserve(input.len() / 76);
         loop {
             let (after_path, path) = nom_result(String::read(rest))?;
             if path == TERMINATOR {
@@ -130,7 +128,7 @@ impl DataTree {
             if self.nodes.contains_key("/") {
                 return Err(DUPLICATE);
             }
-            self.nodes.insert("/".into(), node);
+            self.nodes.insert("/".into(), Box::new(node));
             return Ok(());
         }
         let (parent, name) =
@@ -146,7 +144,8 @@ impl DataTree {
         // As `DataTree::new`, the root's path and data are not counted.
         let data_len = node.data.as_ref().map_or(0, |d| d.len());
         self.approximate_data_size += (snap_path.len() + data_len) as u64;
-        self.nodes.insert(snap_path.into_boxed_str(), node);
+        self.nodes
+            .insert(snap_path.into_boxed_str(), Box::new(node));
         Ok(())
     }
 

@@ -36,7 +36,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use wire::Session;
 use workload::{create_node, remove_node, run_workload, Spec, Workload};
 
-/// Command-line settings of `paddock bench`.
+/// Command-line settings of `paddock bench`. --duration, --warmup, --watchers
+/// and --znodes may be repeated, the last one counting (scripts/bench gives
+/// defaults its caller's flags override).
 #[derive(clap::Args, Debug, Clone)]
 pub struct BenchArgs {
     /// Server to load, as host:port or name=host:port. Repeat to compare
@@ -64,27 +66,37 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 32)]
     pub outstanding: usize,
     /// Seconds each workload is measured (default 10 unless --ops is given).
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", overrides_with = "duration")]
     pub duration: Option<f64>,
     /// Operations each workload is measured for (stops at whichever of
     /// --duration and --ops comes first).
     #[arg(long, value_name = "N")]
     pub ops: Option<u64>,
     /// Seconds each workload runs before measuring starts.
-    #[arg(long, value_name = "SECS", default_value_t = 1.0)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 1.0,
+        overrides_with = "warmup"
+    )]
     pub warmup: f64,
     /// Also write the results as JSON to this file.
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
     /// Sessions watching one node in the watch workload (W). Apache ZooKeeper
     /// allows 60 connections per client address unless maxClientCnxns is raised.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, overrides_with = "watchers")]
     pub watchers: usize,
     /// Bytes of data in every create and setData.
     #[arg(long, value_name = "BYTES", default_value_t = 100)]
     pub data_size: usize,
     /// Nodes the znodes (memory) workload creates.
-    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1_000_000,
+        overrides_with = "znodes"
+    )]
     pub znodes: u64,
     /// Process id of a --connect target on this machine, as NAME=PID (NAME as
     /// in --connect, or its HOST:PORT): the znodes workload reports its RSS.
@@ -377,5 +389,14 @@ mod tests {
         assert_eq!((spec.sessions, spec.data.len()), (3, 7));
         assert!(spec_of(&args(&["--sessions", "0"])).is_err());
         assert!(spec_of(&args(&["--warmup=-1"])).is_err());
+        let repeated = args(&[
+            "--watchers",
+            "200",
+            "--duration",
+            "3",
+            "--watchers",
+            "10000",
+        ]);
+        assert_eq!((repeated.watchers, repeated.duration), (10_000, Some(3.0)));
     }
 }

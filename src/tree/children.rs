@@ -10,6 +10,7 @@
 //! bucket collects 8 names in a table smaller than 64; names that collide that
 //! much are not reproduced.)
 
+use super::path_hash::PathHashBuilder;
 use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,7 +27,7 @@ struct Inner {
     /// name → its insertion sequence and spread Java hash (kept so that
     /// recomputing the order never rehashes the names; the pair fits in the
     /// padding a lone u32 would leave, so it costs no memory).
-    names: HashMap<Arc<str>, Entry>,
+    names: HashMap<Arc<str>, Entry, PathHashBuilder>,
     /// The getChildren order, computed on first use after a change (listing a
     /// large node repeatedly is a hot read), shared with snapshot walks.
     order: OnceCell<Arc<[Arc<str>]>>,
@@ -64,20 +65,22 @@ impl Children {
     pub fn insert(&mut self, name: &str) -> bool {
         let inner = self.inner.get_or_insert_with(|| {
             Box::new(Inner {
-                names: HashMap::new(),
+                names: HashMap::default(),
                 order: OnceCell::new(),
                 next_seq: 0,
                 capacity: 8,
             })
         });
-        if inner.names.contains_key(name) {
-            return false;
-        }
         let entry = Entry {
             seq: inner.next_seq,
             hash: java_hash(name),
         };
-        inner.names.insert(name.into(), entry);
+        // One lookup on the usual path (a new name); a name already there
+        // gets its entry back.
+        if let Some(existing) = inner.names.insert(name.into(), entry) {
+            inner.names.insert(name.into(), existing);
+            return false;
+        }
         inner.order.take();
         inner.next_seq = inner.next_seq.wrapping_add(1);
         while inner.names.len() as u64 > inner.capacity as u64 * 3 / 4 {

@@ -10,6 +10,7 @@ pub mod acl_cache;
 pub mod children;
 pub mod fuzzy;
 pub mod path;
+pub mod path_hash;
 pub mod quota;
 mod serialize;
 
@@ -17,6 +18,7 @@ use crate::jute::records::{Acl, Stat, StatPersisted};
 use crate::proto::ErrorCode;
 use acl_cache::{read_acl_unsafe, AclCache, OPEN_ACL_INDEX};
 use children::Children;
+use path_hash::PathHashBuilder;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -147,7 +149,7 @@ pub struct DataTree {
     /// Every node by full path ("/" is the root). Boxed: the table then holds
     /// 24-byte entries, so its spare buckets cost little memory (a table is up
     /// to half empty) and growing it moves little under a create flood.
-    nodes: HashMap<Box<str>, Box<Node>>,
+    nodes: HashMap<Box<str>, Box<Node>, PathHashBuilder>,
     /// Shared ACL lists.
     acls: AclCache,
     /// Ephemeral paths by owning session.
@@ -169,7 +171,7 @@ impl DataTree {
     /// with zero Stats as in ZooKeeper.
     pub fn new(extended_types: bool) -> DataTree {
         let mut tree = DataTree {
-            nodes: HashMap::new(),
+            nodes: HashMap::default(),
             acls: AclCache::default(),
             ephemerals: HashMap::new(),
             containers: BTreeSet::new(),

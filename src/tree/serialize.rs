@@ -30,6 +30,9 @@ use std::sync::Arc;
 /// The path that ends the node list (no real node has it: the root is "").
 pub(super) const TERMINATOR: &str = "/";
 
+/// Bytes a typical node takes in a snapshot, for sizing the table on load.
+const NODE_BYTES_GUESS: usize = 180;
+
 impl DataTree {
     /// Appends the ACL cache, every node in pre-order and the terminator, in
     /// ZooKeeper's snapshot layout. ACL indices are the cache's own, so every
@@ -94,6 +97,11 @@ impl DataTree {
         tree.nodes.clear();
         tree.acls = AclCache::default();
         tree.approximate_data_size = 0;
+        // Room for the nodes of a typical snapshot (a path of a few dozen bytes
+        // and ~100 bytes of data each): growing the table from empty rehashed
+        // it twenty times while loading 1,000,000 nodes. A larger guess would
+        // leave table memory unused for the server's life.
+        tree.nodes.reserve(input.len() / NODE_BYTES_GUESS);
         loop {
             let (after_path, path) = nom_result(String::read(rest))?;
             if path == TERMINATOR {

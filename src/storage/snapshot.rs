@@ -190,8 +190,10 @@ pub fn read_snapshot(path: &Path, extended_types: bool) -> Result<LoadedSnapshot
         .unwrap_or_default();
     let zxid = zxid_of_name(name, SNAP_PREFIX)
         .ok_or_else(|| StorageError::corrupt(path, 0, "file name is not snapshot.<hex zxid>"))?;
-    let bytes = std::fs::read(path).map_err(|e| StorageError::io(path, e))?;
-    let (mut tree, sessions) = parse_snapshot(&bytes, extended_types)
+    let map = std::fs::File::open(path)
+        .and_then(|file| super::mmap::MappedSnapshot::map(&file))
+        .map_err(|e| StorageError::io(path, e))?;
+    let (mut tree, sessions) = parse_snapshot(map.bytes(), extended_types)
         .map_err(|(offset, reason)| StorageError::corrupt(path, offset, reason))?;
     tree.set_last_processed_zxid(zxid);
     Ok((tree, sessions, zxid))

@@ -139,3 +139,38 @@ async fn every_workload_runs_cleanly_and_cleans_up() {
     );
     assert_eq!(remaining, ["zookeeper"], "the bench left nodes behind");
 }
+
+/// A target listing several hosts (here the same server twice, as the bench
+/// cannot start an ensemble in-process) spreads its sessions and syncs each:
+/// fixture reads, writes and watches all succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_list_target_runs_cleanly() {
+    let server = TestServer::start("hostlist").await;
+    let addr = server.addr.clone();
+    let targets = [Target {
+        name: "ensemble".into(),
+        addr: format!("{addr},{addr}"),
+        pid: None,
+    }];
+    let workloads = [
+        Workload::Create,
+        Workload::GetData,
+        Workload::Watch,
+        Workload::Churn,
+    ];
+    let results = tokio::time::timeout(RUN_TIME_MAX, run_all(&small_spec(), &targets, &workloads))
+        .await
+        .expect("bench run timed out")
+        .unwrap();
+    let remaining = root_children(&addr).await;
+    server.stop().await;
+
+    for (workload, cell) in &results[0].cells {
+        let outcome = cell
+            .as_ref()
+            .unwrap_or_else(|e| panic!("{}: {e}", workload.name()));
+        assert_eq!(outcome.ops(), 40, "{}", workload.name());
+        assert_eq!(outcome.tally.errors, 0, "{}", workload.name());
+    }
+    assert_eq!(remaining, ["zookeeper"], "the bench left nodes behind");
+}

@@ -131,7 +131,9 @@ pub trait OpSource: Send + Sync + 'static {
     }
 }
 
-/// Opens `count` new sessions to `addr`, at most [`CONNECTS_IN_FLIGHT_MAX`] at a time.
+/// Opens `count` new sessions to `addr` (one `host:port` or a comma-separated
+/// list the sessions are spread over, see [`Session::connect_spread`]), at most
+/// [`CONNECTS_IN_FLIGHT_MAX`] at a time.
 pub async fn connect_all(addr: &str, count: usize) -> io::Result<Vec<Session>> {
     let limit = Arc::new(tokio::sync::Semaphore::new(CONNECTS_IN_FLIGHT_MAX));
     let mut set = JoinSet::new();
@@ -142,7 +144,9 @@ pub async fn connect_all(addr: &str, count: usize) -> io::Result<Vec<Session>> {
                 .acquire_owned()
                 .await
                 .expect("semaphore is never closed");
-            Session::connect(&addr).await.map(|s| (index, s))
+            Session::connect_spread(&addr, index)
+                .await
+                .map(|s| (index, s))
         });
     }
     let mut sessions: Vec<Option<Session>> = (0..count).map(|_| None).collect();

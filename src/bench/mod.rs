@@ -36,12 +36,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use wire::Session;
 use workload::{create_node, remove_node, run_workload, Spec, Workload};
 
-/// Command-line settings of `paddock bench`.
+/// Command-line settings of `paddock bench`. --duration, --warmup, --watchers
+/// and --znodes may be repeated, the last one counting (scripts/bench gives
+/// defaults its caller's flags override).
 #[derive(clap::Args, Debug, Clone)]
 pub struct BenchArgs {
     /// Server to load, as host:port or name=host:port. Repeat to compare
     /// servers: each workload runs against each of them in turn, and ratios are
-    /// given relative to the first.
+    /// given relative to the first. An ensemble is a comma-separated list,
+    /// name=h1:p1,h2:p2,h3:p3: sessions are spread round robin over its members.
     #[arg(
         long = "connect",
         value_name = "[NAME=]HOST:PORT",
@@ -63,27 +66,37 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 32)]
     pub outstanding: usize,
     /// Seconds each workload is measured (default 10 unless --ops is given).
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", overrides_with = "duration")]
     pub duration: Option<f64>,
     /// Operations each workload is measured for (stops at whichever of
     /// --duration and --ops comes first).
     #[arg(long, value_name = "N")]
     pub ops: Option<u64>,
     /// Seconds each workload runs before measuring starts.
-    #[arg(long, value_name = "SECS", default_value_t = 1.0)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 1.0,
+        overrides_with = "warmup"
+    )]
     pub warmup: f64,
     /// Also write the results as JSON to this file.
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
     /// Sessions watching one node in the watch workload (W). Apache ZooKeeper
     /// allows 60 connections per client address unless maxClientCnxns is raised.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, overrides_with = "watchers")]
     pub watchers: usize,
     /// Bytes of data in every create and setData.
     #[arg(long, value_name = "BYTES", default_value_t = 100)]
     pub data_size: usize,
     /// Nodes the znodes (memory) workload creates.
-    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1_000_000,
+        overrides_with = "znodes"
+    )]
     pub znodes: u64,
     /// Process id of a --connect target on this machine, as NAME=PID (NAME as
     /// in --connect, or its HOST:PORT): the znodes workload reports its RSS.
@@ -107,7 +120,7 @@ struct Target {
 fn parse_target(text: &str) -> anyhow::Result<Target> {
     let (name, addr) = text.split_once('=').unwrap_or((text, text));
     anyhow::ensure!(
-        !name.is_empty() && addr.contains(':'),
+        !name.is_empty() && addr.split(',').all(|host| host.contains(':')),
         "--connect {text}: expected [NAME=]HOST:PORT"
     );
     Ok(Target {
@@ -286,7 +299,7 @@ async fn with_control<T>(
     spec: &Spec,
     body: impl for<'a> FnOnce(&'a mut Session, &'a Spec) -> ControlFuture<'a, T>,
 ) -> std::io::Result<T> {
-    let mut control = Session::connect(&spec.addr).await?;
+    let mut control = Session::connect_spread(&spec.addr, 0).await?;
     let value = body(&mut control, spec).await?;
     control.close().await?;
     Ok(value)
@@ -337,6 +350,8 @@ mod tests {
         assert!(targets_of(&args(&["--connect", "a=h:1", "--pid", "b=3"])).is_err());
         assert!(targets_of(&args(&["--connect", "a=h:1", "--pid", "a=x"])).is_err());
         assert!(parse_target("=127.0.0.1:1").is_err());
+        assert_eq!(parse_target("e=h:1,h:2").unwrap().addr, "h:1,h:2");
+        assert!(parse_target("e=h:1,h").is_err());
     }
 
     #[test]
@@ -374,5 +389,14 @@ mod tests {
         assert_eq!((spec.sessions, spec.data.len()), (3, 7));
         assert!(spec_of(&args(&["--sessions", "0"])).is_err());
         assert!(spec_of(&args(&["--warmup=-1"])).is_err());
+        let repeated = args(&[
+            "--watchers",
+            "200",
+            "--duration",
+            "3",
+            "--watchers",
+            "10000",
+        ]);
+        assert_eq!((repeated.watchers, repeated.duration), (10_000, Some(3.0)));
     }
 }

@@ -2,7 +2,7 @@
 //! handshake, request frames built with the crate's own Jute records, and reply
 //! frames read back off a socket.
 
-use crate::jute::records::{Acl, CreateRequest, Id, MultiHeader, ReplyHeader};
+use crate::jute::records::{Acl, CreateRequest, Id, MultiHeader, ReplyHeader, SyncRequest};
 use crate::jute::{DecodeError, JResult, Record};
 use crate::proto::codes::perms;
 use crate::proto::reply::frame;
@@ -255,6 +255,31 @@ impl Session {
             next_xid: 1,
             timeout: Duration::from_millis(connected.time_out as u64),
         })
+    }
+
+    /// Opens session number `index` of a run against `hosts`, a comma-separated
+    /// list of `host:port` (one server, or the members of an ensemble):
+    /// sessions go round robin over the hosts. With several hosts the session
+    /// then syncs `/`, so its server has applied every write acknowledged
+    /// before (fixtures made through another member are visible to it).
+    pub async fn connect_spread(hosts: &str, index: usize) -> io::Result<Session> {
+        let list: Vec<&str> = hosts.split(',').collect();
+        let mut session = Session::connect(list[index % list.len()]).await?;
+        if list.len() > 1 {
+            let sync = SyncRequest {
+                path: "/".to_owned(),
+            };
+            let (header, _) = session
+                .call(|xid| request(xid, OpCode::Sync, &sync))
+                .await?;
+            if header.err != 0 {
+                return Err(io::Error::other(format!(
+                    "sync: server answered error {}",
+                    header.err
+                )));
+            }
+        }
+        Ok(session)
     }
 
     /// How often an otherwise idle session must ping to stay alive: a third of

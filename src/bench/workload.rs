@@ -143,7 +143,8 @@ impl Workload {
 /// Everything a workload run needs to know.
 #[derive(Debug, Clone)]
 pub struct Spec {
-    /// The server, as `host:port`.
+    /// The server, as `host:port`, or an ensemble's members as a
+    /// comma-separated list that sessions are spread over.
     pub addr: String,
     /// This bench run's own node; workloads work beneath it.
     pub root: String,
@@ -736,6 +737,7 @@ async fn churn(spec: &Spec, control: &mut Session, base: &str) -> io::Result<Out
     for slot in 0..spec.sessions {
         set.spawn(churn_slot(
             spec.addr.clone(),
+            slot,
             format!("{base}/e{slot}-"),
             spec.data.clone(),
             gate.clone(),
@@ -764,6 +766,7 @@ async fn churn(spec: &Spec, control: &mut Session, base: &str) -> io::Result<Out
 /// One churn loop: whole session lifetimes, one after another, until `gate` closes.
 async fn churn_slot(
     addr: String,
+    slot: usize,
     prefix: String,
     data: Vec<u8>,
     gate: Arc<Gate>,
@@ -772,7 +775,7 @@ async fn churn_slot(
     let mut n = 0u64;
     while let Some(measured) = gate.claim(Instant::now()) {
         let start = Instant::now();
-        let mut session = Session::connect(&addr).await?;
+        let mut session = Session::connect_spread(&addr, slot).await?;
         let create = create_request(&format!("{prefix}{n}"), &data, create_flags::EPHEMERAL);
         let errs = session
             .call_many(2, |xid, i| match i {

@@ -15,6 +15,7 @@
 //! the thread reports `Failed` and stops, and so does the server.
 
 use crate::storage::{self, StorageError, TxnLog};
+use crate::tree::fuzzy::FuzzyNodes;
 use std::path::PathBuf;
 use std::sync::mpsc as std_mpsc;
 use tokio::sync::mpsc;
@@ -24,8 +25,9 @@ use tracing::{error, info, warn};
 pub enum LogCommand {
     /// Records (zxid, TxnHeader + txn bytes) in zxid order.
     Append(Vec<(i64, Vec<u8>)>),
-    /// Roll the log, then write a snapshot of the tree as of `zxid`.
-    Snapshot { zxid: i64, bytes: Vec<u8> },
+    /// Roll the log, then write the snapshot (assembled, checksummed and
+    /// written on a thread of its own, off the core and the log).
+    Snapshot(FinishedSnapshot),
     /// The core has failed the refused writes: accept appends again.
     Resume,
     /// Remove every record above `zxid` (TRUNC sync); the result is sent on
@@ -34,6 +36,17 @@ pub enum LogCommand {
         zxid: i64,
         done: std_mpsc::Sender<Result<(), StorageError>>,
     },
+}
+
+/// A fuzzy snapshot whose walk is complete: everything needed to write
+/// `snapshot.<zxid>`.
+pub struct FinishedSnapshot {
+    /// The zxid the walk started at, which names the file.
+    pub zxid: i64,
+    /// The sessions (id, timeout ms) as of the start.
+    pub sessions: Vec<(i64, u32)>,
+    /// The walked nodes.
+    pub nodes: FuzzyNodes,
 }
 
 /// What the log thread reports back to the core.
@@ -101,9 +114,9 @@ fn run(
                     }
                     appended += records.len();
                 }
-                LogCommand::Snapshot { zxid, bytes } => {
+                LogCommand::Snapshot(snapshot) => {
                     log.roll();
-                    spawn_snapshot_write(snap_dir.to_path_buf(), zxid, bytes);
+                    spawn_snapshot_write(snap_dir.to_path_buf(), snapshot);
                 }
                 LogCommand::Resume => refusing = false,
                 LogCommand::Truncate { zxid, done } => {
@@ -140,15 +153,26 @@ fn run(
     }
 }
 
-fn spawn_snapshot_write(dir: PathBuf, zxid: i64, bytes: Vec<u8>) {
+fn spawn_snapshot_write(dir: PathBuf, snapshot: FinishedSnapshot) {
     let spawned = std::thread::Builder::new()
         .name("paddock-snapshot".into())
         .spawn(move || {
             let started = std::time::Instant::now();
-            match storage::write_snapshot_bytes(&dir, zxid, &bytes) {
+            let FinishedSnapshot {
+                zxid,
+                sessions,
+                nodes,
+            } = snapshot;
+            // Written in pieces: one buffer would copy every node once more.
+            let [acls, nodes, end] = nodes.into_parts();
+            let tree: [&[u8]; 3] = [&acls, &nodes, &end];
+            let (head, seal) = storage::snapshot_frame(&sessions, &tree);
+            let parts = [&head[..], &acls, &nodes, &end, &seal];
+            let bytes: usize = parts.iter().map(|p| p.len()).sum();
+            match storage::write_snapshot_parts(&dir, zxid, &parts) {
                 Ok(path) => info!(
                     path = %path.display(),
-                    bytes = bytes.len(),
+                    bytes,
                     ms = started.elapsed().as_millis() as u64,
                     "snapshot written"
                 ),

@@ -78,8 +78,9 @@ pub use policy::SnapshotPolicy;
 pub use purge::purge;
 pub use recover::{recover, recover_zookeeper, save_recovered, Recovered};
 pub use snapshot::{
-    parse_sync_snapshot, read_snapshot, snapshot_bytes, snapshot_files, snapshot_image,
-    sync_snapshot_bytes, write_snapshot, write_snapshot_bytes, LoadedSnapshot,
+    parse_sync_snapshot, read_snapshot, snapshot_bytes, snapshot_files, snapshot_frame,
+    snapshot_image, sync_snapshot_bytes, write_snapshot, write_snapshot_bytes,
+    write_snapshot_parts, LoadedSnapshot,
 };
 pub use txnlog::TxnLog;
 

@@ -30,17 +30,24 @@ pub type LoadedSnapshot = (DataTree, Vec<(i64, u32)>, i64);
 
 /// Adler-32 (RFC 1950) of `bytes`, the checksum ZooKeeper seals snapshots with.
 pub(crate) fn adler32(bytes: &[u8]) -> u32 {
+    adler32_parts(&[bytes])
+}
+
+/// Adler-32 of the concatenation of `parts`, without concatenating them.
+fn adler32_parts(parts: &[&[u8]]) -> u32 {
     const MOD: u32 = 65521;
     // 5552 is the most bytes whose sums cannot overflow u32 before reducing.
     const CHUNK: usize = 5552;
     let (mut a, mut b) = (1u32, 0u32);
-    for chunk in bytes.chunks(CHUNK) {
-        for &byte in chunk {
-            a += u32::from(byte);
-            b += a;
+    for part in parts {
+        for chunk in part.chunks(CHUNK) {
+            for &byte in chunk {
+                a += u32::from(byte);
+                b += a;
+            }
+            a %= MOD;
+            b %= MOD;
         }
-        a %= MOD;
-        b %= MOD;
     }
     (b << 16) | a
 }
@@ -57,22 +64,36 @@ pub fn snapshot_bytes(tree: &DataTree, sessions: &[(i64, u32)]) -> Vec<u8> {
 /// one-shot writer above, or a finished `tree::fuzzy::FuzzyNodes`): header,
 /// sessions, the tree part, then the Adler-32 seal.
 pub fn snapshot_image(sessions: &[(i64, u32)], tree_part: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
-    let mut out = Vec::new();
+    let mut tree = Vec::new();
+    tree_part(&mut tree);
+    let (head, seal) = snapshot_frame(sessions, &[&tree]);
+    [head, tree, seal].concat()
+}
+
+/// What surrounds a snapshot's tree part, given as `tree_parts` (in order):
+/// the head (file header and sessions) and the seal (Adler-32 of the head and
+/// every tree part, then "/"). Writing head, the tree parts and the seal in
+/// that order gives the same file as [`snapshot_image`], without copying the
+/// tree part into one buffer.
+pub fn snapshot_frame(sessions: &[(i64, u32)], tree_parts: &[&[u8]]) -> (Vec<u8>, Vec<u8>) {
+    let mut head = Vec::new();
     FileHeader {
         magic: SNAP_MAGIC,
         version: SNAP_VERSION,
         dbid: SNAP_DBID,
     }
-    .write(&mut out);
-    (sessions.len() as i32).write(&mut out);
+    .write(&mut head);
+    (sessions.len() as i32).write(&mut head);
     for &(id, timeout_ms) in sessions {
-        id.write(&mut out);
-        (timeout_ms as i32).write(&mut out);
+        id.write(&mut head);
+        (timeout_ms as i32).write(&mut head);
     }
-    tree_part(&mut out);
-    i64::from(adler32(&out)).write(&mut out);
-    write_ustring(&mut out, Some("/"));
-    out
+    let mut summed: Vec<&[u8]> = vec![&head];
+    summed.extend_from_slice(tree_parts);
+    let mut seal = Vec::new();
+    i64::from(adler32_parts(&summed)).write(&mut seal);
+    write_ustring(&mut seal, Some("/"));
+    (head, seal)
 }
 
 /// The snapshot a leader streams to a learner after SNAP (ZooKeeper's
@@ -105,12 +126,24 @@ pub fn parse_sync_snapshot(
 /// fsynced, renamed, directory synced. When it returns `Ok` the snapshot is
 /// durable and complete; a crash before leaves no `snapshot.*` file.
 pub fn write_snapshot_bytes(dir: &Path, zxid: i64, bytes: &[u8]) -> Result<PathBuf, StorageError> {
+    write_snapshot_parts(dir, zxid, &[bytes])
+}
+
+/// [`write_snapshot_bytes`] of the concatenation of `parts`, written one
+/// after the other (same guarantees).
+pub fn write_snapshot_parts(
+    dir: &Path,
+    zxid: i64,
+    parts: &[&[u8]],
+) -> Result<PathBuf, StorageError> {
     std::fs::create_dir_all(dir).map_err(|e| StorageError::io(dir, e))?;
     let name = format!("{SNAP_PREFIX}{:x}", zxid as u64);
     let tmp = dir.join(format!("{name}.tmp"));
     let write = || -> std::io::Result<()> {
         let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
+        for part in parts {
+            file.write_all(part)?;
+        }
         file.sync_all()
     };
     write().map_err(|e| StorageError::io(&tmp, e))?;
@@ -157,8 +190,10 @@ pub fn read_snapshot(path: &Path, extended_types: bool) -> Result<LoadedSnapshot
         .unwrap_or_default();
     let zxid = zxid_of_name(name, SNAP_PREFIX)
         .ok_or_else(|| StorageError::corrupt(path, 0, "file name is not snapshot.<hex zxid>"))?;
-    let bytes = std::fs::read(path).map_err(|e| StorageError::io(path, e))?;
-    let (mut tree, sessions) = parse_snapshot(&bytes, extended_types)
+    let map = std::fs::File::open(path)
+        .and_then(|file| super::mmap::MappedSnapshot::map(&file))
+        .map_err(|e| StorageError::io(path, e))?;
+    let (mut tree, sessions) = parse_snapshot(map.bytes(), extended_types)
         .map_err(|(offset, reason)| StorageError::corrupt(path, offset, reason))?;
     tree.set_last_processed_zxid(zxid);
     Ok((tree, sessions, zxid))
@@ -232,6 +267,21 @@ fn check_seal(bytes: &[u8], offset: usize) -> Result<(), ParseFailure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_framed_snapshot_in_parts_is_the_image() {
+        let sessions = [(7i64, 30_000u32), (9, 4_000)];
+        let parts: [&[u8]; 3] = [b"acls", b"nodes nodes", b"end"];
+        let image = snapshot_image(&sessions, |out| {
+            parts.iter().for_each(|p| out.extend_from_slice(p))
+        });
+        let (head, seal) = snapshot_frame(&sessions, &parts);
+        let framed: Vec<u8> = [&head[..], parts[0], parts[1], parts[2], &seal].concat();
+        assert_eq!(framed, image);
+        let dir = crate::storage::test_dir::TestDir::new();
+        let path = write_snapshot_parts(dir.path(), 5, &[&head, &parts.concat(), &seal]).unwrap();
+        assert_eq!(std::fs::read(path).unwrap(), image);
+    }
 
     #[test]
     fn adler32_matches_known_values() {

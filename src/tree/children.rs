@@ -10,6 +10,7 @@
 //! bucket collects 8 names in a table smaller than 64; names that collide that
 //! much are not reproduced.)
 
+use super::path_hash::PathHashBuilder;
 use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,16 +24,31 @@ pub struct Children {
 
 #[derive(Debug, Clone)]
 struct Inner {
-    /// name → insertion sequence.
-    names: HashMap<Arc<str>, u32>,
+    /// name → its insertion sequence and spread Java hash (kept so that
+    /// recomputing the order never rehashes the names; the pair fits in the
+    /// padding a lone u32 would leave, so it costs no memory).
+    names: HashMap<Arc<str>, Entry, PathHashBuilder>,
     /// The getChildren order, computed on first use after a change (listing a
-    /// large node repeatedly is a hot read).
-    order: OnceCell<Box<[Arc<str>]>>,
+    /// large node repeatedly is a hot read), shared with snapshot walks.
+    order: OnceCell<Arc<[Arc<str>]>>,
     /// The next insertion sequence.
     next_seq: u32,
     /// The Java HashMap table size the set has grown to.
     capacity: u32,
 }
+
+/// What a child name maps to.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    /// Insertion sequence: the order within a Java bucket.
+    seq: u32,
+    /// [`java_hash`] of the name.
+    hash: u32,
+}
+
+/// Child sets at least this large are ordered by a counting sort over the
+/// buckets (linear) instead of a comparison sort.
+const BUCKET_SORT_MIN: usize = 4096;
 
 /// Java's `String.hashCode` over UTF-16 code units, spread as HashMap does.
 fn java_hash(name: &str) -> u32 {
@@ -49,16 +65,22 @@ impl Children {
     pub fn insert(&mut self, name: &str) -> bool {
         let inner = self.inner.get_or_insert_with(|| {
             Box::new(Inner {
-                names: HashMap::new(),
+                names: HashMap::default(),
                 order: OnceCell::new(),
                 next_seq: 0,
                 capacity: 8,
             })
         });
-        if inner.names.contains_key(name) {
+        let entry = Entry {
+            seq: inner.next_seq,
+            hash: java_hash(name),
+        };
+        // One lookup on the usual path (a new name); a name already there
+        // gets its entry back.
+        if let Some(existing) = inner.names.insert(name.into(), entry) {
+            inner.names.insert(name.into(), existing);
             return false;
         }
-        inner.names.insert(name.into(), inner.next_seq);
         inner.order.take();
         inner.next_seq = inner.next_seq.wrapping_add(1);
         while inner.names.len() as u64 > inner.capacity as u64 * 3 / 4 {
@@ -104,18 +126,62 @@ impl Children {
     /// The names in the order ZooKeeper's getChildren returns them (cached until
     /// the next insert or remove).
     pub fn java_order(&self) -> &[Arc<str>] {
-        let Some(inner) = &self.inner else { return &[] };
-        inner.order.get_or_init(|| {
-            let mask = inner.capacity - 1;
-            let mut keyed: Vec<(u32, u32, &Arc<str>)> = inner
+        self.inner.as_ref().map_or(&[], |inner| inner.order())
+    }
+
+    /// [`java_order`](Self::java_order) as a shared list that stays valid
+    /// (unchanged) after the children change; cheap to take.
+    pub fn java_order_shared(&self) -> Arc<[Arc<str>]> {
+        self.inner
+            .as_ref()
+            .map_or_else(|| Arc::from([]), |inner| inner.order().clone())
+    }
+}
+
+impl Inner {
+    fn order(&self) -> &Arc<[Arc<str>]> {
+        self.order.get_or_init(|| {
+            let mask = self.capacity - 1;
+            let mut keyed: Vec<(u32, u32, &Arc<str>)> = self
                 .names
                 .iter()
-                .map(|(n, seq)| (java_hash(n) & mask, *seq, n))
+                .map(|(n, e)| (e.hash & mask, e.seq, n))
                 .collect();
-            keyed.sort_unstable_by_key(|&(bucket, seq, _)| (bucket, seq));
+            if keyed.len() < BUCKET_SORT_MIN {
+                keyed.sort_unstable_by_key(|&(bucket, seq, _)| (bucket, seq));
+            } else {
+                keyed = bucket_sort(&keyed, self.capacity as usize);
+            }
             keyed.into_iter().map(|(_, _, n)| n.clone()).collect()
         })
     }
+}
+
+/// Sorts `(bucket, seq, name)` triples by bucket then seq in time linear in
+/// their number plus `buckets` (every bucket is below `buckets`): a counting
+/// sort places them by bucket, then each bucket's few entries are ordered by
+/// seq.
+fn bucket_sort<'a>(
+    keyed: &[(u32, u32, &'a Arc<str>)],
+    buckets: usize,
+) -> Vec<(u32, u32, &'a Arc<str>)> {
+    let mut starts = vec![0u32; buckets + 1];
+    for &(bucket, ..) in keyed {
+        starts[bucket as usize + 1] += 1;
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    let mut sorted = keyed.to_vec();
+    for &k in keyed {
+        let slot = &mut starts[k.0 as usize];
+        sorted[*slot as usize] = k;
+        *slot += 1;
+    }
+    for run in sorted.chunk_by_mut(|a, b| a.0 == b.0) {
+        run.sort_unstable_by_key(|&(_, seq, _)| seq);
+    }
+    sorted
 }
 
 #[cfg(test)]
@@ -145,6 +211,30 @@ mod tests {
         }
         assert!(c.is_empty());
         assert_eq!(c.inner.as_ref().unwrap().capacity, 16);
+    }
+
+    #[test]
+    fn large_sets_are_ordered_as_small_ones_are() {
+        let mut c = Children::default();
+        for i in 0..3 * BUCKET_SORT_MIN {
+            c.insert(&format!("node-{i:010}"));
+        }
+        for i in (0..3 * BUCKET_SORT_MIN).step_by(3) {
+            c.remove(&format!("node-{i:010}"));
+        }
+        let inner = c.inner.as_ref().unwrap();
+        let mask = inner.capacity - 1;
+        let mut expected: Vec<(u32, u32, &str)> = inner
+            .names
+            .iter()
+            .map(|(n, e)| (java_hash(n) & mask, e.seq, &**n))
+            .collect();
+        expected.sort_unstable();
+        let expected: Vec<&str> = expected.into_iter().map(|(_, _, n)| n).collect();
+        let names: Vec<&str> = c.java_order().iter().map(|n| &**n).collect();
+        assert_eq!(names.len(), 2 * BUCKET_SORT_MIN);
+        assert_eq!(names, expected);
+        assert_eq!(&*c.java_order_shared(), c.java_order());
     }
 
     #[test]

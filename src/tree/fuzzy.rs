@@ -27,7 +27,7 @@ use std::sync::Arc;
 /// One level of the walk: a written node's path and the children it had when written.
 struct Level {
     path: String,
-    children: Box<[Arc<str>]>,
+    children: Arc<[Arc<str>]>,
     next: usize,
 }
 
@@ -65,7 +65,7 @@ impl FuzzyNodes {
                 .or_insert_with(|| tree.acl_of(node).clone());
         }
         self.count += 1;
-        let children: Box<[Arc<str>]> = node.children.java_order().into();
+        let children = node.children.java_order_shared();
         if !children.is_empty() {
             self.stack.push(Level {
                 path: path.to_owned(),
@@ -102,14 +102,26 @@ impl FuzzyNodes {
     /// Appends the tree part of a snapshot: the captured ACL cache, the nodes
     /// and the terminator, in ZooKeeper's layout (see `serialize`).
     pub fn finish(self, out: &mut Vec<u8>) {
-        (self.acls.len() as i32).write(out);
+        let [acls, nodes, end] = self.into_parts();
+        out.extend_from_slice(&acls);
+        out.extend_from_slice(&nodes);
+        out.extend_from_slice(&end);
+    }
+
+    /// The tree part of a snapshot as three pieces to be written in order
+    /// (the ACL cache, the nodes, the terminator), which [`finish`](Self::finish)
+    /// would copy into one buffer.
+    pub fn into_parts(self) -> [Vec<u8>; 3] {
+        let mut acls = Vec::new();
+        (self.acls.len() as i32).write(&mut acls);
         for (index, list) in &self.acls {
-            index.write(out);
-            (list.len() as i32).write(out);
-            list.iter().for_each(|acl| acl.write(out));
+            index.write(&mut acls);
+            (list.len() as i32).write(&mut acls);
+            list.iter().for_each(|acl| acl.write(&mut acls));
         }
-        out.extend_from_slice(&self.nodes);
-        write_ustring(out, Some(super::serialize::TERMINATOR));
+        let mut end = Vec::new();
+        write_ustring(&mut end, Some(super::serialize::TERMINATOR));
+        [acls, self.nodes, end]
     }
 }
 

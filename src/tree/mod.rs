@@ -10,6 +10,7 @@ pub mod acl_cache;
 pub mod children;
 pub mod fuzzy;
 pub mod path;
+pub mod path_hash;
 pub mod quota;
 mod serialize;
 
@@ -17,6 +18,7 @@ use crate::jute::records::{Acl, Stat, StatPersisted};
 use crate::proto::ErrorCode;
 use acl_cache::{read_acl_unsafe, AclCache, OPEN_ACL_INDEX};
 use children::Children;
+use path_hash::PathHashBuilder;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -144,8 +146,10 @@ pub const CONFIG_PATH: &str = "/zookeeper/config";
 /// The data tree.
 #[derive(Debug)]
 pub struct DataTree {
-    /// Every node by full path ("/" is the root).
-    nodes: HashMap<Box<str>, Node>,
+    /// Every node by full path ("/" is the root). Boxed: the table then holds
+    /// 24-byte entries, so its spare buckets cost little memory (a table is up
+    /// to half empty) and growing it moves little under a create flood.
+    nodes: HashMap<Box<str>, Box<Node>, PathHashBuilder>,
     /// Shared ACL lists.
     acls: AclCache,
     /// Ephemeral paths by owning session.
@@ -167,7 +171,7 @@ impl DataTree {
     /// with zero Stats as in ZooKeeper.
     pub fn new(extended_types: bool) -> DataTree {
         let mut tree = DataTree {
-            nodes: HashMap::new(),
+            nodes: HashMap::default(),
             acls: AclCache::default(),
             ephemerals: HashMap::new(),
             containers: BTreeSet::new(),
@@ -179,7 +183,7 @@ impl DataTree {
         let empty = || Some(Vec::new().into_boxed_slice());
         tree.nodes.insert(
             "/".into(),
-            Node::new(empty(), OPEN_ACL_INDEX, StatPersisted::default()),
+            Box::new(Node::new(empty(), OPEN_ACL_INDEX, StatPersisted::default())),
         );
         tree.attach(
             "/",
@@ -214,7 +218,7 @@ impl DataTree {
             .expect("parent exists")
             .children
             .insert(name);
-        self.nodes.insert(path.into(), node);
+        self.nodes.insert(path.into(), Box::new(node));
     }
 
     /// Whether TTL encodings are recognised (zookeeper.extendedTypesEnabled).
@@ -224,7 +228,7 @@ impl DataTree {
 
     /// The node at `path`.
     pub fn get(&self, path: &str) -> Option<&Node> {
-        self.nodes.get(path)
+        self.nodes.get(path).map(|n| &**n)
     }
 
     /// The client-visible Stat of the node at `path`.
@@ -405,7 +409,7 @@ impl DataTree {
             }
             EphemeralType::Void => {}
         }
-        self.nodes.insert(key, node);
+        self.nodes.insert(key, Box::new(node));
         events.push(TreeEvent::Created { path: path.into() });
         Ok(client_stat)
     }

@@ -835,7 +835,7 @@ impl Core {
         let batch: Vec<(i64, TxnBytes)> = self
             .in_flight
             .range(start..)
-            .map(|f| (f.txn.header.zxid, TxnBytes::from(f.txn.to_bytes())))
+            .map(|f| (f.txn.header.zxid, TxnBytes::from(super::log_record(&f.txn))))
             .collect();
         self.logged_upto = batch.last().expect("non-empty").0;
         for (_, txn) in &batch {

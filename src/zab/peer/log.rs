@@ -84,18 +84,20 @@ impl Log {
     }
 
     /// Delivers, in order and once each, every logged txn up to `zxid`.
+    /// Starts at the first undelivered entry (binary search: the window holds
+    /// up to `log_window` delivered txns, and scanning them on every commit
+    /// was most of a busy leader's time).
     pub(crate) fn deliver_upto(&mut self, zxid: i64, out: &mut Vec<Output>) {
-        for (z, txn) in &self.entries {
+        let first = self.entries.partition_point(|(z, _)| *z <= self.delivered);
+        for (z, txn) in self.entries.range(first..) {
             if *z > zxid {
                 break;
             }
-            if *z > self.delivered {
-                out.push(Output::Deliver {
-                    zxid: *z,
-                    txn: txn.clone(),
-                });
-                self.delivered = *z;
-            }
+            out.push(Output::Deliver {
+                zxid: *z,
+                txn: txn.clone(),
+            });
+            self.delivered = *z;
         }
         self.trim();
     }

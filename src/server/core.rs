@@ -826,22 +826,27 @@ impl Core {
 
     // ---- commit ----
 
-    /// Hands every txn prepped since the last call to the log thread, as one batch.
-    fn send_to_log(&mut self) {
-        if self.replica.is_some() {
-            self.propose_prepped();
-            return;
-        }
+    /// Where the txns prepped since the last hand-off (to the log thread or
+    /// the peer) start in `in_flight`; `None` when there are none.
+    fn first_unsent(&self) -> Option<usize> {
         let unsent = self
             .in_flight
             .iter()
             .rev()
             .take_while(|f| f.txn.header.zxid > self.logged_upto)
             .count();
-        if unsent == 0 {
+        (unsent > 0).then(|| self.in_flight.len() - unsent)
+    }
+
+    /// Hands every txn prepped since the last call to the log thread, as one batch.
+    fn send_to_log(&mut self) {
+        if self.replica.is_some() {
+            self.propose_prepped();
             return;
         }
-        let start = self.in_flight.len() - unsent;
+        let Some(start) = self.first_unsent() else {
+            return;
+        };
         let batch: Vec<(i64, Vec<u8>)> = self
             .in_flight
             .range(start..)

@@ -822,16 +822,9 @@ impl Core {
 
     /// Leader: proposes every txn prepped since the last call.
     pub(super) fn propose_prepped(&mut self) {
-        let unsent = self
-            .in_flight
-            .iter()
-            .rev()
-            .take_while(|f| f.txn.header.zxid > self.logged_upto)
-            .count();
-        if unsent == 0 {
+        let Some(start) = self.first_unsent() else {
             return;
-        }
-        let start = self.in_flight.len() - unsent;
+        };
         let batch: Vec<(i64, TxnBytes)> = self
             .in_flight
             .range(start..)

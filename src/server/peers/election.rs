@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::{sleep, timeout};
 use tracing::{debug, info, warn};
@@ -27,27 +27,10 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 const DIAL_BACKOFF_MIN: Duration = Duration::from_millis(100);
 /// Longest wait between dials of a peer that stays unreachable.
 const DIAL_BACKOFF_MAX: Duration = Duration::from_secs(5);
-/// Wait after a failed accept (e.g. out of file descriptors) before the next.
-const ACCEPT_RETRY: Duration = Duration::from_millis(100);
-
-/// Accepts election connections until the PeerNet is dropped.
-pub(super) async fn listen(shared: Arc<Shared>, listener: TcpListener) {
-    loop {
-        match listener.accept().await {
-            Ok((stream, remote)) => {
-                shared.spawn(accept(shared.clone(), stream, remote));
-            }
-            Err(e) => {
-                warn!(error = %e, "election port accept failed");
-                sleep(ACCEPT_RETRY).await;
-            }
-        }
-    }
-}
 
 /// Reads a dialer's initial message, then keeps the connection if the dialer
 /// has the larger sid, or closes it and dials back if it has the smaller.
-async fn accept(shared: Arc<Shared>, stream: TcpStream, remote: SocketAddr) {
+pub(super) async fn accept(shared: Arc<Shared>, stream: TcpStream, remote: SocketAddr) {
     let _ = stream.set_nodelay(true);
     let (read, write) = stream.into_split();
     let mut reader = ItemReader::new(read);

@@ -250,8 +250,13 @@ impl PeerNet {
             state: Mutex::default(),
             next_conn_id: AtomicU64::new(1),
         });
-        shared.spawn(election::listen(shared.clone(), election));
-        shared.spawn(quorum::listen(shared.clone(), quorum));
+        shared.spawn(listen(
+            shared.clone(),
+            election,
+            "election",
+            election::accept,
+        ));
+        shared.spawn(listen(shared.clone(), quorum, "quorum", quorum::accept));
         tracing::info!(sid = my_id, %election_addr, %quorum_addr, "peer transport listening");
         Ok(PeerNet {
             shared,
@@ -303,6 +308,29 @@ impl PeerNet {
     /// [`PeerEvent::Disconnected`] follows.
     pub fn disconnect(&self, sid: Sid) {
         quorum::disconnect(&self.shared, sid);
+    }
+}
+
+/// Wait after a failed accept (e.g. out of file descriptors) before the next.
+const ACCEPT_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Accepts connections on `port` (named for logs) until the PeerNet is
+/// dropped, each handled by `accept` on its own task.
+async fn listen<F, Fut>(shared: Arc<Shared>, listener: TcpListener, port: &'static str, accept: F)
+where
+    F: Fn(Arc<Shared>, tokio::net::TcpStream, SocketAddr) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    loop {
+        match listener.accept().await {
+            Ok((stream, remote)) => {
+                shared.spawn(accept(shared.clone(), stream, remote));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, port, "peer port accept failed");
+                tokio::time::sleep(ACCEPT_RETRY).await;
+            }
+        }
     }
 }
 

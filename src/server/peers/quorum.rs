@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::{sleep, timeout};
 use tracing::{debug, info, warn};
@@ -21,26 +21,9 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const LEADER_DIAL_ATTEMPTS: u32 = 5;
 /// Pause between dials of the leader.
 const LEADER_DIAL_RETRY: Duration = Duration::from_secs(1);
-/// Wait after a failed accept before the next.
-const ACCEPT_RETRY: Duration = Duration::from_millis(100);
-
-/// Accepts learner connections until the PeerNet is dropped.
-pub(super) async fn listen(shared: Arc<Shared>, listener: TcpListener) {
-    loop {
-        match listener.accept().await {
-            Ok((stream, remote)) => {
-                shared.spawn(accept(shared.clone(), stream, remote));
-            }
-            Err(e) => {
-                warn!(error = %e, "quorum port accept failed");
-                sleep(ACCEPT_RETRY).await;
-            }
-        }
-    }
-}
 
 /// Reads a learner's first packet, which names it, and registers the connection.
-async fn accept(shared: Arc<Shared>, stream: TcpStream, remote: SocketAddr) {
+pub(super) async fn accept(shared: Arc<Shared>, stream: TcpStream, remote: SocketAddr) {
     let _ = stream.set_nodelay(true);
     let (read, write) = stream.into_split();
     let mut reader = ItemReader::new(read);

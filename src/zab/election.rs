@@ -30,6 +30,14 @@ fn same_candidate(a: &Vote, b: &Vote) -> bool {
     a.leader == b.leader && a.zxid == b.zxid && a.peer_epoch == b.peer_epoch
 }
 
+/// True when two servers out of the election report the same leadership:
+/// the same leader in the same epoch (ZooKeeper's Vote.equals between two
+/// non-LOOKING votes ignores the zxid and round, which differ between
+/// servers that joined the leader at different times).
+fn same_leadership(a: &Vote, b: &Vote) -> bool {
+    a.leader == b.leader && a.peer_epoch == b.peer_epoch
+}
+
 /// One server's FastLeaderElection state across rounds.
 #[derive(Debug, Clone)]
 pub struct Election {
@@ -91,6 +99,16 @@ impl Election {
             resend_at_ms: 0,
             finalize_at_ms: None,
         }
+    }
+
+    /// Records the leadership this server settled into (it leads, or a
+    /// leader's LEADERINFO named the epoch): the vote it reports while not
+    /// LOOKING becomes that leader and epoch, the same on every member of
+    /// one leadership however each of them came to it, so a late server
+    /// finds a quorum agreeing (`same_leadership`).
+    pub fn settle(&mut self, leader: Sid, epoch: u32) {
+        self.proposal.leader = leader;
+        self.proposal.peer_epoch = epoch as i64;
     }
 
     /// Counts votes in a new membership from now on (a committed reconfig).
@@ -230,7 +248,7 @@ impl Election {
         if self.is_voter(self.my_id) {
             self.received.insert(self.my_id, self.proposal);
         }
-        let quorum = self.agreeing(&self.received, &self.proposal);
+        let quorum = self.agreeing(&self.received, &self.proposal, same_candidate);
         if !quorum {
             self.finalize_at_ms = None;
         } else if self.finalize_at_ms.is_none() {
@@ -245,7 +263,9 @@ impl Election {
         self.out_of_election.insert(from, (n.state, n.vote));
         if round == self.logical_clock {
             self.received.insert(from, n.vote);
-            if self.agreeing(&self.received, &n.vote) && self.leader_confirmed(&n.vote, round) {
+            if self.agreeing(&self.received, &n.vote, same_candidate)
+                && self.leader_confirmed(&n.vote, round)
+            {
                 self.decide(n.vote, step);
                 return;
             }
@@ -255,7 +275,8 @@ impl Election {
             .iter()
             .map(|(s, (_, v))| (*s, *v))
             .collect();
-        if self.agreeing(&votes, &n.vote) && self.leader_confirmed(&n.vote, round) {
+        if self.agreeing(&votes, &n.vote, same_leadership) && self.leader_confirmed(&n.vote, round)
+        {
             self.logical_clock = round;
             self.decide(n.vote, step);
         }
@@ -280,11 +301,17 @@ impl Election {
         )
     }
 
-    /// True when the voters among `votes` agreeing with `target` are a quorum.
-    fn agreeing(&self, votes: &BTreeMap<Sid, Vote>, target: &Vote) -> bool {
+    /// True when the voters among `votes` agreeing with `target` (by `same`)
+    /// are a quorum.
+    fn agreeing(
+        &self,
+        votes: &BTreeMap<Sid, Vote>,
+        target: &Vote,
+        same: fn(&Vote, &Vote) -> bool,
+    ) -> bool {
         let agree = votes
             .iter()
-            .filter(|(_, v)| same_candidate(v, target))
+            .filter(|(_, v)| same(v, target))
             .map(|(s, _)| s);
         self.membership.is_quorum(agree)
     }
@@ -418,6 +445,27 @@ mod tests {
         assert!(step.decided.is_none(), "the leader itself is not heard yet");
         let step = e.receive(1, &established(ServerState::Leading), 6);
         assert_eq!(step.decided.map(|v| v.leader), Some(1));
+    }
+
+    #[test]
+    fn late_server_joins_a_leadership_its_members_reached_by_different_rounds() {
+        let mut e = election(1, &[1, 2, 3]);
+        let init = e.initial_vote(0, 0);
+        e.start(init, 0);
+        // Server 2 joined leader 3 from an older round with an older zxid;
+        // both report the leadership they settled into: leader 3, epoch 2.
+        let report = |state, round, zxid| Notification {
+            state,
+            vote: Vote {
+                election_epoch: round,
+                ..vote(3, zxid, 2)
+            },
+            config: Vec::new(),
+        };
+        let step = e.receive(2, &report(ServerState::Following, 1, 0), 5);
+        assert!(step.decided.is_none());
+        let step = e.receive(3, &report(ServerState::Leading, 2, 0x1_0000_000e), 6);
+        assert_eq!(step.decided.map(|v| v.leader), Some(3));
     }
 
     #[test]

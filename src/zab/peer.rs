@@ -140,6 +140,11 @@ pub struct Peer {
     election: Election,
     /// The role.
     state: State,
+    /// Learners' FOLLOWERINFO / OBSERVERINFO that arrived while LOOKING
+    /// (one per sid, the latest): a learner may decide for this server
+    /// before this server decides for itself. Handed to the leader if this
+    /// server goes on to lead, their connections closed otherwise.
+    held_infos: Vec<(Sid, Packet)>,
     /// The time of the last input.
     now_ms: u64,
 }
@@ -163,6 +168,7 @@ impl Peer {
             log,
             election,
             state: State::Idle,
+            held_infos: Vec::new(),
             now_ms: 0,
         }
     }
@@ -260,19 +266,36 @@ impl Peer {
             State::Idle | State::Looking => Flow::Stay,
         };
         if flow == Flow::Elect {
-            self.start_election(out);
+            return self.start_election(out);
+        }
+        match self.role() {
+            Role::Leading { epoch } if epoch > 0 => self.election.settle(self.cfg.my_id, epoch),
+            Role::Following { leader, epoch } | Role::Observing { leader, epoch } if epoch > 0 => {
+                self.election.settle(leader, epoch)
+            }
+            _ => {}
         }
     }
 
-    /// A non-election input while LOOKING: time drives the election; quorum
-    /// traffic is refused (there is no leader and no learner).
+    /// A non-election input while LOOKING: time drives the election; a
+    /// learner's registration waits for the outcome (ZooKeeper's learner
+    /// keeps dialing a leader that has not started leading yet); other
+    /// quorum traffic is refused (there is no leader and no learner).
     fn looking_input(&mut self, input: Input, out: &mut Vec<Output>) {
         match input {
             Input::Tick { now_ms } => {
                 let step = self.election.tick(now_ms);
                 self.election_step(step, out);
             }
+            Input::Message {
+                from,
+                msg: Message::Quorum(p),
+            } if matches!(p.kind, PacketType::FollowerInfo | PacketType::ObserverInfo) => {
+                self.held_infos.retain(|(sid, _)| *sid != from);
+                self.held_infos.push((from, p));
+            }
             Input::Message { from, .. } => out.push(Output::Disconnect(from)),
+            Input::Disconnected(sid) => self.held_infos.retain(|(s, _)| *s != sid),
             Input::Durable(zxid) => self.log.made_durable(zxid),
             _ => {}
         }
@@ -333,9 +356,22 @@ impl Peer {
             now_ms: self.now_ms,
             out,
         };
+        let held = std::mem::take(&mut self.held_infos);
         if vote.leader == self.cfg.my_id {
-            self.state = State::Leading(Leader::start(&mut ctx));
+            let mut leader = Leader::start(&mut ctx);
+            for (from, p) in held {
+                let input = Input::Message {
+                    from,
+                    msg: Message::Quorum(p),
+                };
+                let flow = leader.handle(input, &mut ctx);
+                debug_assert_eq!(flow, Flow::Stay, "a registration cannot end leading");
+            }
+            self.state = State::Leading(leader);
         } else {
+            for (from, _) in held {
+                ctx.out.push(Output::Disconnect(from));
+            }
             let observer = !self.cfg.membership.voters.contains(&self.cfg.my_id);
             self.state = State::Learning(Learner::start(vote.leader, observer, &mut ctx));
         }

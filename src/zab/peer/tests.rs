@@ -580,3 +580,75 @@ fn cut_below_an_installed_snapshot_is_refused_and_a_snapshot_asked_for() {
     );
     assert_eq!(sent_to(&out, 3), vec![(PacketType::AckEpoch, i64::MIN)]);
 }
+
+#[test]
+fn registration_before_the_election_ends_is_held_for_the_leader() {
+    let mut leader = Peer::new(config(1, &[1, 2, 3], 8), disk(1, &[], 8));
+    step(&mut leader, Input::Tick { now_ms: 0 });
+    // Server 2 decided for server 1 first and registers at once.
+    let out = step(
+        &mut leader,
+        packet(2, PacketType::FollowerInfo, e(1, 0), Vec::new()),
+    );
+    assert!(
+        !out.iter().any(|o| matches!(o, Output::Disconnect(2))),
+        "held, not refused"
+    );
+    let n = Notification {
+        state: ServerState::Looking,
+        vote: leader.current_vote(),
+        config: Vec::new(),
+    };
+    step(
+        &mut leader,
+        Input::Message {
+            from: 2,
+            msg: Message::Vote(n),
+        },
+    );
+    let out = step(&mut leader, Input::Tick { now_ms: 300 });
+    assert_eq!(leader.role(), Role::Leading { epoch: 2 });
+    // The held registration and the leader's own epoch are a quorum: the
+    // new epoch is offered to server 2 without it registering again.
+    assert_eq!(sent_to(&out, 2), vec![(PacketType::LeaderInfo, e(2, 0))]);
+}
+
+#[test]
+fn registration_held_while_looking_is_closed_when_another_leads() {
+    let mut peer = Peer::new(config(2, &[1, 2, 3], 8), disk(1, &[], 8));
+    step(&mut peer, Input::Tick { now_ms: 0 });
+    step(
+        &mut peer,
+        packet(1, PacketType::FollowerInfo, e(1, 0), Vec::new()),
+    );
+    // Server 3 (larger id, same zxid) is elected with server 1's vote.
+    let vote = Vote {
+        leader: 3,
+        zxid: 0,
+        election_epoch: peer.current_vote().election_epoch,
+        peer_epoch: 1,
+    };
+    for from in [1, 3] {
+        let n = Notification {
+            state: ServerState::Looking,
+            vote,
+            config: Vec::new(),
+        };
+        step(
+            &mut peer,
+            Input::Message {
+                from,
+                msg: Message::Vote(n),
+            },
+        );
+    }
+    let out = step(&mut peer, Input::Tick { now_ms: 300 });
+    assert_eq!(
+        peer.role(),
+        Role::Following {
+            leader: 3,
+            epoch: 0
+        }
+    );
+    assert!(out.iter().any(|o| matches!(o, Output::Disconnect(1))));
+}

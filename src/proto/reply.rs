@@ -1,10 +1,7 @@
 //! Reply frames: a 4-byte length, a ReplyHeader and, on success, the op's body.
 //! Watch notifications are replies with xid −1.
 
-use crate::jute::records::{
-    Create2Response, CreateResponse, ErrorResponse, GetChildrenResponse, GetDataResponse,
-    MultiHeader, ReplyHeader, Stat,
-};
+use crate::jute::records::{ErrorResponse, MultiHeader, ReplyHeader, Stat};
 use crate::jute::Record;
 use crate::proto::codes::{keeper_state, xid};
 use crate::proto::ErrorCode;
@@ -96,23 +93,19 @@ impl OpResult {
             err,
         }
         .write(out);
+        // The response records' fields, written in place (no record copies).
         match self {
-            OpResult::Create(path) => CreateResponse { path: path.clone() }.write(out),
-            OpResult::Create2(path, stat) => Create2Response {
-                path: path.clone(),
-                stat: stat.clone(),
+            OpResult::Create(path) => path.write(out),
+            OpResult::Create2(path, stat) => {
+                path.write(out);
+                stat.write(out);
             }
-            .write(out),
             OpResult::SetData(stat) => stat.write(out),
-            OpResult::GetChildren(children) => GetChildrenResponse {
-                children: children.clone(),
+            OpResult::GetChildren(children) => children.write(out),
+            OpResult::GetData(data, stat) => {
+                data.write(out);
+                stat.write(out);
             }
-            .write(out),
-            OpResult::GetData(data, stat) => GetDataResponse {
-                data: data.clone(),
-                stat: stat.clone(),
-            }
-            .write(out),
             OpResult::Error(e) => ErrorResponse { err: *e }.write(out),
             OpResult::Delete | OpResult::Check => {}
         }

@@ -137,9 +137,21 @@ impl DataTree {
     /// The deepest proper prefix of `path` (or `path` itself) that has a quota,
     /// never "/" (ZooKeeper's getMaxPrefixWithQuota).
     pub fn max_prefix_with_quota(&self, path: &str) -> Option<String> {
+        // Most trees have no quota at all: every write asks, so answer that
+        // without building a limits path per ancestor.
+        if self
+            .nodes
+            .get(QUOTA_PATH)
+            .is_none_or(|q| q.children.is_empty())
+        {
+            return None;
+        }
+        let mut limits = String::new();
         let mut candidate = path;
         while candidate != "/" && !candidate.is_empty() {
-            if self.nodes.contains_key(limits_path(candidate).as_str()) {
+            limits.clear();
+            limits.extend([QUOTA_PATH, candidate, "/", LIMITS_NODE]);
+            if self.nodes.contains_key(limits.as_str()) {
                 return Some(candidate.to_owned());
             }
             candidate = path::parent_of(candidate)?;

@@ -65,6 +65,8 @@ fn apply_multi(
             .collect();
         return;
     }
+    out.multi.reserve(subs.len());
+    out.events.reserve(2 * subs.len());
     for (ty, body) in subs {
         let mut sub = Applied::default();
         let result = match apply_one(tree, zxid, time, client_id, body, &mut sub) {

@@ -6,7 +6,7 @@
 pub mod apply;
 pub mod prep;
 
-use crate::jute::records::{self, *};
+use crate::jute::records::*;
 use crate::jute::{DecodeError, Record};
 use crate::proto::OpCode;
 
@@ -52,14 +52,17 @@ impl TxnBody {
             TxnBody::Check(t) => t.write(out),
             TxnBody::Error(t) => t.write(out),
             TxnBody::Multi(subs) => {
-                let txns = subs.iter().map(|(ty, b)| records::Txn {
-                    r#type: *ty,
-                    data: Some(crate::jute::encode_with(|o| b.write(o))),
-                });
-                MultiTxn {
-                    txns: txns.collect(),
+                // MultiTxn { vector<Txn{int type; buffer data}> }, each sub-txn
+                // written in place and its buffer length filled in after.
+                (subs.len() as i32).write(out);
+                for (ty, b) in subs {
+                    ty.write(out);
+                    let at = out.len();
+                    0i32.write(out);
+                    b.write(out);
+                    let len = (out.len() - at - 4) as i32;
+                    out[at..at + 4].copy_from_slice(&len.to_be_bytes());
                 }
-                .write(out)
             }
         }
     }

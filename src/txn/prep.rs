@@ -212,7 +212,8 @@ impl Prep {
     /// failure the op gets its error, every later op RuntimeInconsistency, and
     /// the multi's outstanding changes are rolled back; the multi still takes its zxid.
     fn multi(&mut self, tree: &DataTree, ctx: &PrepContext<'_>, ops: &[MultiOp]) -> TxnBody {
-        self.multi_undo = Some(Vec::new());
+        // A create or delete records its node and its parent.
+        self.multi_undo = Some(Vec::with_capacity(2 * ops.len()));
         let mut subs = Vec::with_capacity(ops.len());
         let mut failed = false;
         for op in ops {

@@ -9,6 +9,34 @@ use std::path::PathBuf;
 use tokio::net::TcpListener;
 use tracing::{error, info};
 
+/// Every allocation of the binary goes through mimalloc (see Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// `mi_option_purge_delay` in `mi_option_t` (include/mimalloc.h of mimalloc 3,
+/// which libmimalloc-sys builds; the test below checks the index).
+const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
+
+extern "C" {
+    /// mimalloc's `void mi_option_set(mi_option_t option, long value)`, from
+    /// the library the mimalloc crate links.
+    fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+    /// mimalloc's `long mi_option_get(mi_option_t option)`.
+    #[cfg(test)]
+    fn mi_option_get(option: std::ffi::c_int) -> std::ffi::c_long;
+}
+
+/// Makes mimalloc return freed pages to the OS at once. With its default
+/// delay (1 s, acted on only by later frees) a server that goes quiet after
+/// loading a snapshot kept ~80 MiB of freed pages resident for good (1,000,000
+/// znodes: 456 MiB idle, 376 MiB with this; glibc malloc 396 MiB). It costs
+/// some create throughput (page re-commits), which is far above the target.
+fn purge_freed_memory_at_once() {
+    // SAFETY: the declaration matches mimalloc.h; mi_option_set only stores
+    // an integer option, valid for any value, and mimalloc reads it atomically.
+    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
+}
+
 #[derive(Parser)]
 #[command(
     name = "paddock",
@@ -39,6 +67,7 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    purge_freed_memory_at_once();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PADDOCK_LOG")
@@ -103,5 +132,19 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => info!("SIGINT received"),
         _ = term.recv() => info!("SIGTERM received"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn purge_delay_index_names_the_option_with_its_default_of_1000_ms() {
+        // SAFETY: as in purge_freed_memory_at_once.
+        let before = unsafe { mi_option_get(MI_OPTION_PURGE_DELAY) };
+        assert_eq!(before, 1000, "MI_OPTION_PURGE_DELAY is not mimalloc's purge_delay");
+        purge_freed_memory_at_once();
+        assert_eq!(unsafe { mi_option_get(MI_OPTION_PURGE_DELAY) }, 0);
     }
 }

@@ -69,6 +69,7 @@ impl TestServer {
         let task = tokio::spawn(server::run(
             listener,
             Settings::for_tests(data_dir.clone()),
+            || {},
             shutdown,
         ));
         TestServer {

@@ -35,10 +35,13 @@ use tracing::{info, warn};
 /// ZooKeeper's globalOutstandingLimit stops reading sockets).
 const CORE_QUEUE_BOUND: usize = 4096;
 
-/// Serves clients on `listener` until `shutdown` completes.
+/// Serves clients on `listener` until `shutdown` completes. `loaded` runs
+/// once, on the calling thread, after the database is loaded and before the
+/// first client is accepted (the binary returns the loader's freed memory).
 pub async fn run(
     listener: TcpListener,
     settings: Settings,
+    loaded: impl FnOnce(),
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let settings = Arc::new(settings);
@@ -54,6 +57,7 @@ pub async fn run(
     };
     let core_state =
         core::Core::new(settings.clone(), net).map_err(|e| std::io::Error::other(e.to_string()))?;
+    loaded();
     let mut core = tokio::spawn(core_state.run(core_rx, peer_rx));
     let per_ip: Arc<Mutex<HashMap<IpAddr, u32>>> = Arc::default();
     let purger = (settings.autopurge_purge_interval_hours > 0)

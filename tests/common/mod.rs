@@ -59,7 +59,7 @@ impl TestServer {
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                server::run(listener, settings, async {
+                server::run(listener, settings, || {}, async {
                     let _ = stop_rx.await;
                 })
                 .await

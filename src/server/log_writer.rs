@@ -164,10 +164,13 @@ fn spawn_snapshot_write(dir: PathBuf, snapshot: FinishedSnapshot) {
                 nodes,
             } = snapshot;
             // Written in pieces: one buffer would copy every node once more.
-            let [acls, nodes, end] = nodes.into_parts();
-            let tree: [&[u8]; 3] = [&acls, &nodes, &end];
+            let tree_parts = nodes.into_parts();
+            let tree: Vec<&[u8]> = tree_parts.iter().map(Vec::as_slice).collect();
             let (head, seal) = storage::snapshot_frame(&sessions, &tree);
-            let parts = [&head[..], &acls, &nodes, &end, &seal];
+            let mut parts = Vec::with_capacity(tree.len() + 2);
+            parts.push(&head[..]);
+            parts.extend_from_slice(&tree);
+            parts.push(&seal[..]);
             let bytes: usize = parts.iter().map(|p| p.len()).sum();
             match storage::write_snapshot_parts(&dir, zxid, &parts) {
                 Ok(path) => info!(

@@ -31,12 +31,18 @@ struct Level {
     next: usize,
 }
 
+/// Bytes after which the node buffer starts a new chunk: growing one buffer
+/// to a large tree's size moved the whole image at every doubling (a stall
+/// of tens of ms on the core each time, late in the walk).
+const CHUNK_BYTES: usize = 1 << 20;
+
 /// An in-progress fuzzy serialization of a tree's nodes.
 pub struct FuzzyNodes {
     /// The walk, root first.
     stack: Vec<Level>,
-    /// Nodes written so far (path, data, acl index, StatPersisted each).
-    nodes: Vec<u8>,
+    /// Nodes written so far (path, data, acl index, StatPersisted each), in
+    /// chunks of about [`CHUNK_BYTES`] (never empty).
+    nodes: Vec<Vec<u8>>,
     /// Every ACL index named by a written node, with its list at that time.
     acls: BTreeMap<i64, Arc<[Acl]>>,
     /// Nodes written so far.
@@ -48,7 +54,7 @@ impl FuzzyNodes {
     pub fn start(tree: &DataTree) -> FuzzyNodes {
         let mut walk = FuzzyNodes {
             stack: Vec::new(),
-            nodes: Vec::new(),
+            nodes: vec![Vec::with_capacity(CHUNK_BYTES)],
             acls: BTreeMap::new(),
             count: 0,
         };
@@ -58,7 +64,11 @@ impl FuzzyNodes {
 
     fn visit(&mut self, tree: &DataTree, path: &str, written_path: &str) {
         let Some(node) = tree.get(path) else { return };
-        super::serialize::write_node(&mut self.nodes, written_path, node);
+        if self.nodes.last().is_some_and(|c| c.len() >= CHUNK_BYTES) {
+            self.nodes.push(Vec::with_capacity(CHUNK_BYTES));
+        }
+        let chunk = self.nodes.last_mut().expect("never empty");
+        super::serialize::write_node(chunk, written_path, node);
         if node.acl != OPEN_ACL_INDEX {
             self.acls
                 .entry(node.acl)
@@ -102,16 +112,15 @@ impl FuzzyNodes {
     /// Appends the tree part of a snapshot: the captured ACL cache, the nodes
     /// and the terminator, in ZooKeeper's layout (see `serialize`).
     pub fn finish(self, out: &mut Vec<u8>) {
-        let [acls, nodes, end] = self.into_parts();
-        out.extend_from_slice(&acls);
-        out.extend_from_slice(&nodes);
-        out.extend_from_slice(&end);
+        for part in self.into_parts() {
+            out.extend_from_slice(&part);
+        }
     }
 
-    /// The tree part of a snapshot as three pieces to be written in order
-    /// (the ACL cache, the nodes, the terminator), which [`finish`](Self::finish)
-    /// would copy into one buffer.
-    pub fn into_parts(self) -> [Vec<u8>; 3] {
+    /// The tree part of a snapshot as pieces to be written in order (the ACL
+    /// cache, the nodes in chunks, the terminator), which
+    /// [`finish`](Self::finish) would copy into one buffer.
+    pub fn into_parts(self) -> Vec<Vec<u8>> {
         let mut acls = Vec::new();
         (self.acls.len() as i32).write(&mut acls);
         for (index, list) in &self.acls {
@@ -121,7 +130,11 @@ impl FuzzyNodes {
         }
         let mut end = Vec::new();
         write_ustring(&mut end, Some(super::serialize::TERMINATOR));
-        [acls, self.nodes, end]
+        let mut parts = Vec::with_capacity(self.nodes.len() + 2);
+        parts.push(acls);
+        parts.extend(self.nodes);
+        parts.push(end);
+        parts
     }
 }
 
@@ -158,6 +171,32 @@ mod tests {
         let mut exact = Vec::new();
         tree.write_snapshot_part(&mut exact);
         assert_eq!(fuzzy, exact);
+    }
+
+    #[test]
+    fn a_tree_larger_than_a_chunk_is_cut_into_chunks_of_the_same_bytes() {
+        let mut tree = DataTree::new(false);
+        let data = vec![7u8; 100_000];
+        for i in 0..30 {
+            tree.create_node(
+                &format!("/big{i}"),
+                Some(&data),
+                &open_acl_unsafe(),
+                0,
+                -1,
+                i + 1,
+                0,
+                &mut Vec::new(),
+            )
+            .unwrap();
+        }
+        let mut walk = FuzzyNodes::start(&tree);
+        while !walk.step(&tree, 4) {}
+        let parts = walk.into_parts();
+        assert!(parts.len() > 4, "3 MB of nodes in 1 MiB chunks");
+        let mut exact = Vec::new();
+        tree.write_snapshot_part(&mut exact);
+        assert_eq!(parts.concat(), exact);
     }
 
     #[test]

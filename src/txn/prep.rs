@@ -13,6 +13,7 @@ use crate::proto::codes::perms;
 use crate::proto::request::MultiOp;
 use crate::proto::{ErrorCode, OpCode, Request};
 use crate::tree::path::{self, parent_of};
+use crate::tree::path_hash::PathHashBuilder;
 use crate::tree::{
     DataTree, EphemeralType, CONFIG_PATH, CONTAINER_EPHEMERAL_OWNER, MAX_TTL_MS, QUOTA_PATH,
     ZOOKEEPER_PATH,
@@ -69,7 +70,7 @@ struct ChangeRecord {
 pub struct Prep {
     settings: PrepSettings,
     /// Newest outstanding record per path.
-    outstanding: HashMap<Box<str>, ChangeRecord>,
+    outstanding: HashMap<Box<str>, ChangeRecord, PathHashBuilder>,
     /// (zxid, path) in prep order, to forget records once applied.
     order: VecDeque<(i64, Box<str>)>,
     /// Records replaced during the multi being prepped, to roll back on failure.

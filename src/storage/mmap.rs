@@ -1,5 +1,5 @@
 //! The one place with `unsafe`: a log file mapped read-write, and a
-//! snapshot mapped read-only to be parsed, with memmap2.
+//! snapshot or a log file mapped read-only to be parsed, with memmap2.
 
 use memmap2::{Mmap, MmapMut};
 use std::fs::File;
@@ -46,24 +46,26 @@ impl MappedFile {
     }
 }
 
-/// A whole snapshot file mapped read-only, so it is parsed straight from the
-/// page cache (reading it into a buffer first cost a copy and a page fault per
-/// 4 KiB, a fifth of loading a 1,000,000-node snapshot).
-pub(crate) struct MappedSnapshot {
+/// A whole snapshot or log file mapped read-only, so it is parsed straight
+/// from the page cache (reading it into a buffer first cost a copy and a
+/// page fault per 4 KiB: a fifth of loading a 1,000,000-node snapshot, and a
+/// 64 MiB preallocated log read whole at every start).
+pub(crate) struct MappedReadOnly {
     map: Mmap,
 }
 
-impl MappedSnapshot {
+impl MappedReadOnly {
     /// Maps all of `file`.
-    pub(crate) fn map(file: &File) -> io::Result<MappedSnapshot> {
+    pub(crate) fn map(file: &File) -> io::Result<MappedReadOnly> {
         // SAFETY: memmap2 requires that the file is not truncated or rewritten
         // while mapped. A snapshot is written under a temporary name, fsynced
         // and renamed into place, and never opened for writing again: later
         // snapshots get new names, and purging unlinks a file, which leaves an
-        // existing mapping intact. The mapping lives only while this server
-        // parses the file at start, and is only read through `&[u8]`.
+        // existing mapping intact. A log is mapped only by recovery, before
+        // the server writes any log, and recovery cuts a torn log only after
+        // dropping its mapping. The mapping is only read through `&[u8]`.
         let map = unsafe { Mmap::map(file)? };
-        Ok(MappedSnapshot { map })
+        Ok(MappedReadOnly { map })
     }
 
     /// The file's bytes.

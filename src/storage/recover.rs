@@ -12,6 +12,7 @@
 
 use super::logfile::{self, LogEnd, LogReader, HEADER_LEN, LOG_PREFIX};
 use super::logtools::cut_file;
+use super::mmap::MappedReadOnly;
 use super::snapshot::{snapshot_files, LoadedSnapshot};
 use super::zklog::zk_log_records;
 use super::{files_by_zxid, log_dir, read_snapshot, snap_dir, StorageError};
@@ -178,10 +179,13 @@ impl Replay {
         let files = self.log_files(dir)?;
         let mut last_zxid = i64::MIN;
         for (i, path) in files.iter().enumerate() {
-            let bytes = std::fs::read(path).map_err(|e| StorageError::io(path, e))?;
-            logfile::check_header(&bytes)
+            let map = std::fs::File::open(path)
+                .and_then(|file| MappedReadOnly::map(&file))
+                .map_err(|e| StorageError::io(path, e))?;
+            let bytes = map.bytes();
+            logfile::check_header(bytes)
                 .map_err(|reason| StorageError::corrupt(path, 0, reason))?;
-            let mut reader = LogReader::new(&bytes, last_zxid);
+            let mut reader = LogReader::new(bytes, last_zxid);
             for record in reader.by_ref() {
                 self.record(path, record)?;
             }
@@ -189,12 +193,15 @@ impl Replay {
             if let Some(&LogEnd::Bad { offset, reason }) = reader.end() {
                 let bad = BadRecord {
                     path,
-                    bytes: &bytes,
+                    bytes,
                     offset,
                     reason,
                     last_zxid,
                 };
-                bad.cut_if_torn(&files[i + 1..])?;
+                let file_len = bad.check_torn(&files[i + 1..])?;
+                // The cut rewrites the file: no mapping of it may remain.
+                drop(map);
+                cut_torn_tail(path, offset, file_len, reason, &files[i + 1..])?;
                 return Ok(Some((path.clone(), offset)));
             }
         }
@@ -294,10 +301,10 @@ struct BadRecord<'a> {
 }
 
 impl BadRecord<'_> {
-    /// A torn tail (no valid record after it, here or in `later` files) is
-    /// cut: the file ends at the bad record, zero-filled to its old length,
-    /// and the `later` files are removed. Anything else is `Corrupt`.
-    fn cut_if_torn(&self, later: &[PathBuf]) -> Result<(), StorageError> {
+    /// A torn tail has no valid record after it, here or in `later` files:
+    /// returns the file's length for [`cut_torn_tail`]. Anything else is
+    /// `Corrupt`.
+    fn check_torn(&self, later: &[PathBuf]) -> Result<u64, StorageError> {
         let (path, offset) = (self.path, self.offset);
         if logfile::valid_record_after(self.bytes, offset, self.last_zxid)
             || any_valid_record(later, self.last_zxid)?
@@ -305,23 +312,35 @@ impl BadRecord<'_> {
             let reason = format!("{}, and valid records follow", self.reason);
             return Err(StorageError::corrupt(path, offset, reason));
         }
-        let cut_bytes = self.bytes.len() as u64 - offset;
+        Ok(self.bytes.len() as u64)
+    }
+}
+
+/// Cuts a torn tail found by [`BadRecord::check_torn`]: the file ends at the
+/// bad record, zero-filled to its old length `file_len`, and the `later`
+/// files are removed.
+fn cut_torn_tail(
+    path: &Path,
+    offset: u64,
+    file_len: u64,
+    reason: &str,
+    later: &[PathBuf],
+) -> Result<(), StorageError> {
+    let cut_bytes = file_len - offset;
+    tracing::warn!(
+        "{}: torn tail at offset {offset} ({reason}); cutting {cut_bytes} bytes",
+        path.display()
+    );
+    cut_file(path, offset, file_len)?;
+    for later in later {
         tracing::warn!(
-            "{}: torn tail at offset {offset} ({}); cutting {cut_bytes} bytes",
-            path.display(),
-            self.reason
+            "{}: removing log with no valid record after a torn tail",
+            later.display()
         );
-        cut_file(path, offset, self.bytes.len() as u64)?;
-        for later in later {
-            tracing::warn!(
-                "{}: removing log with no valid record after a torn tail",
-                later.display()
-            );
-            std::fs::remove_file(later).map_err(|e| StorageError::io(later, e))?;
-        }
-        match path.parent() {
-            Some(dir) => super::sync_dir(dir),
-            None => Ok(()),
-        }
+        std::fs::remove_file(later).map_err(|e| StorageError::io(later, e))?;
+    }
+    match path.parent() {
+        Some(dir) => super::sync_dir(dir),
+        None => Ok(()),
     }
 }

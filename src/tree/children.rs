@@ -10,9 +10,8 @@
 //! bucket collects 8 names in a table smaller than 64; names that collide that
 //! much are not reproduced.)
 
-use super::path_hash::PathHashBuilder;
+use super::sharded::ShardedMap;
 use std::cell::OnceCell;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Child names with their insertion sequence and the Java table capacity.
@@ -27,7 +26,7 @@ struct Inner {
     /// name → its insertion sequence and spread Java hash (kept so that
     /// recomputing the order never rehashes the names; the pair fits in the
     /// padding a lone u32 would leave, so it costs no memory).
-    names: HashMap<Arc<str>, Entry, PathHashBuilder>,
+    names: ShardedMap<Arc<str>, Entry>,
     /// The getChildren order, computed on first use after a change (listing a
     /// large node repeatedly is a hot read), shared with snapshot walks.
     order: OnceCell<Arc<[Arc<str>]>>,
@@ -65,7 +64,7 @@ impl Children {
     pub fn insert(&mut self, name: &str) -> bool {
         let inner = self.inner.get_or_insert_with(|| {
             Box::new(Inner {
-                names: HashMap::default(),
+                names: ShardedMap::default(),
                 order: OnceCell::new(),
                 next_seq: 0,
                 capacity: 8,

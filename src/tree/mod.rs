@@ -13,12 +13,13 @@ pub mod path;
 pub mod path_hash;
 pub mod quota;
 mod serialize;
+pub mod sharded;
 
 use crate::jute::records::{Acl, Stat, StatPersisted};
 use crate::proto::ErrorCode;
 use acl_cache::{read_acl_unsafe, AclCache, OPEN_ACL_INDEX};
 use children::Children;
-use path_hash::PathHashBuilder;
+use sharded::ShardedMap;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -149,7 +150,8 @@ pub struct DataTree {
     /// Every node by full path ("/" is the root). Boxed: the table then holds
     /// 24-byte entries, so its spare buckets cost little memory (a table is up
     /// to half empty) and growing it moves little under a create flood.
-    nodes: HashMap<Box<str>, Box<Node>, PathHashBuilder>,
+    /// Sharded: growing rehashes a 64th of the paths at a time.
+    nodes: ShardedMap<Box<str>, Box<Node>>,
     /// Shared ACL lists.
     acls: AclCache,
     /// Ephemeral paths by owning session.
@@ -171,7 +173,7 @@ impl DataTree {
     /// with zero Stats as in ZooKeeper.
     pub fn new(extended_types: bool) -> DataTree {
         let mut tree = DataTree {
-            nodes: HashMap::default(),
+            nodes: ShardedMap::default(),
             acls: AclCache::default(),
             ephemerals: HashMap::new(),
             containers: BTreeSet::new(),

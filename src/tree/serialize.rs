@@ -21,6 +21,7 @@
 //! over a fuzzy snapshot that already holds the node.
 
 use super::acl_cache::OPEN_ACL_INDEX;
+use super::sharded::ShardedMap;
 use super::{path, AclCache, DataTree, EphemeralType, Node};
 use crate::jute::records::{Acl, StatPersisted};
 use crate::jute::{write_buffer, write_ustring, DecodeError, JResult, Record};
@@ -94,7 +95,7 @@ impl DataTree {
     ) -> Result<(DataTree, &[u8]), DecodeError> {
         let (mut rest, file_acls) = nom_result(read_acl_cache(input))?;
         let mut tree = DataTree::new(extended_types);
-        tree.nodes.clear();
+        tree.nodes = ShardedMap::default();
         tree.acls = AclCache::default();
         tree.approximate_data_size = 0;
         // Room for the nodes of a typical snapshot (a path of a few dozen bytes

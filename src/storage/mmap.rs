@@ -1,4 +1,5 @@
-//! The one place with `unsafe`: a log file mapped read-write, and a
+//! The library's one place with `unsafe` (the binary has one more: its
+//! allocator call in main.rs): a log file mapped read-write, and a
 //! snapshot or a log file mapped read-only to be parsed, with memmap2.
 
 use memmap2::{Mmap, MmapMut};

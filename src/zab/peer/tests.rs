@@ -80,19 +80,8 @@ fn step(peer: &mut Peer, input: Input) -> Vec<Output> {
 /// Returns the outputs of the ACKEPOCH (the sync of server 2).
 fn lead_and_sync(leader: &mut Peer, learner_last: i64) -> Vec<Output> {
     step(leader, Input::Tick { now_ms: 0 });
-    let n = Notification {
-        state: ServerState::Looking,
-        vote: leader.current_vote(),
-        config: Vec::new(),
-    };
-    step(
-        leader,
-        Input::Message {
-            from: 2,
-            msg: Message::Vote(n),
-        },
-    );
-    step(leader, Input::Tick { now_ms: 300 });
+    let own = leader.current_vote();
+    decide_on(leader, own, &[2]);
     assert_eq!(leader.role(), Role::Leading { epoch: 0 });
     let out = step(leader, packet(2, PacketType::FollowerInfo, 0, Vec::new()));
     let epoch = leader.role();
@@ -307,6 +296,26 @@ fn forwarded_sync_is_answered_after_outstanding_proposals_commit() {
     assert_eq!(sent_to(&out, 2).last(), Some(&(PacketType::Sync, 0)));
 }
 
+/// LOOKING votes for `vote` from each of `from`, then time past finalizeWait:
+/// the outputs of that tick (where the election ends).
+fn decide_on(peer: &mut Peer, vote: Vote, from: &[Sid]) -> Vec<Output> {
+    for &sender in from {
+        let n = Notification {
+            state: ServerState::Looking,
+            vote,
+            config: Vec::new(),
+        };
+        step(
+            peer,
+            Input::Message {
+                from: sender,
+                msg: Message::Vote(n),
+            },
+        );
+    }
+    step(peer, Input::Tick { now_ms: 300 })
+}
+
 /// A follower (server 2) that registered with leader 3 and got LEADERINFO
 /// of epoch 2.
 fn follower() -> Peer {
@@ -318,21 +327,7 @@ fn follower() -> Peer {
         election_epoch: 1,
         peer_epoch: 1,
     };
-    for from in [1, 3] {
-        let n = Notification {
-            state: ServerState::Looking,
-            vote,
-            config: Vec::new(),
-        };
-        step(
-            &mut f,
-            Input::Message {
-                from,
-                msg: Message::Vote(n),
-            },
-        );
-    }
-    let out = step(&mut f, Input::Tick { now_ms: 300 });
+    let out = decide_on(&mut f, vote, &[1, 3]);
     assert!(out.iter().any(|o| matches!(o, Output::ConnectLeader(3))));
     let out = step(&mut f, Input::Connected(3));
     assert_eq!(sent_to(&out, 3), vec![(PacketType::FollowerInfo, e(1, 0))]);
@@ -594,19 +589,8 @@ fn registration_before_the_election_ends_is_held_for_the_leader() {
         !out.iter().any(|o| matches!(o, Output::Disconnect(2))),
         "held, not refused"
     );
-    let n = Notification {
-        state: ServerState::Looking,
-        vote: leader.current_vote(),
-        config: Vec::new(),
-    };
-    step(
-        &mut leader,
-        Input::Message {
-            from: 2,
-            msg: Message::Vote(n),
-        },
-    );
-    let out = step(&mut leader, Input::Tick { now_ms: 300 });
+    let own = leader.current_vote();
+    let out = decide_on(&mut leader, own, &[2]);
     assert_eq!(leader.role(), Role::Leading { epoch: 2 });
     // The held registration and the leader's own epoch are a quorum: the
     // new epoch is offered to server 2 without it registering again.
@@ -628,21 +612,7 @@ fn registration_held_while_looking_is_closed_when_another_leads() {
         election_epoch: peer.current_vote().election_epoch,
         peer_epoch: 1,
     };
-    for from in [1, 3] {
-        let n = Notification {
-            state: ServerState::Looking,
-            vote,
-            config: Vec::new(),
-        };
-        step(
-            &mut peer,
-            Input::Message {
-                from,
-                msg: Message::Vote(n),
-            },
-        );
-    }
-    let out = step(&mut peer, Input::Tick { now_ms: 300 });
+    let out = decide_on(&mut peer, vote, &[1, 3]);
     assert_eq!(
         peer.role(),
         Role::Following {

@@ -58,6 +58,7 @@ final class AclIdentities {
         for (int i = 0; i < ids.length; i++) {
             String p = "/am/ip" + i;
             root.create(p, bytes("v"), only(Perms.READ | Perms.CREATE, "ip", ids[i]), CreateMode.PERSISTENT);
+            AclMatrixSuite.sync(n, p);
             code("ip " + ids[i] + " getData", want[i], () -> n.getData(p, false, null));
             code("ip " + ids[i] + " create child", want[i],
                     () -> n.create(p + "/c", null, Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT));

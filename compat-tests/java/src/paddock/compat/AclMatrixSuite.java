@@ -118,6 +118,7 @@ public final class AclMatrixSuite {
         List<ACL> acl = Collections.singletonList(new ACL(perm, digest(USER)));
         root.create(p, bytes("d"), acl, CreateMode.PERSISTENT);
         root.create(p + "/c", null, Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
+        sync(u, p);
         reads(u, name, perm, p);
         writes(root, u, name, p, acl);
         multis(root, u, name, perm, p);
@@ -152,17 +153,21 @@ public final class AclMatrixSuite {
         code(name + " delete missing child", expect(name, "DELETE").equals("OK") ? "NONODE" : "NOAUTH",
                 () -> u.delete(p + "/none", -1));
         eq(name + " sync", "OK", sync(u, p));
-        restore(root, p);
+        restore(root, u, p);
     }
 
-    /** Puts the node's children back as the matrix started: /c present, /n absent. */
-    private static void restore(ZooKeeper root, String p) throws Exception {
+    /**
+     * Puts the node's children back as the matrix started (/c present, /n
+     * absent), as {@code u}'s member sees them too.
+     */
+    private static void restore(ZooKeeper root, ZooKeeper u, String p) throws Exception {
         if (root.exists(p + "/n", false) != null) {
             root.delete(p + "/n", -1);
         }
         if (root.exists(p + "/c", false) == null) {
             root.create(p + "/c", null, Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
         }
+        sync(u, p);
     }
 
     private static void multis(ZooKeeper root, ZooKeeper u, String name, int perm, String p) throws Exception {
@@ -174,11 +179,15 @@ public final class AclMatrixSuite {
         if (root.exists(p + "/m", false) != null) {
             root.delete(p + "/m", -1);
         }
-        restore(root, p);
+        restore(root, u, p);
     }
 
-    /** Runs sync on {@code path} and waits (bounded) for its result code. */
-    private static String sync(ZooKeeper zk, String path) throws Exception {
+    /**
+     * Runs sync on {@code path} and waits (bounded) for its result code. On an
+     * ensemble {@code zk}'s member then holds every write made through another
+     * member before (ZooKeeper promises nothing across members without it).
+     */
+    static String sync(ZooKeeper zk, String path) throws Exception {
         CompletableFuture<Integer> rc = new CompletableFuture<>();
         zk.sync(path, (code, p, ctx) -> rc.complete(code), null);
         return KeeperException.Code.get(rc.get(Events.WAIT_MS, TimeUnit.MILLISECONDS)).name();

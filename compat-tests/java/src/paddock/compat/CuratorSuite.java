@@ -3,10 +3,8 @@ package paddock.compat;
 import static paddock.compat.Check.eq;
 
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.recipes.leader.LeaderLatch;
 import org.apache.curator.framework.recipes.locks.InterProcessMutex;
@@ -59,51 +57,12 @@ public final class CuratorSuite {
 
     /** Two clients take the lock in turns; the unguarded counter must never be raced. */
     private static void contend(CuratorFramework c1, CuratorFramework c2) throws Exception {
-        int[] counter = {0};
-        AtomicInteger holders = new AtomicInteger();
-        AtomicInteger overlaps = new AtomicInteger();
-        List<Integer> seen = Collections.synchronizedList(new ArrayList<>());
-        List<Throwable> errors = Collections.synchronizedList(new ArrayList<>());
-        List<Thread> threads = new ArrayList<>();
-        for (CuratorFramework c : List.of(c1, c2)) {
-            InterProcessMutex m = new InterProcessMutex(c, "/cu/lock");
-            Thread t = new Thread(() -> {
-                try {
-                    for (int i = 0; i < ROUNDS; i++) {
-                        if (!m.acquire(15, TimeUnit.SECONDS)) {
-                            throw new AssertionError("lock not acquired within 15 s");
-                        }
-                        try {
-                            if (holders.incrementAndGet() != 1) {
-                                overlaps.incrementAndGet();
-                            }
-                            int before = counter[0];
-                            seen.add(before);
-                            Thread.sleep(2);
-                            counter[0] = before + 1;
-                            holders.decrementAndGet();
-                        } finally {
-                            m.release();
-                        }
-                    }
-                } catch (Throwable e) {
-                    errors.add(e);
-                }
-            });
-            threads.add(t);
-            t.start();
-        }
-        for (Thread t : threads) {
-            t.join(60_000);
-        }
-        eq("contention errors", "[]", errors.toString());
-        eq("overlapping holders", 0, overlaps.get());
-        eq("counter", 2 * ROUNDS, counter[0]);
+        List<Integer> seen = LockContention.run(List.of(c1, c2), "/cu/lock", ROUNDS, 60_000);
         List<Integer> expected = new ArrayList<>();
         for (int i = 0; i < 2 * ROUNDS; i++) {
             expected.add(i);
         }
-        eq("ordering log is 0..n-1 in order", expected, new ArrayList<>(seen));
+        eq("ordering log is 0..n-1 in order", expected, seen);
     }
 
     private static void leaderLatch(CuratorFramework c1, CuratorFramework c2) throws Exception {

@@ -4,10 +4,8 @@ import static paddock.compat.Check.eq;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.recipes.cache.ChildData;
 import org.apache.curator.framework.recipes.cache.CuratorCache;
@@ -99,44 +97,7 @@ public final class EnsembleCuratorSuite {
 
     /** The three clients take the lock in turns; the unguarded counter is never raced. */
     private static void contend(List<CuratorFramework> pinned) throws Exception {
-        int[] counter = {0};
-        AtomicInteger holders = new AtomicInteger();
-        AtomicInteger overlaps = new AtomicInteger();
-        List<Throwable> errors = Collections.synchronizedList(new ArrayList<>());
-        List<Thread> threads = new ArrayList<>();
-        for (CuratorFramework c : pinned) {
-            InterProcessMutex m = new InterProcessMutex(c, "/ec/lock");
-            Thread t = new Thread(() -> {
-                try {
-                    for (int i = 0; i < ROUNDS; i++) {
-                        if (!m.acquire(15, TimeUnit.SECONDS)) {
-                            throw new AssertionError("lock not acquired within 15 s");
-                        }
-                        try {
-                            if (holders.incrementAndGet() != 1) {
-                                overlaps.incrementAndGet();
-                            }
-                            int before = counter[0];
-                            Thread.sleep(2);
-                            counter[0] = before + 1;
-                            holders.decrementAndGet();
-                        } finally {
-                            m.release();
-                        }
-                    }
-                } catch (Throwable e) {
-                    errors.add(e);
-                }
-            });
-            threads.add(t);
-            t.start();
-        }
-        for (Thread t : threads) {
-            t.join(90_000);
-        }
-        eq("contention errors", "[]", errors.toString());
-        eq("overlapping holders", 0, overlaps.get());
-        eq("counter", pinned.size() * ROUNDS, counter[0]);
+        LockContention.run(pinned, "/ec/lock", ROUNDS, 90_000);
     }
 
     /** A latch per member: leadership passes in join order as leaders close. */

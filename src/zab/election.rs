@@ -101,16 +101,6 @@ impl Election {
         }
     }
 
-    /// Records the leadership this server settled into (it leads, or a
-    /// leader's LEADERINFO named the epoch): the vote it reports while not
-    /// LOOKING becomes that leader and epoch, the same on every member of
-    /// one leadership however each of them came to it, so a late server
-    /// finds a quorum agreeing (`same_leadership`).
-    pub fn settle(&mut self, leader: Sid, epoch: u32) {
-        self.proposal.leader = leader;
-        self.proposal.peer_epoch = epoch as i64;
-    }
-
     /// Counts votes in a new membership from now on (a committed reconfig).
     pub fn set_membership(&mut self, membership: Membership, config_text: Vec<u8>) {
         self.membership = membership;

@@ -266,14 +266,7 @@ impl Peer {
             State::Idle | State::Looking => Flow::Stay,
         };
         if flow == Flow::Elect {
-            return self.start_election(out);
-        }
-        match self.role() {
-            Role::Leading { epoch } if epoch > 0 => self.election.settle(self.cfg.my_id, epoch),
-            Role::Following { leader, epoch } | Role::Observing { leader, epoch } if epoch > 0 => {
-                self.election.settle(leader, epoch)
-            }
-            _ => {}
+            self.start_election(out);
         }
     }
 
@@ -314,8 +307,28 @@ impl Peer {
             State::Idle => return,
         };
         if n.state == ServerState::Looking {
-            let msg = Message::Vote(self.election.notification(state));
+            let mut reply = self.election.notification(state);
+            if let Some((leader, epoch)) = self.settled_leadership() {
+                reply.vote.leader = leader;
+                reply.vote.peer_epoch = epoch as i64;
+            }
+            let msg = Message::Vote(reply);
             out.push(Output::Send { to: from, msg });
+        }
+    }
+
+    /// The leader and epoch this server settled into (it leads, or a
+    /// leader's LEADERINFO named the epoch), reported to LOOKING servers in
+    /// place of the vote it decided with: the same on every member of one
+    /// leadership however each came to it, so a late server finds a quorum
+    /// agreeing (the election's `same_leadership`).
+    fn settled_leadership(&self) -> Option<(Sid, u32)> {
+        match self.role() {
+            Role::Leading { epoch } if epoch > 0 => Some((self.cfg.my_id, epoch)),
+            Role::Following { leader, epoch } | Role::Observing { leader, epoch } if epoch > 0 => {
+                Some((leader, epoch))
+            }
+            _ => None,
         }
     }
 

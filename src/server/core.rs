@@ -19,6 +19,7 @@ mod reconfig;
 
 use super::conn::{ConnId, OutTx, Outbound};
 use super::log_writer::{self, FinishedSnapshot, LogCommand, LogEvent};
+use super::snapshot_writer::SnapshotWriter;
 use super::Settings;
 use crate::auth::sasl::DigestServer;
 use crate::jute::records::Id;
@@ -189,6 +190,8 @@ struct FuzzySnapshot {
     zxid: i64,
     sessions: Vec<(i64, u32)>,
     nodes: FuzzyNodes,
+    /// Spools the nodes as the walk fills chunks.
+    writer: SnapshotWriter,
     started: Instant,
 }
 
@@ -239,7 +242,13 @@ impl Core {
             settings.pre_alloc_size_kb * 1024,
             settings.force_sync,
         )?;
-        let (log_tx, log_rx) = log_writer::start(log, storage::snap_dir(&settings.data_dir));
+        let snap_dir = storage::snap_dir(&settings.data_dir);
+        match storage::remove_unfinished_snapshots(&snap_dir) {
+            Ok(0) => {}
+            Ok(removed) => info!(removed, "removed unfinished snapshot files"),
+            Err(e) => warn!("could not remove unfinished snapshot files: {e}"),
+        }
+        let (log_tx, log_rx) = log_writer::start(log);
         let prep_settings = PrepSettings {
             skip_acl: settings.skip_acl,
             enforce_quota: settings.enforce_quota,
@@ -881,10 +890,12 @@ impl Core {
                 .should_snapshot(self.txns_since_snapshot)
         {
             self.txns_since_snapshot = 0;
+            let zxid = self.tree.last_processed_zxid();
             self.snapshot = Some(FuzzySnapshot {
-                zxid: self.tree.last_processed_zxid(),
+                zxid,
                 sessions: self.sessions.sessions().collect(),
                 nodes: FuzzyNodes::start(&self.tree),
+                writer: SnapshotWriter::start(storage::snap_dir(&self.settings.data_dir), zxid),
                 started: Instant::now(),
             });
         }
@@ -941,30 +952,32 @@ impl Core {
         }
     }
 
-    /// Writes the next slice of an in-progress fuzzy snapshot; when the walk
-    /// is complete, hands the walked nodes to the log thread, which rolls the
-    /// log and has the image assembled and written off the pipeline.
+    /// Writes the next slice of an in-progress fuzzy snapshot and hands the
+    /// chunks it filled to the snapshot's writer thread; when the walk is
+    /// complete, asks the log thread to roll the log and have the file
+    /// completed, off the pipeline.
     fn snapshot_step(&mut self) {
         let Some(snap) = &mut self.snapshot else {
             return;
         };
-        if !snap.nodes.step(&self.tree, SNAPSHOT_NODES_PER_TURN) {
+        let done = snap.nodes.step(&self.tree, SNAPSHOT_NODES_PER_TURN);
+        for chunk in snap.nodes.take_full_chunks() {
+            snap.writer.nodes(chunk);
+        }
+        if !done {
             return;
         }
         let snap = self.snapshot.take().expect("present");
-        let nodes = snap.nodes.count();
         info!(
             zxid = format_args!("{:#x}", snap.zxid),
-            nodes,
+            nodes = snap.nodes.count(),
             ms = snap.started.elapsed().as_millis() as u64,
             "fuzzy snapshot serialized"
         );
-        // Assembling and checksumming the image (a copy of every node) is
-        // left to the snapshot thread: on the core it stalled every request.
         let _ = self.log_tx.send(LogCommand::Snapshot(FinishedSnapshot {
-            zxid: snap.zxid,
+            writer: snap.writer,
             sessions: snap.sessions,
-            nodes: snap.nodes,
+            end: snap.nodes.finish(),
         }));
     }
 

@@ -3,8 +3,8 @@
 //! makes it durable with one flush, and reports the highest durable zxid. A
 //! write is answered only after that report, so every acknowledged write is on
 //! disk. Snapshot requests travel on the same queue so the log rolls in zxid
-//! order; the snapshot file itself is written by a further thread so appends
-//! never wait for it.
+//! order; the snapshot file itself is written by its own thread
+//! (`snapshot_writer`) so appends never wait for it.
 //!
 //! A record that cannot be appended (the disk is full: the next log file
 //! cannot be allocated) is refused, with every record after it, until the core
@@ -14,19 +14,18 @@
 //! failed flush is different: what it covered may or may not be on disk, so
 //! the thread reports `Failed` and stops, and so does the server.
 
-use crate::storage::{self, StorageError, TxnLog};
-use crate::tree::fuzzy::FuzzyNodes;
-use std::path::PathBuf;
+use super::snapshot_writer::SnapshotWriter;
+use crate::storage::{StorageError, TxnLog};
+use crate::tree::fuzzy::FuzzyEnd;
 use std::sync::mpsc as std_mpsc;
 use tokio::sync::mpsc;
-use tracing::{error, info, warn};
+use tracing::{error, warn};
 
 /// Work for the log thread.
 pub enum LogCommand {
     /// Records (zxid, TxnHeader + txn bytes) in zxid order.
     Append(Vec<(i64, Vec<u8>)>),
-    /// Roll the log, then write the snapshot (assembled, checksummed and
-    /// written on a thread of its own, off the core and the log).
+    /// Roll the log, then have the snapshot's writer thread complete the file.
     Snapshot(FinishedSnapshot),
     /// The core has failed the refused writes: accept appends again.
     Resume,
@@ -38,15 +37,15 @@ pub enum LogCommand {
     },
 }
 
-/// A fuzzy snapshot whose walk is complete: everything needed to write
-/// `snapshot.<zxid>`.
+/// A fuzzy snapshot whose walk is complete: what its writer thread still
+/// needs to complete `snapshot.<zxid>`.
 pub struct FinishedSnapshot {
-    /// The zxid the walk started at, which names the file.
-    pub zxid: i64,
+    /// The thread that has spooled the walked nodes.
+    pub writer: SnapshotWriter,
     /// The sessions (id, timeout ms) as of the start.
     pub sessions: Vec<(i64, u32)>,
-    /// The walked nodes.
-    pub nodes: FuzzyNodes,
+    /// The end of the walk.
+    pub end: FuzzyEnd,
 }
 
 /// What the log thread reports back to the core.
@@ -70,7 +69,6 @@ const GROUP_COMMIT_RECORDS_MAX: usize = 10_000;
 /// Starts the log thread on an opened log. Reports arrive on the returned receiver.
 pub fn start(
     mut log: TxnLog,
-    snap_dir: PathBuf,
 ) -> (
     std_mpsc::Sender<LogCommand>,
     mpsc::UnboundedReceiver<LogEvent>,
@@ -79,14 +77,13 @@ pub fn start(
     let (event_tx, event_rx) = mpsc::unbounded_channel();
     std::thread::Builder::new()
         .name("paddock-txnlog".into())
-        .spawn(move || run(&mut log, &snap_dir, cmd_rx, event_tx))
+        .spawn(move || run(&mut log, cmd_rx, event_tx))
         .expect("spawn the log thread");
     (cmd_tx, event_rx)
 }
 
 fn run(
     log: &mut TxnLog,
-    snap_dir: &std::path::Path,
     rx: std_mpsc::Receiver<LogCommand>,
     events: mpsc::UnboundedSender<LogEvent>,
 ) {
@@ -116,7 +113,7 @@ fn run(
                 }
                 LogCommand::Snapshot(snapshot) => {
                     log.roll();
-                    spawn_snapshot_write(snap_dir.to_path_buf(), snapshot);
+                    snapshot.writer.finish(snapshot.sessions, snapshot.end);
                 }
                 LogCommand::Resume => refusing = false,
                 LogCommand::Truncate { zxid, done } => {
@@ -150,39 +147,5 @@ fn run(
                 return;
             }
         }
-    }
-}
-
-fn spawn_snapshot_write(dir: PathBuf, snapshot: FinishedSnapshot) {
-    let spawned = std::thread::Builder::new()
-        .name("paddock-snapshot".into())
-        .spawn(move || {
-            let started = std::time::Instant::now();
-            let FinishedSnapshot {
-                zxid,
-                sessions,
-                nodes,
-            } = snapshot;
-            // Written in pieces: one buffer would copy every node once more.
-            let tree_parts = nodes.into_parts();
-            let tree: Vec<&[u8]> = tree_parts.iter().map(Vec::as_slice).collect();
-            let (head, seal) = storage::snapshot_frame(&sessions, &tree);
-            let mut parts = Vec::with_capacity(tree.len() + 2);
-            parts.push(&head[..]);
-            parts.extend_from_slice(&tree);
-            parts.push(&seal[..]);
-            let bytes: usize = parts.iter().map(|p| p.len()).sum();
-            match storage::write_snapshot_parts(&dir, zxid, &parts) {
-                Ok(path) => info!(
-                    path = %path.display(),
-                    bytes,
-                    ms = started.elapsed().as_millis() as u64,
-                    "snapshot written"
-                ),
-                Err(e) => warn!("snapshot failed (the log still holds every txn): {e}"),
-            }
-        });
-    if let Err(e) = spawned {
-        warn!("could not start the snapshot thread: {e}");
     }
 }

@@ -18,6 +18,7 @@ mod log_writer;
 pub mod peers;
 mod reads;
 pub mod settings;
+mod snapshot_writer;
 mod startup;
 
 pub use settings::Settings;

@@ -35,13 +35,14 @@
 //!   (group commit). `forceSync=no` makes `sync` a no-op: records then reach
 //!   the disk when the kernel writes the pages back, which survives a crash of
 //!   the process but **not** of the machine — unsafe, as in ZooKeeper.
-//! - Snapshots are consistent, not fuzzy: [`snapshot_bytes`] serializes the
-//!   tree on the thread that owns it (no write can interleave), and
-//!   [`write_snapshot_bytes`] writes, fsyncs and renames the bytes on any
-//!   thread. Replay after it starts exactly at the snapshot's zxid + 1. The
-//!   price is a pause of the owning thread: about 0.65–1.05 s for 1,000,000
-//!   small nodes (95 MB; release build on a busy 2-core machine), against
-//!   0.3 s to write and fsync them (`tests::serialize_a_million_small_nodes`).
+//! - A running server's snapshots are fuzzy, as ZooKeeper's are: the core
+//!   walks the tree a slice at a time between txns (`tree::fuzzy`), each node
+//!   captured as it is when reached, and recovery replays every txn after the
+//!   zxid the walk started at (replay tolerates what the snapshot already
+//!   holds). The walked nodes go to disk as they come ([`SnapshotSpool`]);
+//!   the file is complete, fsynced and renamed once the walk ends. A snapshot
+//!   of a tree at one zxid ([`snapshot_bytes`], [`write_snapshot`]) serves
+//!   tests, `import` and a learner's first snapshot.
 //! - Recovery ([`recover`]) tolerates a torn tail (truncates it and says so)
 //!   and refuses corruption followed by valid records. One case it cannot
 //!   tell apart: after a power loss, the kernel may have written the pages of
@@ -57,6 +58,7 @@
 //! - `logtools`: [`read_log`] (DIFF sync) and [`truncate_log`] (TRUNC sync).
 //! - `purge`: [`purge`], removing snapshots and logs no longer needed.
 //! - `snapshot`: [`write_snapshot`], [`read_snapshot`], Adler-32.
+//! - `spool`: [`SnapshotSpool`], a fuzzy snapshot written as it is walked.
 //! - `recover`: [`recover`], and [`recover_zookeeper`] for a ZooKeeper dataDir.
 //! - `zklog`: reading Apache ZooKeeper's own `version-2/log.*` files.
 //! - `policy`: [`SnapshotPolicy`], when to snapshot.
@@ -69,6 +71,7 @@ mod policy;
 mod purge;
 mod recover;
 mod snapshot;
+mod spool;
 mod txnlog;
 mod zklog;
 
@@ -78,10 +81,10 @@ pub use policy::SnapshotPolicy;
 pub use purge::purge;
 pub use recover::{recover, recover_zookeeper, save_recovered, Recovered};
 pub use snapshot::{
-    parse_sync_snapshot, read_snapshot, snapshot_bytes, snapshot_files, snapshot_frame,
-    snapshot_image, sync_snapshot_bytes, write_snapshot, write_snapshot_bytes,
-    write_snapshot_parts, LoadedSnapshot,
+    parse_sync_snapshot, read_snapshot, snapshot_bytes, snapshot_files, snapshot_image,
+    sync_snapshot_bytes, write_snapshot, write_snapshot_bytes, LoadedSnapshot,
 };
+pub use spool::{remove_unfinished_snapshots, SnapshotSpool};
 pub use txnlog::TxnLog;
 
 use std::path::{Path, PathBuf};

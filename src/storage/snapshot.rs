@@ -1,12 +1,11 @@
 //! Snapshots in ZooKeeper's format (`FileSnap`, `SerializeUtils`): file
 //! header, sessions, the data tree (`tree::serialize`), and an Adler-32 seal.
 //!
-//! Consistency: a snapshot is the tree at exactly one zxid. The caller, on the
-//! thread that owns the tree, calls [`snapshot_bytes`] (pure serialization,
-//! no I/O) and hands the bytes to [`write_snapshot_bytes`] on a blocking
-//! thread. This is simpler than ZooKeeper's fuzzy snapshot — replay never
-//! meets a txn the snapshot already holds — and cheap: serializing a million
-//! small nodes takes a fraction of a second (see the `storage` tests).
+//! Two writers produce the same file: [`snapshot_bytes`] serializes a whole
+//! tree at one zxid in one go (tests, `import`, a learner's first snapshot),
+//! and `spool::SnapshotSpool` writes a running server's fuzzy snapshot
+//! (`tree::fuzzy`) while the walk is still going, so the image is never held
+//! in memory whole.
 
 use super::{files_by_zxid, sync_dir, zxid_of_name, StorageError};
 use crate::jute::records::FileHeader;
@@ -30,26 +29,65 @@ pub type LoadedSnapshot = (DataTree, Vec<(i64, u32)>, i64);
 
 /// Adler-32 (RFC 1950) of `bytes`, the checksum ZooKeeper seals snapshots with.
 pub(crate) fn adler32(bytes: &[u8]) -> u32 {
-    adler32_parts(&[bytes])
+    let mut sum = Adler32::default();
+    sum.update(bytes);
+    sum.value()
 }
 
-/// Adler-32 of the concatenation of `parts`, without concatenating them.
-fn adler32_parts(parts: &[&[u8]]) -> u32 {
-    const MOD: u32 = 65521;
-    // 5552 is the most bytes whose sums cannot overflow u32 before reducing.
-    const CHUNK: usize = 5552;
-    let (mut a, mut b) = (1u32, 0u32);
-    for part in parts {
-        for chunk in part.chunks(CHUNK) {
+/// A running Adler-32: fed piece by piece, or joined with the sum of bytes
+/// that follow (so a file can be sealed without reading back what was
+/// already summed when it was written).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Adler32 {
+    a: u32,
+    b: u32,
+}
+
+/// The Adler-32 modulus.
+const ADLER_MOD: u32 = 65521;
+
+impl Default for Adler32 {
+    /// The sum of no bytes (1).
+    fn default() -> Adler32 {
+        Adler32 { a: 1, b: 0 }
+    }
+}
+
+impl Adler32 {
+    /// Adds `bytes` after those summed so far.
+    pub(crate) fn update(&mut self, bytes: &[u8]) {
+        // 5552 is the most bytes whose sums cannot overflow u32 before reducing.
+        const CHUNK: usize = 5552;
+        for chunk in bytes.chunks(CHUNK) {
             for &byte in chunk {
-                a += u32::from(byte);
-                b += a;
+                self.a += u32::from(byte);
+                self.b += self.a;
             }
-            a %= MOD;
-            b %= MOD;
+            self.a %= ADLER_MOD;
+            self.b %= ADLER_MOD;
         }
     }
-    (b << 16) | a
+
+    /// The sum of these bytes followed by `len` bytes whose sum is `next`
+    /// (zlib's `adler32_combine`).
+    pub(crate) fn then(self, next: Adler32, len: u64) -> Adler32 {
+        let m = u64::from(ADLER_MOD);
+        let rem = len % m;
+        let (a1, b1) = (u64::from(self.a), u64::from(self.b));
+        let (a2, b2) = (u64::from(next.a), u64::from(next.b));
+        // a = a1 + a2 − 1; b = b1 + b2 + len·a1 − len (all mod m).
+        let a = (a1 + a2 + m - 1) % m;
+        let b = (b1 + b2 + rem * a1 % m + m - rem) % m;
+        Adler32 {
+            a: a as u32,
+            b: b as u32,
+        }
+    }
+
+    /// The checksum.
+    pub(crate) fn value(self) -> u32 {
+        (self.b << 16) | self.a
+    }
 }
 
 /// Serializes `tree` and `sessions` (id, timeout ms) into a complete snapshot
@@ -60,22 +98,20 @@ pub fn snapshot_bytes(tree: &DataTree, sessions: &[(i64, u32)]) -> Vec<u8> {
     snapshot_image(sessions, |out| tree.write_snapshot_part(out))
 }
 
-/// A complete snapshot image around a tree part written by `tree_part` (the
-/// one-shot writer above, or a finished `tree::fuzzy::FuzzyNodes`): header,
-/// sessions, the tree part, then the Adler-32 seal.
+/// A complete snapshot image around a tree part written by `tree_part`:
+/// header, sessions, the tree part, then the Adler-32 seal.
 pub fn snapshot_image(sessions: &[(i64, u32)], tree_part: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
-    let mut tree = Vec::new();
-    tree_part(&mut tree);
-    let (head, seal) = snapshot_frame(sessions, &[&tree]);
-    [head, tree, seal].concat()
+    let mut image = snapshot_head(sessions);
+    tree_part(&mut image);
+    let mut sum = Adler32::default();
+    sum.update(&image);
+    image.extend_from_slice(&seal(sum));
+    image
 }
 
-/// What surrounds a snapshot's tree part, given as `tree_parts` (in order):
-/// the head (file header and sessions) and the seal (Adler-32 of the head and
-/// every tree part, then "/"). Writing head, the tree parts and the seal in
-/// that order gives the same file as [`snapshot_image`], without copying the
-/// tree part into one buffer.
-pub fn snapshot_frame(sessions: &[(i64, u32)], tree_parts: &[&[u8]]) -> (Vec<u8>, Vec<u8>) {
+/// What precedes a snapshot's tree part: the file header and the sessions
+/// (id, timeout ms).
+pub(crate) fn snapshot_head(sessions: &[(i64, u32)]) -> Vec<u8> {
     let mut head = Vec::new();
     FileHeader {
         magic: SNAP_MAGIC,
@@ -88,12 +124,16 @@ pub fn snapshot_frame(sessions: &[(i64, u32)], tree_parts: &[&[u8]]) -> (Vec<u8>
         id.write(&mut head);
         (timeout_ms as i32).write(&mut head);
     }
-    let mut summed: Vec<&[u8]> = vec![&head];
-    summed.extend_from_slice(tree_parts);
+    head
+}
+
+/// The seal that ends a snapshot whose bytes before it sum to `sum`: the
+/// checksum as a long, then "/".
+pub(crate) fn seal(sum: Adler32) -> Vec<u8> {
     let mut seal = Vec::new();
-    i64::from(adler32_parts(&summed)).write(&mut seal);
+    i64::from(sum.value()).write(&mut seal);
     write_ustring(&mut seal, Some("/"));
-    (head, seal)
+    seal
 }
 
 /// The snapshot a leader streams to a learner after SNAP (ZooKeeper's
@@ -126,27 +166,29 @@ pub fn parse_sync_snapshot(
 /// fsynced, renamed, directory synced. When it returns `Ok` the snapshot is
 /// durable and complete; a crash before leaves no `snapshot.*` file.
 pub fn write_snapshot_bytes(dir: &Path, zxid: i64, bytes: &[u8]) -> Result<PathBuf, StorageError> {
-    write_snapshot_parts(dir, zxid, &[bytes])
+    install_snapshot(dir, zxid, |file| file.write_all(bytes))
 }
 
-/// [`write_snapshot_bytes`] of the concatenation of `parts`, written one
-/// after the other (same guarantees).
-pub fn write_snapshot_parts(
+/// Writes a snapshot file for `zxid` in `dir` (created if missing) with
+/// `write`: into `snapshot.<zxid hex>.tmp`, fsynced, renamed, directory
+/// synced, so a crash at any point leaves either no `snapshot.*` file of
+/// that zxid or a complete one. The temporary file is removed on failure.
+pub(crate) fn install_snapshot(
     dir: &Path,
     zxid: i64,
-    parts: &[&[u8]],
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
 ) -> Result<PathBuf, StorageError> {
     std::fs::create_dir_all(dir).map_err(|e| StorageError::io(dir, e))?;
     let name = format!("{SNAP_PREFIX}{:x}", zxid as u64);
     let tmp = dir.join(format!("{name}.tmp"));
-    let write = || -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&tmp)?;
-        for part in parts {
-            file.write_all(part)?;
-        }
+    let written = std::fs::File::create(&tmp).and_then(|mut file| {
+        write(&mut file)?;
         file.sync_all()
-    };
-    write().map_err(|e| StorageError::io(&tmp, e))?;
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(StorageError::io(&tmp, e));
+    }
     let path = dir.join(name);
     std::fs::rename(&tmp, &path).map_err(|e| StorageError::io(&path, e))?;
     sync_dir(dir)?;
@@ -269,18 +311,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_framed_snapshot_in_parts_is_the_image() {
-        let sessions = [(7i64, 30_000u32), (9, 4_000)];
-        let parts: [&[u8]; 3] = [b"acls", b"nodes nodes", b"end"];
-        let image = snapshot_image(&sessions, |out| {
-            parts.iter().for_each(|p| out.extend_from_slice(p))
-        });
-        let (head, seal) = snapshot_frame(&sessions, &parts);
-        let framed: Vec<u8> = [&head[..], parts[0], parts[1], parts[2], &seal].concat();
-        assert_eq!(framed, image);
+    fn a_running_sum_joined_with_the_next_bytes_sum_is_the_sum_of_both() {
+        let bytes: Vec<u8> = (0..300_000u32).map(|i| (i * 7 + i / 13) as u8).collect();
+        for cut in [0, 1, 5552, 65521, 100_000, 300_000] {
+            let (front, back) = bytes.split_at(cut);
+            let mut first = Adler32::default();
+            first.update(front);
+            let mut second = Adler32::default();
+            second.update(back);
+            assert_eq!(
+                first.then(second, back.len() as u64).value(),
+                adler32(&bytes),
+                "cut at {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_installed_snapshot_replaces_its_temporary_file() {
         let dir = crate::storage::test_dir::TestDir::new();
-        let path = write_snapshot_parts(dir.path(), 5, &[&head, &parts.concat(), &seal]).unwrap();
-        assert_eq!(std::fs::read(path).unwrap(), image);
+        let image = snapshot_image(&[(7, 30_000)], |out| out.extend_from_slice(b"tree"));
+        let path = write_snapshot_bytes(dir.path(), 5, &image).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), image);
+        let failed = install_snapshot(dir.path(), 6, |_| Err(std::io::Error::other("disk full")));
+        assert!(failed.is_err());
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["snapshot.5"], "no temporary file is left");
     }
 
     #[test]

@@ -16,6 +16,11 @@
 //! every ACL index a written node names is in the written ACL cache (each
 //! index is captured with its list when the first node naming it is written,
 //! so later releases of the index do not matter).
+//!
+//! The ACL cache comes first in the file but is known last, so the nodes are
+//! handed out in chunks as they fill ([`FuzzyNodes::take_full_chunks`], for
+//! the server to spool to disk) and the walk ends with the ACL cache and what
+//! is left ([`FuzzyNodes::finish`]).
 
 use super::acl_cache::OPEN_ACL_INDEX;
 use super::{path, DataTree};
@@ -40,13 +45,24 @@ const CHUNK_BYTES: usize = 1 << 20;
 pub struct FuzzyNodes {
     /// The walk, root first.
     stack: Vec<Level>,
-    /// Nodes written so far (path, data, acl index, StatPersisted each), in
-    /// chunks of about [`CHUNK_BYTES`] (never empty).
-    nodes: Vec<Vec<u8>>,
+    /// Full chunks of written nodes (path, data, acl index, StatPersisted
+    /// each) not yet taken, in order.
+    full: Vec<Vec<u8>>,
+    /// The chunk being filled (up to about [`CHUNK_BYTES`]).
+    filling: Vec<u8>,
     /// Every ACL index named by a written node, with its list at that time.
     acls: BTreeMap<i64, Arc<[Acl]>>,
     /// Nodes written so far.
     count: u64,
+}
+
+/// The end of a walk: the tree part of the snapshot is `acls`, every chunk
+/// taken during the walk in order, then `rest`.
+pub struct FuzzyEnd {
+    /// The ACL cache as the snapshot must hold it.
+    pub acls: Vec<u8>,
+    /// The nodes written since the last full chunk was taken, and the terminator.
+    pub rest: Vec<u8>,
 }
 
 impl FuzzyNodes {
@@ -54,7 +70,8 @@ impl FuzzyNodes {
     pub fn start(tree: &DataTree) -> FuzzyNodes {
         let mut walk = FuzzyNodes {
             stack: Vec::new(),
-            nodes: vec![Vec::with_capacity(CHUNK_BYTES)],
+            full: Vec::new(),
+            filling: Vec::with_capacity(CHUNK_BYTES),
             acls: BTreeMap::new(),
             count: 0,
         };
@@ -64,11 +81,11 @@ impl FuzzyNodes {
 
     fn visit(&mut self, tree: &DataTree, path: &str, written_path: &str) {
         let Some(node) = tree.get(path) else { return };
-        if self.nodes.last().is_some_and(|c| c.len() >= CHUNK_BYTES) {
-            self.nodes.push(Vec::with_capacity(CHUNK_BYTES));
+        if self.filling.len() >= CHUNK_BYTES {
+            let full = std::mem::replace(&mut self.filling, Vec::with_capacity(CHUNK_BYTES));
+            self.full.push(full);
         }
-        let chunk = self.nodes.last_mut().expect("never empty");
-        super::serialize::write_node(chunk, written_path, node);
+        super::serialize::write_node(&mut self.filling, written_path, node);
         if node.acl != OPEN_ACL_INDEX {
             self.acls
                 .entry(node.acl)
@@ -109,18 +126,15 @@ impl FuzzyNodes {
         self.count
     }
 
-    /// Appends the tree part of a snapshot: the captured ACL cache, the nodes
-    /// and the terminator, in ZooKeeper's layout (see `serialize`).
-    pub fn finish(self, out: &mut Vec<u8>) {
-        for part in self.into_parts() {
-            out.extend_from_slice(&part);
-        }
+    /// Takes the chunks of written nodes that are full (about 1 MiB each),
+    /// oldest first; they are not kept.
+    pub fn take_full_chunks(&mut self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.full)
     }
 
-    /// The tree part of a snapshot as pieces to be written in order (the ACL
-    /// cache, the nodes in chunks, the terminator), which
-    /// [`finish`](Self::finish) would copy into one buffer.
-    pub fn into_parts(self) -> Vec<Vec<u8>> {
+    /// Ends the walk: the captured ACL cache, and the nodes not yet taken
+    /// followed by the terminator (see [`FuzzyEnd`] for the order).
+    pub fn finish(mut self) -> FuzzyEnd {
         let mut acls = Vec::new();
         (self.acls.len() as i32).write(&mut acls);
         for (index, list) in &self.acls {
@@ -128,13 +142,10 @@ impl FuzzyNodes {
             (list.len() as i32).write(&mut acls);
             list.iter().for_each(|acl| acl.write(&mut acls));
         }
-        let mut end = Vec::new();
-        write_ustring(&mut end, Some(super::serialize::TERMINATOR));
-        let mut parts = Vec::with_capacity(self.nodes.len() + 2);
-        parts.push(acls);
-        parts.extend(self.nodes);
-        parts.push(end);
-        parts
+        let mut rest: Vec<u8> = self.full.concat();
+        rest.append(&mut self.filling);
+        write_ustring(&mut rest, Some(super::serialize::TERMINATOR));
+        FuzzyEnd { acls, rest }
     }
 }
 
@@ -142,6 +153,21 @@ impl FuzzyNodes {
 mod tests {
     use super::*;
     use crate::tree::acl_cache::{open_acl_unsafe, read_acl_unsafe};
+
+    /// Walks to the end in steps of `budget`, taking full chunks after each
+    /// step as the server does; the whole tree part.
+    fn walk_all(tree: &DataTree, mut walk: FuzzyNodes, budget: usize) -> (Vec<u8>, usize) {
+        let mut taken = Vec::new();
+        let mut done = false;
+        while !done {
+            done = walk.step(tree, budget);
+            taken.extend(walk.take_full_chunks());
+        }
+        let chunks = taken.len();
+        let end = walk.finish();
+        let part = [end.acls, taken.concat(), end.rest].concat();
+        (part, chunks)
+    }
 
     fn create(tree: &mut DataTree, path: &str, zxid: i64) {
         tree.create_node(
@@ -164,10 +190,7 @@ mod tests {
             create(&mut tree, &format!("/n{i}"), i + 1);
             create(&mut tree, &format!("/n{i}/c"), 100 + i);
         }
-        let mut walk = FuzzyNodes::start(&tree);
-        while !walk.step(&tree, 7) {}
-        let mut fuzzy = Vec::new();
-        walk.finish(&mut fuzzy);
+        let (fuzzy, _) = walk_all(&tree, FuzzyNodes::start(&tree), 7);
         let mut exact = Vec::new();
         tree.write_snapshot_part(&mut exact);
         assert_eq!(fuzzy, exact);
@@ -190,13 +213,14 @@ mod tests {
             )
             .unwrap();
         }
-        let mut walk = FuzzyNodes::start(&tree);
-        while !walk.step(&tree, 4) {}
-        let parts = walk.into_parts();
-        assert!(parts.len() > 4, "3 MB of nodes in 1 MiB chunks");
+        let (part, chunks) = walk_all(&tree, FuzzyNodes::start(&tree), 4);
+        assert!(
+            chunks >= 2,
+            "3 MB of nodes in 1 MiB chunks, taken as they fill"
+        );
         let mut exact = Vec::new();
         tree.write_snapshot_part(&mut exact);
-        assert_eq!(parts.concat(), exact);
+        assert_eq!(part, exact);
     }
 
     #[test]
@@ -222,9 +246,7 @@ mod tests {
             &mut Vec::new(),
         )
         .unwrap();
-        while !walk.step(&tree, 3) {}
-        let mut out = Vec::new();
-        walk.finish(&mut out);
+        let (out, _) = walk_all(&tree, walk, 3);
         let (read, rest) = DataTree::read_snapshot_part(&out, false).unwrap();
         assert!(rest.is_empty());
         // The 10 nodes written before the deletes, then the 15 survivors.

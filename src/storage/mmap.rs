@@ -62,8 +62,9 @@ impl MappedReadOnly {
         // while mapped. A snapshot is written under a temporary name, fsynced
         // and renamed into place, and never opened for writing again: later
         // snapshots get new names, and purging unlinks a file, which leaves an
-        // existing mapping intact. A log is mapped only by recovery, before
-        // the server writes any log, and recovery cuts a torn log only after
+        // existing mapping intact. A log is mapped only by recovery and by
+        // `TxnLog::open` (finding the last zxid), both before the server
+        // appends to any log, and recovery cuts a torn log only after
         // dropping its mapping. The mapping is only read through `&[u8]`.
         let map = unsafe { Mmap::map(file)? };
         Ok(MappedReadOnly { map })

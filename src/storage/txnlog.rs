@@ -7,7 +7,7 @@
 //! rolling over costs a rename and a directory sync, not a 64 MiB allocation.
 
 use super::logfile::{self, LogReader, FRAME_LEN, HEADER_LEN, LOG_PREFIX};
-use super::mmap::MappedFile;
+use super::mmap::{MappedFile, MappedReadOnly};
 use super::{files_by_zxid, sync_dir, StorageError};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -244,11 +244,17 @@ fn reserve(file: &File, size: u64) -> std::io::Result<()> {
 }
 
 /// The zxid of the last valid record in the newest log file that has one.
+/// The file is mapped, not read: a preallocated log is 64 MiB however few
+/// records it holds, and reading it whole cost a buffer and its page faults
+/// at every start.
 fn last_zxid_in(dir: &Path) -> Result<i64, StorageError> {
     for (_, path) in files_by_zxid(dir, LOG_PREFIX)?.iter().rev() {
-        let bytes = std::fs::read(path).map_err(|e| StorageError::io(path, e))?;
-        logfile::check_header(&bytes).map_err(|reason| StorageError::corrupt(path, 0, reason))?;
-        if let Some(last) = LogReader::new(&bytes, i64::MIN).last() {
+        let map = std::fs::File::open(path)
+            .and_then(|file| MappedReadOnly::map(&file))
+            .map_err(|e| StorageError::io(path, e))?;
+        let bytes = map.bytes();
+        logfile::check_header(bytes).map_err(|reason| StorageError::corrupt(path, 0, reason))?;
+        if let Some(last) = LogReader::new(bytes, i64::MIN).last() {
             return Ok(last.zxid);
         }
     }

@@ -55,10 +55,14 @@ pub fn recover(
     extended_types: bool,
 ) -> Result<Recovered, StorageError> {
     let mut replay = Replay::from(load_snapshot(&snap_dir(data_dir), extended_types)?);
+    let started = std::time::Instant::now();
     let truncated = replay.logs(&log_dir(data_log_dir))?;
+    let replayed = replay.replayed;
     let recovered = replay.finish(truncated);
     tracing::info!(
         last_zxid = format_args!("{:#x}", recovered.last_zxid),
+        replayed,
+        replay_ms = started.elapsed().as_millis() as u64,
         "recovered from {} and {}",
         snap_dir(data_dir).display(),
         log_dir(data_log_dir).display()
@@ -106,8 +110,17 @@ fn load_snapshot(dir: &Path, extended_types: bool) -> Result<LoadedSnapshot, Sto
         return Ok((DataTree::new(extended_types), Vec::new(), 0));
     };
     for (_, path) in files.iter().take(SNAPSHOTS_TRIED_MAX) {
+        let started = std::time::Instant::now();
+        tracing::info!(path = %path.display(), "loading snapshot");
         match read_snapshot(path, extended_types) {
-            Ok(found) => return Ok(found),
+            Ok(found) => {
+                tracing::info!(
+                    nodes = found.0.node_count(),
+                    ms = started.elapsed().as_millis() as u64,
+                    "snapshot loaded"
+                );
+                return Ok(found);
+            }
             Err(e @ StorageError::Corrupt { .. }) => {
                 tracing::warn!("skipping invalid snapshot: {e}")
             }
@@ -129,6 +142,8 @@ struct Replay {
     sessions: BTreeMap<i64, u32>,
     /// Records up to this zxid are already in the tree.
     snap_zxid: i64,
+    /// Txns applied so far.
+    replayed: u64,
 }
 
 impl From<LoadedSnapshot> for Replay {
@@ -137,6 +152,7 @@ impl From<LoadedSnapshot> for Replay {
             tree,
             sessions: sessions.into_iter().collect(),
             snap_zxid,
+            replayed: 0,
         }
     }
 }
@@ -250,6 +266,7 @@ impl Replay {
         }
         // Errors are replies for the client; a replayed txn may meet a tree
         // that already holds its effect (a snapshot taken by ZooKeeper is fuzzy).
+        self.replayed += 1;
         let applied = apply(&mut self.tree, txn);
         if let (TxnBody::Create(create), Some(ErrorCode::NodeExists)) = (&txn.body, applied.err) {
             if txn.header.r#type == OpCode::Create as i32 {

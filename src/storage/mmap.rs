@@ -67,7 +67,19 @@ impl MappedReadOnly {
         // appends to any log, and recovery cuts a torn log only after
         // dropping its mapping. The mapping is only read through `&[u8]`.
         let map = unsafe { Mmap::map(file)? };
+        // Read front to back: a page-cache miss then reads ahead further.
+        let _ = map.advise(memmap2::Advice::Sequential);
         Ok(MappedReadOnly { map })
+    }
+
+    /// Maps all of `file`, to be read whole from the front (a snapshot):
+    /// the kernel is asked for every page at once, so reading the disk
+    /// overlaps the parsing when the file is not in the page cache. (Not
+    /// for preallocated logs: most of such a file is an unwritten tail.)
+    pub(crate) fn map_whole(file: &File) -> io::Result<MappedReadOnly> {
+        let mapped = MappedReadOnly::map(file)?;
+        let _ = mapped.map.advise(memmap2::Advice::WillNeed);
+        Ok(mapped)
     }
 
     /// The file's bytes.

@@ -233,7 +233,7 @@ pub fn read_snapshot(path: &Path, extended_types: bool) -> Result<LoadedSnapshot
     let zxid = zxid_of_name(name, SNAP_PREFIX)
         .ok_or_else(|| StorageError::corrupt(path, 0, "file name is not snapshot.<hex zxid>"))?;
     let map = std::fs::File::open(path)
-        .and_then(|file| super::mmap::MappedReadOnly::map(&file))
+        .and_then(|file| super::mmap::MappedReadOnly::map_whole(&file))
         .map_err(|e| StorageError::io(path, e))?;
     let (mut tree, sessions) = parse_snapshot(map.bytes(), extended_types)
         .map_err(|(offset, reason)| StorageError::corrupt(path, offset, reason))?;

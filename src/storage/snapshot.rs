@@ -244,10 +244,33 @@ pub fn read_snapshot(path: &Path, extended_types: bool) -> Result<LoadedSnapshot
 /// Where parsing failed: byte offset and reason.
 type ParseFailure = (u64, String);
 
+/// Parses a snapshot file image and checks its seal. The checksum is summed
+/// on a thread of its own while the tree is parsed (180 MB: ~50 ms of one
+/// core); reading the file front to back ahead of the parser, that thread
+/// also brings pages the page cache has dropped in early.
 fn parse_snapshot(
     bytes: &[u8],
     extended_types: bool,
 ) -> Result<(DataTree, Vec<(i64, u32)>), ParseFailure> {
+    std::thread::scope(|scope| {
+        let summing = std::thread::Builder::new()
+            .name("paddock-snapsum".into())
+            .spawn_scoped(scope, || PrefixSums::of(bytes));
+        let parsed = parse_snapshot_body(bytes, extended_types);
+        let sums = match summing {
+            Ok(handle) => handle.join().expect("summing bytes cannot panic"),
+            Err(_) => PrefixSums::of(bytes),
+        };
+        let (tree, sessions, seal_at) = parsed?;
+        check_seal(bytes, seal_at, &sums)?;
+        Ok((tree, sessions))
+    })
+}
+
+/// What a snapshot holds before its seal, and the seal's offset.
+type SnapshotBody = (DataTree, Vec<(i64, u32)>, usize);
+
+fn parse_snapshot_body(bytes: &[u8], extended_types: bool) -> Result<SnapshotBody, ParseFailure> {
     let at = |rest: &[u8]| (bytes.len() - rest.len()) as u64;
     let decode = |rest: &[u8], e: DecodeError| (at(rest), e.to_string());
     let (rest, header) = FileHeader::read(bytes)
@@ -264,8 +287,35 @@ fn parse_snapshot(
     let (rest, sessions) = read_sessions(rest).map_err(|e| decode(rest, e))?;
     let (tree, rest) =
         DataTree::read_snapshot_part(rest, extended_types).map_err(|e| decode(rest, e))?;
-    check_seal(bytes, at(rest) as usize)?;
-    Ok((tree, sessions))
+    Ok((tree, sessions, at(rest) as usize))
+}
+
+/// Bytes between two checkpoints of [`PrefixSums`].
+const SUM_STEP: usize = 1 << 20;
+
+/// The Adler-32 of a file's first `k · SUM_STEP` bytes for every `k`, so
+/// that the sum of any prefix costs less than `SUM_STEP` bytes more.
+struct PrefixSums(Vec<Adler32>);
+
+impl PrefixSums {
+    fn of(bytes: &[u8]) -> PrefixSums {
+        let mut running = Adler32::default();
+        let mut sums = Vec::with_capacity(bytes.len() / SUM_STEP + 1);
+        sums.push(running);
+        for step in bytes.chunks_exact(SUM_STEP) {
+            running.update(step);
+            sums.push(running);
+        }
+        PrefixSums(sums)
+    }
+
+    /// The Adler-32 of `bytes[..len]` (`bytes` as summed).
+    fn prefix(&self, bytes: &[u8], len: usize) -> u32 {
+        let k = (len / SUM_STEP).min(self.0.len() - 1);
+        let mut sum = self.0[k];
+        sum.update(&bytes[k * SUM_STEP..len]);
+        sum.value()
+    }
 }
 
 /// The sessions read and the bytes after them.
@@ -290,13 +340,13 @@ fn read_sessions(input: &[u8]) -> Result<SessionsAndRest<'_>, DecodeError> {
 /// Checks the seal at `offset`: the Adler-32 of `bytes[..offset]` as a long,
 /// then the ustring "/". What follows (ZooKeeper's digest and zxid parts,
 /// each with its own seal) is covered by later seals Paddock does not need.
-fn check_seal(bytes: &[u8], offset: usize) -> Result<(), ParseFailure> {
+fn check_seal(bytes: &[u8], offset: usize, sums: &PrefixSums) -> Result<(), ParseFailure> {
     const SEAL: [u8; 5] = [0, 0, 0, 1, b'/'];
     let Some(seal) = bytes.get(offset..offset + 13) else {
         return Err((offset as u64, "snapshot ends before its checksum".into()));
     };
     let stored = i64::from_be_bytes(seal[..8].try_into().expect("8 bytes"));
-    let computed = i64::from(adler32(&bytes[..offset]));
+    let computed = i64::from(sums.prefix(bytes, offset));
     if stored != computed || seal[8..] != SEAL {
         return Err((
             offset as u64,
@@ -323,6 +373,22 @@ mod tests {
                 first.then(second, back.len() as u64).value(),
                 adler32(&bytes),
                 "cut at {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_prefix_sum_from_checkpoints_is_the_prefix_sum() {
+        let bytes: Vec<u8> = (0..3 * SUM_STEP as u32 + 77)
+            .map(|i| (i ^ (i >> 9)) as u8)
+            .collect();
+        let sums = PrefixSums::of(&bytes);
+        assert_eq!(sums.0.len(), 4);
+        for len in [0, 1, SUM_STEP - 1, SUM_STEP, 2 * SUM_STEP + 5, bytes.len()] {
+            assert_eq!(
+                sums.prefix(&bytes, len),
+                adler32(&bytes[..len]),
+                "prefix {len}"
             );
         }
     }

@@ -146,6 +146,7 @@ impl Core {
                 let ephemerals = self
                     .tree
                     .ephemerals(session_id)
+                    .iter()
                     .filter(|p| prefix.is_none_or(|pre| p.starts_with(pre)))
                     .map(str::to_owned)
                     .collect();

@@ -202,3 +202,50 @@ fn successful_multi_applies_every_op_in_order() {
     assert_eq!(a.multi[2], OpResult::Check);
     assert_eq!(a.events.len(), 2);
 }
+
+/// closeSession deletes (and fires watches for) a session's ephemerals in the
+/// order of a copy of ZooKeeper's per-session HashSet; these paths, created in
+/// this order, are what a ZooKeeper 3.8 server listed for such a session
+/// (compat-tests kazoo-random), not name order.
+#[test]
+fn close_session_lists_ephemerals_in_zookeepers_hashset_order() {
+    let mut h = Harness::new();
+    for p in ["/r0", "/r0/a", "/r0/a/a", "/r0/b", "/r0/b/s-0000000000"] {
+        h.run(create(p, 0));
+    }
+    let created = [
+        "/r0/a/a/s-0000000001",
+        "/r0/b/s-0000000000/s-0000000000",
+        "/r0/b/s-0000000002",
+        "/r0/s-0000000002",
+        "/r0/a/s-0000000001",
+        "/r0/s-0000000003",
+    ];
+    for p in created {
+        h.run(create(p, 1));
+    }
+    // An outstanding delete of one of them leaves it out.
+    h.prep(delete("/r0/s-0000000003"));
+    h.zxid += 1;
+    let ctx = PrepContext {
+        session_id: 7,
+        cxid: 2,
+        zxid: h.zxid,
+        time: 1000 + h.zxid,
+        auth: &[],
+    };
+    let txn = h.prep.close_session(&h.tree, &ctx);
+    let TxnBody::CloseSession(close) = &txn.body else {
+        panic!("not a closeSession txn: {txn:?}");
+    };
+    assert_eq!(
+        close.paths2_delete,
+        [
+            "/r0/b/s-0000000000/s-0000000000",
+            "/r0/a/s-0000000001",
+            "/r0/s-0000000002",
+            "/r0/b/s-0000000002",
+            "/r0/a/a/s-0000000001",
+        ]
+    );
+}

@@ -277,6 +277,12 @@ impl DataTree {
         }
     }
 
+    /// Removes `session_id`'s set of ephemeral paths, for its closeSession
+    /// (ZooKeeper's `ephemerals.remove(sid)` before `killSession`).
+    pub fn take_ephemerals(&mut self, session_id: i64) -> Option<EphemeralSet> {
+        self.ephemerals.remove(&session_id)
+    }
+
     /// Every session that owns ephemerals, with its paths in the set's own
     /// order (for 4lw dump).
     pub fn ephemerals_by_session(&self) -> impl Iterator<Item = (i64, Vec<&str>)> {
@@ -447,12 +453,11 @@ impl DataTree {
                 self.ttls.remove(path);
             }
             EphemeralType::Normal => {
-                let owner = node.stat.ephemeral_owner;
-                if let Some(set) = self.ephemerals.get_mut(&owner) {
+                // As ZooKeeper's, the set stays (empty, at its size) until
+                // the session closes: the 4lw dump lists it, and its table
+                // size orders later ephemerals.
+                if let Some(set) = self.ephemerals.get_mut(&node.stat.ephemeral_owner) {
                     set.remove(path);
-                    if set.is_empty() {
-                        self.ephemerals.remove(&owner);
-                    }
                 }
             }
             EphemeralType::Void => {}

@@ -139,13 +139,11 @@ impl Core {
             },
             Request::GetEphemerals(r) => {
                 let session_id = self.conns.get(&conn).map_or(0, |c| c.session_id);
-                let prefix = r
-                    .prefix_path
-                    .as_deref()
-                    .filter(|p| !p.is_empty() && *p != "/");
+                let prefix = ephemerals_prefix(r.prefix_path.as_deref());
                 let ephemerals = self
                     .tree
                     .ephemerals(session_id)
+                    .iter()
                     .filter(|p| prefix.is_none_or(|pre| p.starts_with(pre)))
                     .map(str::to_owned)
                     .collect();
@@ -334,6 +332,41 @@ impl Core {
             .collect();
         for f in frames {
             self.send(conn, f);
+        }
+    }
+}
+
+/// The prefix getEphemerals filters by: none (every path) for a missing,
+/// blank or "/" prefix, judged after Java's `String.trim()` as ZooKeeper's
+/// FinalRequestProcessor does; otherwise the prefix as sent (ZooKeeper
+/// matches `startsWith(prefixPath)`, untrimmed).
+fn ephemerals_prefix(prefix: Option<&str>) -> Option<&str> {
+    prefix.filter(|p| {
+        let trimmed = p.trim_matches(|c: char| c <= ' ');
+        !trimmed.is_empty() && trimmed != "/"
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ephemerals_prefix;
+
+    /// ZooKeeper 3.8 lists every ephemeral for "", " " and "  /  " (a blank
+    /// or "/" prefix once trimmed), none for "//" or "e".
+    #[test]
+    fn ephemerals_prefix_is_judged_trimmed_and_matched_as_sent() {
+        for all in [
+            None,
+            Some(""),
+            Some(" "),
+            Some("/"),
+            Some("  /  "),
+            Some("\t/\n"),
+        ] {
+            assert_eq!(ephemerals_prefix(all), None, "{all:?}");
+        }
+        for kept in ["/e", "e", "//", " /e"] {
+            assert_eq!(ephemerals_prefix(Some(kept)), Some(kept));
         }
     }
 }

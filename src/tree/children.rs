@@ -50,7 +50,7 @@ struct Entry {
 const BUCKET_SORT_MIN: usize = 4096;
 
 /// Java's `String.hashCode` over UTF-16 code units, spread as HashMap does.
-fn java_hash(name: &str) -> u32 {
+pub(crate) fn java_hash(name: &str) -> u32 {
     let mut h: i32 = 0;
     for unit in name.encode_utf16() {
         h = h.wrapping_mul(31).wrapping_add(unit as i32);

@@ -8,6 +8,7 @@
 
 pub mod acl_cache;
 pub mod children;
+pub mod ephemerals;
 pub mod fuzzy;
 pub mod path;
 pub mod path_hash;
@@ -19,6 +20,7 @@ use crate::jute::records::{Acl, Stat, StatPersisted};
 use crate::proto::ErrorCode;
 use acl_cache::{read_acl_unsafe, AclCache, OPEN_ACL_INDEX};
 use children::Children;
+use ephemerals::{EphemeralSet, JavaHashSet};
 use sharded::ShardedMap;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -154,8 +156,8 @@ pub struct DataTree {
     nodes: ShardedMap<Box<str>, Box<Node>>,
     /// Shared ACL lists.
     acls: AclCache,
-    /// Ephemeral paths by owning session.
-    ephemerals: HashMap<i64, BTreeSet<Box<str>>>,
+    /// Ephemeral paths by owning session, each set ordered as ZooKeeper's.
+    ephemerals: HashMap<i64, EphemeralSet>,
     /// Container nodes, for the reaper.
     containers: BTreeSet<Box<str>>,
     /// TTL nodes, for the reaper.
@@ -265,22 +267,31 @@ impl DataTree {
         Some(count)
     }
 
-    /// Ephemeral paths owned by `session_id`.
-    pub fn ephemerals(&self, session_id: i64) -> impl Iterator<Item = &str> {
-        self.ephemerals
-            .get(&session_id)
-            .into_iter()
-            .flat_map(|s| s.iter().map(|p| &**p))
+    /// Ephemeral paths owned by `session_id`, in the order of ZooKeeper's
+    /// `getEphemerals(sessionId)` copy: what the getEphemerals request lists
+    /// and the order in which closeSession deletes them.
+    pub fn ephemerals(&self, session_id: i64) -> JavaHashSet {
+        match self.ephemerals.get(&session_id) {
+            Some(set) => set.java_clone(),
+            None => JavaHashSet::copy_of([]),
+        }
     }
 
-    /// Every session that owns ephemerals, with its paths (for 4lw dump).
-    pub fn ephemerals_by_session(&self) -> impl Iterator<Item = (i64, &BTreeSet<Box<str>>)> {
-        self.ephemerals.iter().map(|(s, p)| (*s, p))
+    /// Removes `session_id`'s set of ephemeral paths, for its closeSession
+    /// (ZooKeeper's `ephemerals.remove(sid)` before `killSession`).
+    pub fn take_ephemerals(&mut self, session_id: i64) -> Option<EphemeralSet> {
+        self.ephemerals.remove(&session_id)
+    }
+
+    /// Every session that owns ephemerals, with its paths in the set's own
+    /// order (for 4lw dump).
+    pub fn ephemerals_by_session(&self) -> impl Iterator<Item = (i64, Vec<&str>)> {
+        self.ephemerals.iter().map(|(s, p)| (*s, p.java_order()))
     }
 
     /// Total number of ephemeral nodes.
     pub fn ephemerals_count(&self) -> usize {
-        self.ephemerals.values().map(BTreeSet::len).sum()
+        self.ephemerals.values().map(EphemeralSet::len).sum()
     }
 
     /// Container nodes (for the reaper).
@@ -407,7 +418,7 @@ impl DataTree {
                 self.ephemerals
                     .entry(ephemeral_owner)
                     .or_default()
-                    .insert(key.clone());
+                    .insert(&key);
             }
             EphemeralType::Void => {}
         }
@@ -442,12 +453,11 @@ impl DataTree {
                 self.ttls.remove(path);
             }
             EphemeralType::Normal => {
-                let owner = node.stat.ephemeral_owner;
-                if let Some(set) = self.ephemerals.get_mut(&owner) {
+                // As ZooKeeper's, the set stays (empty, at its size) until
+                // the session closes: the 4lw dump lists it, and its table
+                // size orders later ephemerals.
+                if let Some(set) = self.ephemerals.get_mut(&node.stat.ephemeral_owner) {
                     set.remove(path);
-                    if set.is_empty() {
-                        self.ephemerals.remove(&owner);
-                    }
                 }
             }
             EphemeralType::Void => {}

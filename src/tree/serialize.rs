@@ -167,7 +167,7 @@ impl DataTree {
                 self.ttls.insert(key.into());
             }
             EphemeralType::Normal => {
-                self.ephemerals.entry(owner).or_default().insert(key.into());
+                self.ephemerals.entry(owner).or_default().insert(key);
             }
             EphemeralType::Void => {}
         }
@@ -283,7 +283,7 @@ mod tests {
             assert_eq!(n.data, m.data, "{p}");
             assert_eq!(back.acl_of(n), tree.acl_of(m), "{p}");
         }
-        assert_eq!(back.ephemerals(0x55).collect::<Vec<_>>(), ["/a/e"]);
+        assert_eq!(back.ephemerals(0x55).iter().collect::<Vec<_>>(), ["/a/e"]);
         assert_eq!(back.ttls().collect::<Vec<_>>(), ["/t"]);
         assert_eq!(back.containers().collect::<Vec<_>>(), ["/c"]);
     }

@@ -103,9 +103,19 @@ fn apply_one(
     match body {
         TxnBody::CreateSession(_) | TxnBody::Check(_) => {}
         TxnBody::CloseSession(t) => {
+            // ZooKeeper's killSession: the session's set is dropped first, the
+            // txn's paths are deleted in their order, then any path of the set
+            // the txn did not list (a log written without closeSession paths
+            // lists none), in the set's order.
+            let mut set = tree.take_ephemerals(client_id).unwrap_or_default();
             for p in &t.paths2_delete {
                 // A path already gone (replay) is not an error for a session close.
                 let _ = delete_counted(tree, p, zxid, ev);
+                set.remove(p);
+            }
+            let rest: Vec<String> = set.java_order().into_iter().map(str::to_owned).collect();
+            for p in rest {
+                let _ = delete_counted(tree, &p, zxid, ev);
             }
         }
         TxnBody::Create(_) | TxnBody::CreateTtl(_) | TxnBody::CreateContainer(_) => {

@@ -120,19 +120,29 @@ impl Prep {
     /// The txn closing `ctx.session_id`, listing its ephemerals (including those
     /// created or deleted by outstanding txns).
     pub fn close_session(&mut self, tree: &DataTree, ctx: &PrepContext<'_>) -> Txn {
-        let mut paths: Vec<String> = tree.ephemerals(ctx.session_id).map(str::to_owned).collect();
-        for (p, r) in &self.outstanding {
-            match &r.stat {
-                None => paths.retain(|x| x != &**p),
-                Some(s)
-                    if s.ephemeral_owner == ctx.session_id && !paths.iter().any(|x| x == &**p) =>
-                {
-                    paths.push(p.to_string())
-                }
-                Some(_) => {}
+        // ZooKeeper: a copy of the session's HashSet, outstanding deletes
+        // removed and outstanding ephemeral creates added in txn order; the
+        // txn lists the paths in that set's iteration order, and apply deletes
+        // them (and fires their watches) in it.
+        let mut set = tree.ephemerals(ctx.session_id);
+        let mut outstanding: Vec<(i64, &str, bool)> = self
+            .outstanding
+            .iter()
+            .filter_map(|(p, r)| match &r.stat {
+                None => Some((r.zxid, &**p, false)),
+                Some(s) if s.ephemeral_owner == ctx.session_id => Some((r.zxid, &**p, true)),
+                Some(_) => None,
+            })
+            .collect();
+        outstanding.sort_unstable();
+        for (_, p, live) in outstanding {
+            if live {
+                set.add(p);
+            } else {
+                set.remove(p);
             }
         }
-        paths.sort();
+        let paths: Vec<String> = set.iter().map(str::to_owned).collect();
         for p in &paths {
             if let Some(parent) = parent_of(p) {
                 if let Ok(mut rec) = self.record(tree, parent) {

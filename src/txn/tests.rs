@@ -202,3 +202,124 @@ fn successful_multi_applies_every_op_in_order() {
     assert_eq!(a.multi[2], OpResult::Check);
     assert_eq!(a.events.len(), 2);
 }
+
+/// closeSession deletes (and fires watches for) a session's ephemerals in the
+/// order of a copy of ZooKeeper's per-session HashSet; these paths, created in
+/// this order, are what a ZooKeeper 3.8 server listed for such a session
+/// (compat-tests kazoo-random), not name order.
+#[test]
+fn close_session_lists_ephemerals_in_zookeepers_hashset_order() {
+    let mut h = Harness::new();
+    for p in ["/r0", "/r0/a", "/r0/a/a", "/r0/b", "/r0/b/s-0000000000"] {
+        h.run(create(p, 0));
+    }
+    let created = [
+        "/r0/a/a/s-0000000001",
+        "/r0/b/s-0000000000/s-0000000000",
+        "/r0/b/s-0000000002",
+        "/r0/s-0000000002",
+        "/r0/a/s-0000000001",
+        "/r0/s-0000000003",
+    ];
+    for p in created {
+        h.run(create(p, 1));
+    }
+    // An outstanding delete of one of them leaves it out.
+    h.prep(delete("/r0/s-0000000003"));
+    h.zxid += 1;
+    let ctx = PrepContext {
+        session_id: 7,
+        cxid: 2,
+        zxid: h.zxid,
+        time: 1000 + h.zxid,
+        auth: &[],
+    };
+    let txn = h.prep.close_session(&h.tree, &ctx);
+    let TxnBody::CloseSession(close) = &txn.body else {
+        panic!("not a closeSession txn: {txn:?}");
+    };
+    assert_eq!(
+        close.paths2_delete,
+        [
+            "/r0/b/s-0000000000/s-0000000000",
+            "/r0/a/s-0000000001",
+            "/r0/s-0000000002",
+            "/r0/b/s-0000000002",
+            "/r0/a/a/s-0000000001",
+        ]
+    );
+}
+
+/// ZooKeeper keeps a session's HashSet of ephemerals, emptied and at its
+/// grown size, until the session closes: the 4lw dump lists the session, and
+/// the 32-bucket table orders later ephemerals (what a ZooKeeper 3.8 server's
+/// dump showed for this history).
+#[test]
+fn an_emptied_ephemeral_set_keeps_its_size_until_the_session_closes() {
+    let mut h = Harness::new();
+    let grown: Vec<String> = (0..20).map(|i| format!("/g{i}")).collect();
+    for p in &grown {
+        h.run(create(p, 1));
+    }
+    for p in &grown {
+        h.run(delete(p));
+    }
+    let dumped = |h: &Harness| -> Vec<(i64, Vec<String>)> {
+        h.tree
+            .ephemerals_by_session()
+            .map(|(s, paths)| (s, paths.into_iter().map(str::to_owned).collect()))
+            .collect()
+    };
+    assert_eq!(dumped(&h), [(7, vec![])]);
+    for i in 0..6 {
+        h.run(create(&format!("/h{i}x"), 1));
+    }
+    assert_eq!(
+        dumped(&h),
+        [(
+            7,
+            ["/h3x", "/h2x", "/h5x", "/h4x", "/h1x", "/h0x"]
+                .map(String::from)
+                .to_vec()
+        )]
+    );
+    h.zxid += 1;
+    let ctx = PrepContext {
+        session_id: 7,
+        cxid: 2,
+        zxid: h.zxid,
+        time: 1000 + h.zxid,
+        auth: &[],
+    };
+    let txn = h.prep.close_session(&h.tree, &ctx);
+    h.apply(&txn);
+    assert_eq!(dumped(&h), []);
+    assert_eq!(h.tree.ephemerals_count(), 0);
+}
+
+/// A closeSession txn that lists no paths (a log written with ZooKeeper's
+/// closeSessionTxn disabled) still deletes every ephemeral of the session,
+/// as ZooKeeper's killSession does from its own set.
+#[test]
+fn close_session_without_paths_deletes_the_sessions_ephemerals() {
+    let mut h = Harness::new();
+    h.run(create("/e1", 1));
+    h.run(create("/e2", 1));
+    h.zxid += 1;
+    let ctx = PrepContext {
+        session_id: 7,
+        cxid: 2,
+        zxid: h.zxid,
+        time: 1000 + h.zxid,
+        auth: &[],
+    };
+    let mut txn = h.prep.close_session(&h.tree, &ctx);
+    let TxnBody::CloseSession(close) = &mut txn.body else {
+        panic!("not a closeSession txn: {txn:?}");
+    };
+    close.paths2_delete.clear();
+    h.apply(&txn);
+    assert!(h.tree.get("/e1").is_none() && h.tree.get("/e2").is_none());
+    assert_eq!(h.tree.ephemerals_count(), 0);
+    assert_eq!(h.tree.ephemerals_by_session().count(), 0);
+}

@@ -23,16 +23,21 @@ impl Harness {
         }
     }
 
-    /// Preps without applying: the txn stays outstanding.
-    fn prep(&mut self, req: Request) -> Txn {
+    /// The context of session 7's next request (cxid 1), at the next zxid.
+    fn next_context(&mut self) -> PrepContext<'static> {
         self.zxid += 1;
-        let ctx = PrepContext {
+        PrepContext {
             session_id: 7,
             cxid: 1,
             zxid: self.zxid,
             time: 1000 + self.zxid,
             auth: &[],
-        };
+        }
+    }
+
+    /// Preps without applying: the txn stays outstanding.
+    fn prep(&mut self, req: Request) -> Txn {
+        let ctx = self.next_context();
         let op = match &req {
             Request::Create { op, .. } => *op,
             Request::Delete(_) => OpCode::Delete,
@@ -54,6 +59,12 @@ impl Harness {
         let bytes = t.to_bytes();
         assert_eq!(Txn::from_bytes(&bytes).unwrap(), t, "txn bytes round-trip");
         self.apply(&t)
+    }
+
+    /// Preps the closing of session 7 (not applied).
+    fn close_session(&mut self) -> Txn {
+        let ctx = self.next_context();
+        self.prep.close_session(&self.tree, &ctx)
     }
 }
 
@@ -226,15 +237,7 @@ fn close_session_lists_ephemerals_in_zookeepers_hashset_order() {
     }
     // An outstanding delete of one of them leaves it out.
     h.prep(delete("/r0/s-0000000003"));
-    h.zxid += 1;
-    let ctx = PrepContext {
-        session_id: 7,
-        cxid: 2,
-        zxid: h.zxid,
-        time: 1000 + h.zxid,
-        auth: &[],
-    };
-    let txn = h.prep.close_session(&h.tree, &ctx);
+    let txn = h.close_session();
     let TxnBody::CloseSession(close) = &txn.body else {
         panic!("not a closeSession txn: {txn:?}");
     };
@@ -283,15 +286,7 @@ fn an_emptied_ephemeral_set_keeps_its_size_until_the_session_closes() {
                 .to_vec()
         )]
     );
-    h.zxid += 1;
-    let ctx = PrepContext {
-        session_id: 7,
-        cxid: 2,
-        zxid: h.zxid,
-        time: 1000 + h.zxid,
-        auth: &[],
-    };
-    let txn = h.prep.close_session(&h.tree, &ctx);
+    let txn = h.close_session();
     h.apply(&txn);
     assert_eq!(dumped(&h), []);
     assert_eq!(h.tree.ephemerals_count(), 0);
@@ -305,15 +300,7 @@ fn close_session_without_paths_deletes_the_sessions_ephemerals() {
     let mut h = Harness::new();
     h.run(create("/e1", 1));
     h.run(create("/e2", 1));
-    h.zxid += 1;
-    let ctx = PrepContext {
-        session_id: 7,
-        cxid: 2,
-        zxid: h.zxid,
-        time: 1000 + h.zxid,
-        auth: &[],
-    };
-    let mut txn = h.prep.close_session(&h.tree, &ctx);
+    let mut txn = h.close_session();
     let TxnBody::CloseSession(close) = &mut txn.body else {
         panic!("not a closeSession txn: {txn:?}");
     };

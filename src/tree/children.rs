@@ -59,15 +59,26 @@ pub(crate) fn java_hash(name: &str) -> u32 {
     h ^ (h >> 16)
 }
 
+/// The table size of a node's child set once it has a child (ZooKeeper's
+/// `new HashSet<>(8)`).
+const CHILDREN_CAPACITY: u32 = 8;
+
 impl Children {
     /// Adds `name`; false if it was already there.
     pub fn insert(&mut self, name: &str) -> bool {
+        self.insert_sized(name, CHILDREN_CAPACITY)
+    }
+
+    /// [`insert`](Self::insert) into a set whose Java table has
+    /// `first_capacity` buckets (a power of two) once it holds a name: the
+    /// same order rules serve other Java sets of names (`tree::ephemerals`).
+    pub(crate) fn insert_sized(&mut self, name: &str, first_capacity: u32) -> bool {
         let inner = self.inner.get_or_insert_with(|| {
             Box::new(Inner {
                 names: ShardedMap::default(),
                 order: OnceCell::new(),
                 next_seq: 0,
-                capacity: 8,
+                capacity: first_capacity,
             })
         });
         let entry = Entry {
@@ -126,6 +137,12 @@ impl Children {
     /// the next insert or remove).
     pub fn java_order(&self) -> &[Arc<str>] {
         self.inner.as_ref().map_or(&[], |inner| inner.order())
+    }
+
+    /// The Java table size the set has grown to (0 before its first name).
+    #[cfg(test)]
+    pub(crate) fn java_capacity(&self) -> u32 {
+        self.inner.as_ref().map_or(0, |i| i.capacity)
     }
 
     /// [`java_order`](Self::java_order) as a shared list that stays valid

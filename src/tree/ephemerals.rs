@@ -14,72 +14,41 @@
 //! Buckets that Java would turn into trees (8 colliding names in a table of 64
 //! or more) are not reproduced.
 
-use super::children::java_hash;
-use std::collections::HashMap;
+use super::children::{java_hash, Children};
 
 /// Capacity of a `new HashSet<String>()` once it holds anything.
 const JAVA_DEFAULT_CAPACITY: usize = 16;
 
-/// One session's ephemeral paths, remembering what Java's order depends on.
-#[derive(Debug, Clone)]
-pub struct EphemeralSet {
-    /// path → insertion sequence: the order within a Java bucket.
-    paths: HashMap<Box<str>, u64>,
-    /// The next insertion sequence.
-    next_seq: u64,
-    /// The Java table size the set has grown to.
-    capacity: usize,
-}
-
-impl Default for EphemeralSet {
-    fn default() -> Self {
-        EphemeralSet {
-            paths: HashMap::new(),
-            next_seq: 0,
-            capacity: JAVA_DEFAULT_CAPACITY,
-        }
-    }
-}
+/// One session's ephemeral paths: a Java set of names ordered by the same
+/// rules as a node's children ([`Children`]), with `new HashSet<>()`'s
+/// table of 16.
+#[derive(Debug, Clone, Default)]
+pub struct EphemeralSet(Children);
 
 impl EphemeralSet {
     /// Adds `path`; false if it was already there (it keeps its place).
     pub fn insert(&mut self, path: &str) -> bool {
-        if self.paths.contains_key(path) {
-            return false;
-        }
-        self.paths.insert(path.into(), self.next_seq);
-        self.next_seq += 1;
-        while self.paths.len() > java_threshold(self.capacity) {
-            self.capacity *= 2;
-        }
-        true
+        self.0.insert_sized(path, JAVA_DEFAULT_CAPACITY as u32)
     }
 
     /// Removes `path`; false if it was not there.
     pub fn remove(&mut self, path: &str) -> bool {
-        self.paths.remove(path).is_some()
+        self.0.remove(path)
     }
 
     /// Number of paths.
     pub fn len(&self) -> usize {
-        self.paths.len()
+        self.0.len()
     }
 
     /// True when the set holds no path.
     pub fn is_empty(&self) -> bool {
-        self.paths.is_empty()
+        self.0.is_empty()
     }
 
     /// The paths in the set's own iteration order (the 4lw `dump` lists it).
     pub fn java_order(&self) -> Vec<&str> {
-        let mask = self.capacity - 1;
-        let mut keyed: Vec<(usize, u64, &str)> = self
-            .paths
-            .iter()
-            .map(|(p, seq)| (java_hash(p) as usize & mask, *seq, &**p))
-            .collect();
-        keyed.sort_unstable();
-        keyed.into_iter().map(|(_, _, p)| p).collect()
+        self.0.java_order().iter().map(|p| &**p).collect()
     }
 
     /// A `clone()` of the set, as getEphemerals and closeSession see it.
@@ -211,11 +180,11 @@ mod tests {
         for i in 0..13 {
             set.insert(&format!("/e{i}"));
         }
-        assert_eq!(set.capacity, 32);
+        assert_eq!(set.0.java_capacity(), 32);
         for i in 0..13 {
             set.remove(&format!("/e{i}"));
         }
-        assert_eq!(set.capacity, 32);
+        assert_eq!(set.0.java_capacity(), 32);
         assert!(set.is_empty());
     }
 

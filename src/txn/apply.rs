@@ -113,9 +113,8 @@ fn apply_one(
                 let _ = delete_counted(tree, p, zxid, ev);
                 set.remove(p);
             }
-            let rest: Vec<String> = set.java_order().into_iter().map(str::to_owned).collect();
-            for p in rest {
-                let _ = delete_counted(tree, &p, zxid, ev);
+            for p in set.java_order() {
+                let _ = delete_counted(tree, p, zxid, ev);
             }
         }
         TxnBody::Create(_) | TxnBody::CreateTtl(_) | TxnBody::CreateContainer(_) => {

@@ -108,7 +108,10 @@ fn zookeeper_38_snapshot_reads_as_the_client_saw_it() {
         assert_eq!(acl.join(","), e.acl, "acl of {}", e.path);
     }
     assert_eq!(
-        tree.ephemerals(session_id).iter().collect::<Vec<_>>(),
+        tree.ephemerals(session_id)
+            .java_order()
+            .into_iter()
+            .collect::<Vec<_>>(),
         ["/app/eph"]
     );
     assert_eq!(tree.containers().collect::<Vec<_>>(), ["/box"]);

@@ -143,7 +143,8 @@ impl Core {
                 let ephemerals = self
                     .tree
                     .ephemerals(session_id)
-                    .iter()
+                    .java_order()
+                    .into_iter()
                     .filter(|p| prefix.is_none_or(|pre| p.starts_with(pre)))
                     .map(str::to_owned)
                     .collect();

@@ -14,10 +14,10 @@
 //! Buckets that Java would turn into trees (8 colliding names in a table of 64
 //! or more) are not reproduced.
 
-use super::children::{java_hash, Children};
+use super::children::Children;
 
 /// Capacity of a `new HashSet<String>()` once it holds anything.
-const JAVA_DEFAULT_CAPACITY: usize = 16;
+const JAVA_DEFAULT_CAPACITY: u32 = 16;
 
 /// One session's ephemeral paths: a Java set of names ordered by the same
 /// rules as a node's children ([`Children`]), with `new HashSet<>()`'s
@@ -28,7 +28,7 @@ pub struct EphemeralSet(Children);
 impl EphemeralSet {
     /// Adds `path`; false if it was already there (it keeps its place).
     pub fn insert(&mut self, path: &str) -> bool {
-        self.0.insert_sized(path, JAVA_DEFAULT_CAPACITY as u32)
+        self.0.insert_sized(path, JAVA_DEFAULT_CAPACITY)
     }
 
     /// Removes `path`; false if it was not there.
@@ -51,97 +51,28 @@ impl EphemeralSet {
         self.0.java_order().iter().map(|p| &**p).collect()
     }
 
-    /// A `clone()` of the set, as getEphemerals and closeSession see it.
-    pub fn java_clone(&self) -> JavaHashSet {
-        JavaHashSet::copy_of(self.java_order())
-    }
-}
-
-/// A Java `HashSet<String>` as its table of buckets: an exact order under any
-/// sequence of adds and removes, for short-lived copies (closeSession adds and
-/// removes the paths of outstanding txns to its clone).
-#[derive(Debug, Clone)]
-pub struct JavaHashSet {
-    /// Each bucket's (spread hash, name) in insertion order.
-    buckets: Vec<Vec<(u32, String)>>,
-    /// Number of names.
-    len: usize,
-}
-
-impl JavaHashSet {
-    /// `HashMap.clone()` / `putMapEntries` of `names` given in iteration order:
-    /// a table of `tableSizeFor((int) (count / 0.75f + 1))` filled in order.
-    pub fn copy_of<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
-        let names: Vec<&str> = names.into_iter().collect();
-        let capacity = if names.is_empty() {
-            // An empty clone allocates its table on the first add, at the default.
-            JAVA_DEFAULT_CAPACITY
-        } else {
-            let wanted = (names.len() as f32 / 0.75f32 + 1.0f32) as usize;
-            wanted.next_power_of_two()
-        };
-        let mut set = JavaHashSet {
-            buckets: vec![Vec::new(); capacity],
-            len: 0,
-        };
-        for name in names {
-            set.add(name);
+    /// A `clone()` of the set, as getEphemerals and closeSession see it:
+    /// Java's `HashMap.clone()` refills a table of `tableSizeFor((int)
+    /// (count / 0.75f + 1))` in the original's iteration order, and an empty
+    /// clone takes the default table at its first add. Iterated by bucket then
+    /// insertion, with later adds and growth by the same rules as any set.
+    pub fn java_clone(&self) -> EphemeralSet {
+        let order = self.java_order();
+        let mut copy = EphemeralSet::default();
+        if !order.is_empty() {
+            let capacity = (order.len() as f32 / 0.75f32 + 1.0f32) as u32;
+            for path in order {
+                copy.0.insert_sized(path, capacity.next_power_of_two());
+            }
         }
-        set
+        copy
     }
-
-    /// `HashSet.add`: appends to its bucket; false if already there.
-    pub fn add(&mut self, name: &str) -> bool {
-        let hash = java_hash(name);
-        let mask = self.buckets.len() - 1;
-        let bucket = &mut self.buckets[hash as usize & mask];
-        if bucket.iter().any(|(_, n)| n == name) {
-            return false;
-        }
-        bucket.push((hash, name.to_owned()));
-        self.len += 1;
-        if self.len > java_threshold(self.buckets.len()) {
-            self.grow();
-        }
-        true
-    }
-
-    /// `HashSet.remove`; false if it was not there.
-    pub fn remove(&mut self, name: &str) -> bool {
-        let mask = self.buckets.len() - 1;
-        let bucket = &mut self.buckets[java_hash(name) as usize & mask];
-        let Some(at) = bucket.iter().position(|(_, n)| n == name) else {
-            return false;
-        };
-        bucket.remove(at);
-        self.len -= 1;
-        true
-    }
-
-    /// The names in Java's iteration order.
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.buckets.iter().flatten().map(|(_, n)| n.as_str())
-    }
-
-    /// `HashMap.resize`: double the table, each bucket split in order.
-    fn grow(&mut self) {
-        let capacity = self.buckets.len() * 2;
-        let mut buckets = vec![Vec::new(); capacity];
-        for (hash, name) in self.buckets.drain(..).flatten() {
-            buckets[hash as usize & (capacity - 1)].push((hash, name));
-        }
-        self.buckets = buckets;
-    }
-}
-
-/// `(int) (capacity * 0.75f)` for a power-of-two capacity of at least 2.
-fn java_threshold(capacity: usize) -> usize {
-    capacity * 3 / 4
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tree::children::java_hash;
 
     /// A ZooKeeper 3.8 server's getEphemerals answer for a session that
     /// created these ephemerals in this order (compat-tests kazoo-random,
@@ -160,7 +91,8 @@ mod tests {
         for p in created {
             set.insert(p);
         }
-        let listed: Vec<String> = set.java_clone().iter().map(str::to_owned).collect();
+        let clone = set.java_clone();
+        let listed: Vec<String> = clone.java_order().into_iter().map(str::to_owned).collect();
         assert_eq!(
             listed,
             [
@@ -191,11 +123,13 @@ mod tests {
     #[test]
     fn copy_grows_like_a_java_table_and_keeps_bucket_order() {
         let names: Vec<String> = (0..40).map(|i| format!("/p{i}")).collect();
-        let mut copy = JavaHashSet::copy_of(names[..1].iter().map(String::as_str));
+        let mut original = EphemeralSet::default();
+        original.insert(&names[0]);
+        let mut copy = original.java_clone();
         for n in &names[1..] {
-            assert!(copy.add(n));
+            assert!(copy.insert(n));
         }
-        assert!(!copy.add(&names[3]));
+        assert!(!copy.insert(&names[3]));
         // 40 names: a table of 64, iterated by bucket then insertion.
         let mut expected: Vec<(usize, usize, &str)> = names
             .iter()
@@ -204,9 +138,9 @@ mod tests {
             .collect();
         expected.sort_unstable();
         let expected: Vec<&str> = expected.into_iter().map(|(_, _, n)| n).collect();
-        assert_eq!(copy.iter().collect::<Vec<_>>(), expected);
+        assert_eq!(copy.java_order(), expected);
         assert!(copy.remove(&names[0]));
         assert!(!copy.remove(&names[0]));
-        assert_eq!(copy.iter().count(), 39);
+        assert_eq!(copy.java_order().len(), 39);
     }
 }

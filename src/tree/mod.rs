@@ -20,7 +20,7 @@ use crate::jute::records::{Acl, Stat, StatPersisted};
 use crate::proto::ErrorCode;
 use acl_cache::{read_acl_unsafe, AclCache, OPEN_ACL_INDEX};
 use children::Children;
-use ephemerals::{EphemeralSet, JavaHashSet};
+use ephemerals::EphemeralSet;
 use sharded::ShardedMap;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -270,11 +270,10 @@ impl DataTree {
     /// Ephemeral paths owned by `session_id`, in the order of ZooKeeper's
     /// `getEphemerals(sessionId)` copy: what the getEphemerals request lists
     /// and the order in which closeSession deletes them.
-    pub fn ephemerals(&self, session_id: i64) -> JavaHashSet {
-        match self.ephemerals.get(&session_id) {
-            Some(set) => set.java_clone(),
-            None => JavaHashSet::copy_of([]),
-        }
+    pub fn ephemerals(&self, session_id: i64) -> EphemeralSet {
+        self.ephemerals
+            .get(&session_id)
+            .map_or_else(EphemeralSet::default, EphemeralSet::java_clone)
     }
 
     /// Removes `session_id`'s set of ephemeral paths, for its closeSession

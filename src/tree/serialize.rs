@@ -283,7 +283,13 @@ mod tests {
             assert_eq!(n.data, m.data, "{p}");
             assert_eq!(back.acl_of(n), tree.acl_of(m), "{p}");
         }
-        assert_eq!(back.ephemerals(0x55).iter().collect::<Vec<_>>(), ["/a/e"]);
+        assert_eq!(
+            back.ephemerals(0x55)
+                .java_order()
+                .into_iter()
+                .collect::<Vec<_>>(),
+            ["/a/e"]
+        );
         assert_eq!(back.ttls().collect::<Vec<_>>(), ["/t"]);
         assert_eq!(back.containers().collect::<Vec<_>>(), ["/c"]);
     }

@@ -43,7 +43,13 @@ fn ephemerals_are_indexed_by_owner_and_containers_hide_their_owner() {
     let mut tree = DataTree::new(false);
     let stat = create(&mut tree, "/e", 0x42, 1);
     assert_eq!(stat.ephemeral_owner, 0x42);
-    assert_eq!(tree.ephemerals(0x42).iter().collect::<Vec<_>>(), ["/e"]);
+    assert_eq!(
+        tree.ephemerals(0x42)
+            .java_order()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        ["/e"]
+    );
     let stat = create(&mut tree, "/c", CONTAINER_EPHEMERAL_OWNER, 2);
     assert_eq!(stat.ephemeral_owner, 0);
     assert_eq!(tree.containers().collect::<Vec<_>>(), ["/c"]);

@@ -137,12 +137,12 @@ impl Prep {
         outstanding.sort_unstable();
         for (_, p, live) in outstanding {
             if live {
-                set.add(p);
+                set.insert(p);
             } else {
                 set.remove(p);
             }
         }
-        let paths: Vec<String> = set.iter().map(str::to_owned).collect();
+        let paths: Vec<String> = set.java_order().into_iter().map(str::to_owned).collect();
         for p in &paths {
             if let Some(parent) = parent_of(p) {
                 if let Ok(mut rec) = self.record(tree, parent) {

@@ -17,6 +17,7 @@ use super::snapshot::{snapshot_files, LoadedSnapshot};
 use super::zklog::zk_log_records;
 use super::{files_by_zxid, log_dir, read_snapshot, snap_dir, StorageError};
 use crate::proto::{ErrorCode, OpCode};
+use crate::tree::prefault::Prefault;
 use crate::tree::DataTree;
 use crate::txn::{apply::apply, Txn, TxnBody};
 use std::collections::BTreeMap;
@@ -54,12 +55,15 @@ pub fn recover(
     data_log_dir: &Path,
     extended_types: bool,
 ) -> Result<Recovered, StorageError> {
+    let prefault = Prefault::start();
     let mut replay = Replay::from(load_snapshot(&snap_dir(data_dir), extended_types)?);
     let started = std::time::Instant::now();
     let truncated = replay.logs(&log_dir(data_log_dir))?;
     let replayed = replay.replayed;
     let recovered = replay.finish(truncated);
+    let prefaulted = prefault.finish();
     tracing::info!(
+        prefaulted_mib = prefaulted >> 20,
         last_zxid = format_args!("{:#x}", recovered.last_zxid),
         replayed,
         replay_ms = started.elapsed().as_millis() as u64,
@@ -85,9 +89,12 @@ pub fn recover_zookeeper(
     extended_types: bool,
 ) -> Result<Recovered, StorageError> {
     let snapshots = data_dir.join(ZOOKEEPER_SUBDIR);
+    let prefault = Prefault::start();
     let mut replay = Replay::from(load_snapshot(&snapshots, extended_types)?);
     replay.zookeeper_logs(&data_log_dir.join(ZOOKEEPER_SUBDIR))?;
-    Ok(replay.finish(None))
+    let recovered = replay.finish(None);
+    prefault.finish();
+    Ok(recovered)
 }
 
 /// Saves recovered state (e.g. read from ZooKeeper's files) as a Paddock

@@ -12,6 +12,7 @@ pub mod ephemerals;
 pub mod fuzzy;
 pub mod path;
 pub mod path_hash;
+pub mod prefault;
 pub mod quota;
 mod serialize;
 pub mod sharded;
@@ -421,7 +422,9 @@ impl DataTree {
             }
             EphemeralType::Void => {}
         }
-        self.nodes.insert(key, Box::new(node));
+        let node = Box::new(node);
+        prefault::note_node(self.nodes.len(), &*node);
+        self.nodes.insert(key, node);
         events.push(TreeEvent::Created { path: path.into() });
         Ok(client_stat)
     }

@@ -153,8 +153,9 @@ impl DataTree {
         // As `DataTree::new`, the root's path and data are not counted.
         let data_len = node.data.as_ref().map_or(0, |d| d.len());
         self.approximate_data_size += (snap_path.len() + data_len) as u64;
-        self.nodes
-            .insert(snap_path.into_boxed_str(), Box::new(node));
+        let node = Box::new(node);
+        super::prefault::note_node(self.nodes.len(), &*node);
+        self.nodes.insert(snap_path.into_boxed_str(), node);
         Ok(())
     }
 

@@ -105,6 +105,7 @@ impl FuzzyNodes {
     /// Writes up to `budget` more nodes; true once every node has been reached.
     pub fn step(&mut self, tree: &DataTree, budget: usize) -> bool {
         let mut written = 0;
+        let mut child = String::new();
         while written < budget {
             let Some(level) = self.stack.last_mut() else {
                 return true;
@@ -114,7 +115,8 @@ impl FuzzyNodes {
                 continue;
             };
             level.next += 1;
-            let child = path::join(&level.path, &name);
+            child.clear();
+            path::join_into(&mut child, &level.path, &name);
             self.visit(tree, &child, &child);
             written += 1;
         }

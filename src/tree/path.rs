@@ -3,12 +3,17 @@
 /// Joins a parent path and a child name.
 pub fn join(parent: &str, name: &str) -> String {
     let mut p = String::with_capacity(parent.len() + 1 + name.len());
-    p.push_str(parent);
-    if parent != "/" {
-        p.push('/');
-    }
-    p.push_str(name);
+    join_into(&mut p, parent, name);
     p
+}
+
+/// Appends the path of child `name` of `parent` to `out` (as [`join`]).
+pub fn join_into(out: &mut String, parent: &str, name: &str) {
+    out.push_str(parent);
+    if parent != "/" {
+        out.push('/');
+    }
+    out.push_str(name);
 }
 
 /// Splits a path at its last '/' into parent path and child name; the parent of

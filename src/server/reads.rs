@@ -259,7 +259,7 @@ impl Core {
             ReplyHeader { xid, zxid, err: 0 }.write(out);
             (names.len() as i32).write(out);
             for name in names {
-                crate::jute::write_ustring(out, Some(name));
+                crate::jute::write_ustring(out, Some(&**name));
             }
             if with_stat {
                 node.client_stat(self.tree.extended_types()).write(out);

@@ -9,9 +9,15 @@
 //! remembers the largest table it has needed. (Java also re-buckets when one
 //! bucket collects 8 names in a table smaller than 64; names that collide that
 //! much are not reproduced.)
+//!
+//! Each child also keeps a [`NodeRef`] to its node, so that a snapshot walk
+//! (`tree::fuzzy`) can go from a parent to its children without looking
+//! every child up in the path table.
 
 use super::sharded::ShardedMap;
+use super::NodeRef;
 use std::cell::OnceCell;
+use std::ops::Deref;
 use std::sync::Arc;
 
 /// Child names with their insertion sequence and the Java table capacity.
@@ -29,7 +35,7 @@ struct Inner {
     names: ShardedMap<Arc<str>, Entry>,
     /// The getChildren order, computed on first use after a change (listing a
     /// large node repeatedly is a hot read), shared with snapshot walks.
-    order: OnceCell<Arc<[Arc<str>]>>,
+    order: OnceCell<Arc<[Listed]>>,
     /// The next insertion sequence.
     next_seq: u32,
     /// The Java HashMap table size the set has grown to.
@@ -43,6 +49,26 @@ struct Entry {
     seq: u32,
     /// [`java_hash`] of the name.
     hash: u32,
+    /// The child's node (`None` in sets of names that are not children).
+    node: Option<NodeRef>,
+}
+
+/// One name of a set in Java order: derefs to the name.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    /// The name.
+    pub name: Arc<str>,
+    /// The node of a child, as it was when the order was computed: valid
+    /// only while no node has been freed since (see [`NodeRef`]).
+    pub node: Option<NodeRef>,
+}
+
+impl Deref for Listed {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.name
+    }
 }
 
 /// Child sets at least this large are ordered by a counting sort over the
@@ -64,15 +90,21 @@ pub(crate) fn java_hash(name: &str) -> u32 {
 const CHILDREN_CAPACITY: u32 = 8;
 
 impl Children {
-    /// Adds `name`; false if it was already there.
-    pub fn insert(&mut self, name: &str) -> bool {
-        self.insert_sized(name, CHILDREN_CAPACITY)
+    /// Adds child `name` whose node is `node`; false if it was already there.
+    pub fn insert(&mut self, name: &str, node: NodeRef) -> bool {
+        self.insert_sized(name, CHILDREN_CAPACITY, Some(node))
     }
 
     /// [`insert`](Self::insert) into a set whose Java table has
     /// `first_capacity` buckets (a power of two) once it holds a name: the
-    /// same order rules serve other Java sets of names (`tree::ephemerals`).
-    pub(crate) fn insert_sized(&mut self, name: &str, first_capacity: u32) -> bool {
+    /// same order rules serve other Java sets of names (`tree::ephemerals`,
+    /// whose names have no `node`).
+    pub(crate) fn insert_sized(
+        &mut self,
+        name: &str,
+        first_capacity: u32,
+        node: Option<NodeRef>,
+    ) -> bool {
         let inner = self.inner.get_or_insert_with(|| {
             Box::new(Inner {
                 names: ShardedMap::default(),
@@ -84,6 +116,7 @@ impl Children {
         let entry = Entry {
             seq: inner.next_seq,
             hash: java_hash(name),
+            node,
         };
         // One lookup on the usual path (a new name); a name already there
         // gets its entry back.
@@ -135,7 +168,7 @@ impl Children {
 
     /// The names in the order ZooKeeper's getChildren returns them (cached until
     /// the next insert or remove).
-    pub fn java_order(&self) -> &[Arc<str>] {
+    pub fn java_order(&self) -> &[Listed] {
         self.inner.as_ref().map_or(&[], |inner| inner.order())
     }
 
@@ -147,7 +180,7 @@ impl Children {
 
     /// [`java_order`](Self::java_order) as a shared list that stays valid
     /// (unchanged) after the children change; cheap to take.
-    pub fn java_order_shared(&self) -> Arc<[Arc<str>]> {
+    pub fn java_order_shared(&self) -> Arc<[Listed]> {
         self.inner
             .as_ref()
             .map_or_else(|| Arc::from([]), |inner| inner.order().clone())
@@ -155,32 +188,38 @@ impl Children {
 }
 
 impl Inner {
-    fn order(&self) -> &Arc<[Arc<str>]> {
+    fn order(&self) -> &Arc<[Listed]> {
         self.order.get_or_init(|| {
             let mask = self.capacity - 1;
-            let mut keyed: Vec<(u32, u32, &Arc<str>)> = self
+            let mut keyed: Vec<(u32, u32, &Arc<str>, Option<NodeRef>)> = self
                 .names
                 .iter()
-                .map(|(n, e)| (e.hash & mask, e.seq, n))
+                .map(|(n, e)| (e.hash & mask, e.seq, n, e.node))
                 .collect();
             if keyed.len() < BUCKET_SORT_MIN {
-                keyed.sort_unstable_by_key(|&(bucket, seq, _)| (bucket, seq));
+                keyed.sort_unstable_by_key(|&(bucket, seq, ..)| (bucket, seq));
             } else {
                 keyed = bucket_sort(&keyed, self.capacity as usize);
             }
-            keyed.into_iter().map(|(_, _, n)| n.clone()).collect()
+            keyed
+                .into_iter()
+                .map(|(_, _, name, node)| Listed {
+                    name: name.clone(),
+                    node,
+                })
+                .collect()
         })
     }
 }
 
-/// Sorts `(bucket, seq, name)` triples by bucket then seq in time linear in
+/// Sorts `(bucket, seq, ..)` tuples by bucket then seq in time linear in
 /// their number plus `buckets` (every bucket is below `buckets`): a counting
 /// sort places them by bucket, then each bucket's few entries are ordered by
 /// seq.
-fn bucket_sort<'a>(
-    keyed: &[(u32, u32, &'a Arc<str>)],
+fn bucket_sort<T: Copy>(
+    keyed: &[(u32, u32, T, Option<NodeRef>)],
     buckets: usize,
-) -> Vec<(u32, u32, &'a Arc<str>)> {
+) -> Vec<(u32, u32, T, Option<NodeRef>)> {
     let mut starts = vec![0u32; buckets + 1];
     for &(bucket, ..) in keyed {
         starts[bucket as usize + 1] += 1;
@@ -195,7 +234,7 @@ fn bucket_sort<'a>(
         *slot += 1;
     }
     for run in sorted.chunk_by_mut(|a, b| a.0 == b.0) {
-        run.sort_unstable_by_key(|&(_, seq, _)| seq);
+        run.sort_unstable_by_key(|&(_, seq, ..)| seq);
     }
     sorted
 }
@@ -204,12 +243,17 @@ fn bucket_sort<'a>(
 mod tests {
     use super::*;
 
+    /// Adds a name with no node (these tests are about order only).
+    fn add(c: &mut Children, name: &str) -> bool {
+        c.insert_sized(name, CHILDREN_CAPACITY, None)
+    }
+
     #[test]
     fn order_matches_java_hashset() {
         // Observed on ZooKeeper 3.8.0: children of "/" after creating a, c, d, nope.
         let mut c = Children::default();
         for n in ["zookeeper", "a", "c", "d", "nope"] {
-            c.insert(n);
+            add(&mut c, n);
         }
         let names: Vec<&str> = c.java_order().iter().map(|n| &**n).collect();
         assert_eq!(names, ["a", "c", "zookeeper", "d", "nope"]);
@@ -219,7 +263,7 @@ mod tests {
     fn table_grows_past_three_quarters_and_never_shrinks() {
         let mut c = Children::default();
         for i in 0..7 {
-            c.insert(&format!("n{i}"));
+            add(&mut c, &format!("n{i}"));
         }
         assert_eq!(c.inner.as_ref().unwrap().capacity, 16);
         for i in 0..7 {
@@ -233,7 +277,7 @@ mod tests {
     fn large_sets_are_ordered_as_small_ones_are() {
         let mut c = Children::default();
         for i in 0..3 * BUCKET_SORT_MIN {
-            c.insert(&format!("node-{i:010}"));
+            add(&mut c, &format!("node-{i:010}"));
         }
         for i in (0..3 * BUCKET_SORT_MIN).step_by(3) {
             c.remove(&format!("node-{i:010}"));
@@ -250,7 +294,9 @@ mod tests {
         let names: Vec<&str> = c.java_order().iter().map(|n| &**n).collect();
         assert_eq!(names.len(), 2 * BUCKET_SORT_MIN);
         assert_eq!(names, expected);
-        assert_eq!(&*c.java_order_shared(), c.java_order());
+        let shared = c.java_order_shared();
+        let shared: Vec<&str> = shared.iter().map(|n| &**n).collect();
+        assert_eq!(shared, names);
     }
 
     #[test]
@@ -265,7 +311,7 @@ mod tests {
         // Java 17: a HashSet(8) of s-0000000000 … s-0000000019 iterates in this order.
         let mut c = Children::default();
         for i in 0..20 {
-            c.insert(&format!("s-{i:010}"));
+            add(&mut c, &format!("s-{i:010}"));
         }
         let expected: Vec<String> = [
             7, 18, 6, 17, 9, 8, 19, 10, 1, 12, 0, 11, 3, 14, 2, 13, 5, 16, 4, 15,

@@ -28,7 +28,7 @@ pub struct EphemeralSet(Children);
 impl EphemeralSet {
     /// Adds `path`; false if it was already there (it keeps its place).
     pub fn insert(&mut self, path: &str) -> bool {
-        self.0.insert_sized(path, JAVA_DEFAULT_CAPACITY)
+        self.0.insert_sized(path, JAVA_DEFAULT_CAPACITY, None)
     }
 
     /// Removes `path`; false if it was not there.
@@ -62,7 +62,8 @@ impl EphemeralSet {
         if !order.is_empty() {
             let capacity = (order.len() as f32 / 0.75f32 + 1.0f32) as u32;
             for path in order {
-                copy.0.insert_sized(path, capacity.next_power_of_two());
+                copy.0
+                    .insert_sized(path, capacity.next_power_of_two(), None);
             }
         }
         copy

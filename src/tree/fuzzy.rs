@@ -17,13 +17,20 @@
 //! index is captured with its list when the first node naming it is written,
 //! so later releases of the index do not matter).
 //!
+//! A child is reached through the address its parent's child set keeps
+//! ([`super::NodeRef`]) while no node has been freed since that list was
+//! taken, and looked up by path otherwise: the walk never reads freed memory,
+//! and in the usual case (no deletes during a walk) it does not pay a path
+//! lookup per node (1,000,000 nodes: ~85 ms instead of ~510).
+//!
 //! The ACL cache comes first in the file but is known last, so the nodes are
 //! handed out in chunks as they fill ([`FuzzyNodes::take_full_chunks`], for
 //! the server to spool to disk) and the walk ends with the ACL cache and what
 //! is left ([`FuzzyNodes::finish`]).
 
 use super::acl_cache::OPEN_ACL_INDEX;
-use super::{path, DataTree};
+use super::children::Listed;
+use super::{nodes_freed, path, DataTree, Node};
 use crate::jute::records::Acl;
 use crate::jute::{write_ustring, Record};
 use std::collections::BTreeMap;
@@ -32,8 +39,13 @@ use std::sync::Arc;
 /// One level of the walk: a written node's path and the children it had when written.
 struct Level {
     path: String,
-    children: Arc<[Arc<str>]>,
+    children: Arc<[Listed]>,
     next: usize,
+    /// [`nodes_freed`] when `children` was taken: while it has not moved,
+    /// every child listed is alive at its listed address, so the walk
+    /// reads it there instead of looking it up (three or four cache misses
+    /// in a row per node, most of a walk's time).
+    freed: u64,
 }
 
 /// Bytes after which the node buffer starts a new chunk: growing one buffer
@@ -75,12 +87,13 @@ impl FuzzyNodes {
             acls: BTreeMap::new(),
             count: 0,
         };
-        walk.visit(tree, "/", "");
+        if let Some(root) = tree.get("/") {
+            walk.visit(tree, root, "/", "");
+        }
         walk
     }
 
-    fn visit(&mut self, tree: &DataTree, path: &str, written_path: &str) {
-        let Some(node) = tree.get(path) else { return };
+    fn visit(&mut self, tree: &DataTree, node: &Node, path: &str, written_path: &str) {
         if self.filling.len() >= CHUNK_BYTES {
             let full = std::mem::replace(&mut self.filling, Vec::with_capacity(CHUNK_BYTES));
             self.full.push(full);
@@ -98,6 +111,7 @@ impl FuzzyNodes {
                 path: path.to_owned(),
                 children,
                 next: 0,
+                freed: nodes_freed(),
             });
         }
     }
@@ -110,14 +124,27 @@ impl FuzzyNodes {
             let Some(level) = self.stack.last_mut() else {
                 return true;
             };
-            let Some(name) = level.children.get(level.next).cloned() else {
+            let Some(listed) = level.children.get(level.next) else {
                 self.stack.pop();
                 continue;
             };
             level.next += 1;
             child.clear();
-            path::join_into(&mut child, &level.path, &name);
-            self.visit(tree, &child, &child);
+            path::join_into(&mut child, &level.path, listed);
+            let node = match listed.node {
+                // SAFETY: the child was alive when its parent's list was
+                // taken, no node has been freed since, and `tree` is
+                // borrowed for this whole step.
+                Some(node) if nodes_freed() == level.freed => Some(unsafe { node.get(tree) }),
+                _ => tree.get(&child),
+            };
+            debug_assert!(
+                node.map(|n| n as *const Node) == tree.get(&child).map(|n| n as *const Node),
+                "a listed child is the node at its path"
+            );
+            if let Some(node) = node {
+                self.visit(tree, node, &child, &child);
+            }
             written += 1;
         }
         self.stack.is_empty()
@@ -223,6 +250,42 @@ mod tests {
         let mut exact = Vec::new();
         tree.write_snapshot_part(&mut exact);
         assert_eq!(part, exact);
+    }
+
+    #[test]
+    fn nodes_changed_or_added_before_their_visit_are_written_as_they_are_then() {
+        let mut tree = DataTree::new(false);
+        for i in 0..40 {
+            create(&mut tree, &format!("/n{i}"), i + 1);
+        }
+        // No node is freed here, so every child is reached through its
+        // address (the walk's debug check compares each with a path lookup).
+        let mut walk = FuzzyNodes::start(&tree);
+        walk.step(&tree, 3);
+        for i in 0..40 {
+            tree.set_data(
+                &format!("/n{i}"),
+                Some(b"new"),
+                -1,
+                100 + i,
+                0,
+                &mut Vec::new(),
+            )
+            .unwrap();
+        }
+        create(&mut tree, "/late", 200);
+        let (out, _) = walk_all(&tree, walk, 5);
+        let (read, _) = DataTree::read_snapshot_part(&out, false).unwrap();
+        let new_data = (0..40)
+            .filter(|i| read.get(&format!("/n{i}")).unwrap().data.as_deref() == Some(b"new"))
+            .count();
+        // The children listed when the root was written: those not yet
+        // visited when their data changed carry the new data.
+        assert!(new_data >= 40 - 4, "{new_data}");
+        assert!(
+            read.get("/late").is_none(),
+            "created after its parent was listed"
+        );
     }
 
     #[test]

@@ -24,6 +24,8 @@ use children::Children;
 use ephemerals::EphemeralSet;
 use sharded::ShardedMap;
 use std::collections::{BTreeSet, HashMap};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// `ephemeralOwner` of a container node (`Long.MIN_VALUE`).
@@ -65,8 +67,54 @@ impl EphemeralType {
     }
 }
 
+/// Nodes freed so far, in every tree of the process (see [`NodeRef`]).
+static NODES_FREED: AtomicU64 = AtomicU64::new(0);
+
+/// How many nodes have been freed so far. While it has not moved, every
+/// [`NodeRef`] taken from a node alive when it was read is still valid.
+pub fn nodes_freed() -> u64 {
+    NODES_FREED.load(Ordering::Relaxed)
+}
+
+/// The address of a node in a tree's path table (each node is boxed there,
+/// so it keeps its address while the table grows), kept by its parent's
+/// child set so that a walk need not look every child up by path.
+///
+/// A node is only freed by dropping it, which counts in [`nodes_freed`], so
+/// a `NodeRef` read while its node was alive may be dereferenced as long as
+/// that count has not moved since ([`NodeRef::get`]).
+#[derive(Debug, Clone, Copy)]
+pub struct NodeRef(NonNull<Node>);
+
+// SAFETY: a NodeRef is only an address until `get`, whose caller holds the
+// tree (shared) and has checked that no node was freed: the node is then
+// alive and not being changed.
+unsafe impl Send for NodeRef {}
+// SAFETY: as for Send.
+unsafe impl Sync for NodeRef {}
+
+impl NodeRef {
+    /// The address of `node`.
+    fn of(node: &Node) -> NodeRef {
+        NodeRef(NonNull::from(node))
+    }
+
+    /// The node.
+    ///
+    /// # Safety
+    /// The node was alive when this `NodeRef` was read from its parent's
+    /// child set, [`nodes_freed`] is the value it had then, and `tree` is the
+    /// tree holding the node (borrowed, so nothing changes it meanwhile).
+    pub unsafe fn get(self, tree: &DataTree) -> &Node {
+        let _ = tree;
+        // SAFETY: the node has not been freed (the caller's contract), and
+        // the shared borrow of its tree keeps it from being changed.
+        unsafe { self.0.as_ref() }
+    }
+}
+
 /// One znode. Children are stored by name; the full path is the map key.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Node {
     /// The data; `None` when a client created it with null data (returned as length −1).
     pub data: Option<Box<[u8]>>,
@@ -111,6 +159,13 @@ impl Node {
             num_children,
             pzxid: s.pzxid,
         }
+    }
+}
+
+impl Drop for Node {
+    /// Counts the node in [`nodes_freed`], invalidating every [`NodeRef`].
+    fn drop(&mut self) {
+        NODES_FREED.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -218,12 +273,13 @@ impl DataTree {
         let path = path::join(parent, name);
         self.approximate_data_size +=
             (path.len() + node.data.as_ref().map_or(0, |d| d.len())) as u64;
+        let node = Box::new(node);
         self.nodes
             .get_mut(parent)
             .expect("parent exists")
             .children
-            .insert(name);
-        self.nodes.insert(path.into(), Box::new(node));
+            .insert(name, NodeRef::of(&node));
+        self.nodes.insert(path.into(), node);
     }
 
     /// Whether TTL encodings are recognised (zookeeper.extendedTypesEnabled).
@@ -390,7 +446,6 @@ impl DataTree {
             return Err(ErrorCode::NodeExists);
         }
         raise_cversion(&mut parent.stat, parent_cversion, zxid);
-        parent.children.insert(name);
         let stat = StatPersisted {
             czxid: zxid,
             mzxid: zxid,
@@ -402,8 +457,8 @@ impl DataTree {
             ephemeral_owner,
             pzxid: zxid,
         };
-        let acl_index = self.acls.intern(acl);
-        let node = Node::new(data.map(Box::from), acl_index, stat);
+        let node = Box::new(Node::new(data.map(Box::from), self.acls.intern(acl), stat));
+        parent.children.insert(name, NodeRef::of(&node));
         let client_stat = node.client_stat(self.extended_types);
         self.approximate_data_size += (path.len() + data.map_or(0, <[u8]>::len)) as u64;
         let key: Box<str> = path.into();
@@ -422,7 +477,6 @@ impl DataTree {
             }
             EphemeralType::Void => {}
         }
-        let node = Box::new(node);
         prefault::note_node(self.nodes.len(), &*node);
         self.nodes.insert(key, node);
         events.push(TreeEvent::Created { path: path.into() });

@@ -22,7 +22,7 @@
 
 use super::acl_cache::OPEN_ACL_INDEX;
 use super::sharded::ShardedMap;
-use super::{path, AclCache, DataTree, EphemeralType, Node};
+use super::{path, AclCache, DataTree, EphemeralType, Node, NodeRef};
 use crate::jute::records::{Acl, StatPersisted};
 use crate::jute::{write_buffer, write_ustring, DecodeError, JResult, Record};
 use std::collections::{BTreeSet, HashMap};
@@ -146,14 +146,14 @@ impl DataTree {
             .nodes
             .get_mut(parent)
             .ok_or(DecodeError::Invalid("node read before its parent"))?;
-        if !parent.children.insert(name) {
+        let node = Box::new(node);
+        if !parent.children.insert(name, NodeRef::of(&node)) {
             return Err(DUPLICATE);
         }
         self.index_owner(&snap_path, node.stat.ephemeral_owner);
         // As `DataTree::new`, the root's path and data are not counted.
         let data_len = node.data.as_ref().map_or(0, |d| d.len());
         self.approximate_data_size += (snap_path.len() + data_len) as u64;
-        let node = Box::new(node);
         super::prefault::note_node(self.nodes.len(), &*node);
         self.nodes.insert(snap_path.into_boxed_str(), node);
         Ok(())

@@ -107,10 +107,21 @@ fn decode_frame(buf: &[u8]) -> Result<Option<(Frame, usize)>, DecodeError> {
 async fn read_frames(shared: Arc<Shared>, sid: Sid, id: u64, mut reader: ItemReader) {
     let end = loop {
         match reader.next(decode_frame).await {
-            Ok(Ok(n)) => shared.emit(PeerEvent::Message {
-                from: sid,
-                msg: Message::Vote(n),
-            }),
+            Ok(Ok(n)) => {
+                debug!(
+                    sid,
+                    state = ?n.state,
+                    leader = n.vote.leader,
+                    round = n.vote.election_epoch,
+                    zxid = format_args!("{:#x}", n.vote.zxid),
+                    peer_epoch = n.vote.peer_epoch,
+                    "notification received"
+                );
+                shared.emit(PeerEvent::Message {
+                    from: sid,
+                    msg: Message::Vote(n),
+                })
+            }
             Ok(Err(e)) => warn!(sid, reason = %e, "unreadable notification; skipped"),
             Err(end) => break end,
         }
@@ -136,6 +147,15 @@ fn close(shared: &Shared, sid: Sid, id: u64) {
 /// Queues `n` for `to` (to itself: delivered at once, as ZooKeeper loops it
 /// back); without a connection, keeps it as `to`'s latest vote and dials.
 pub(super) fn send(shared: &Arc<Shared>, to: Sid, n: Notification) {
+    debug!(
+        sid = to,
+        state = ?n.state,
+        leader = n.vote.leader,
+        round = n.vote.election_epoch,
+        zxid = format_args!("{:#x}", n.vote.zxid),
+        peer_epoch = n.vote.peer_epoch,
+        "notification sent"
+    );
     if to == shared.my_id {
         shared.emit(PeerEvent::Message {
             from: to,

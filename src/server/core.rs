@@ -19,7 +19,7 @@ mod reconfig;
 
 use super::conn::{ConnId, OutTx, Outbound};
 use super::log_writer::{self, FinishedSnapshot, LogCommand, LogEvent};
-use super::snapshot_writer::SnapshotWriter;
+use super::snapshot_writer::{Busy, SnapshotWriter};
 use super::Settings;
 use crate::auth::sasl::DigestServer;
 use crate::jute::records::Id;
@@ -175,6 +175,8 @@ pub(super) struct Core {
     txns_since_snapshot: u64,
     /// The fuzzy snapshot being written a slice per turn, if any.
     snapshot: Option<FuzzySnapshot>,
+    /// Set while a snapshot's file is still being written after its walk.
+    snapshot_busy: Busy,
     /// Monotonic origin for session expiry times.
     epoch: Instant,
     pub stats: super::admin_view::ServerStats,
@@ -292,6 +294,7 @@ impl Core {
             snapshot_policy: SnapshotPolicy::new(settings.snap_count, seed),
             txns_since_snapshot: 0,
             snapshot: None,
+            snapshot_busy: Busy::default(),
             epoch,
             stats: super::admin_view::ServerStats::new(),
             admin_peer: None,
@@ -881,21 +884,33 @@ impl Core {
         self.after_applied(applied);
     }
 
-    /// Counts `applied` txns towards the next snapshot, and starts it when due.
+    /// Counts `applied` txns towards the next snapshot, and starts it when
+    /// due. As ZooKeeper's SyncRequestProcessor ("Too busy to snap,
+    /// skipping"), a snapshot that falls due while the previous one is still
+    /// being walked or written is skipped and the count starts again: under
+    /// a write flood on a large tree, snapshots one after another would keep
+    /// the disk busy with snapshot writes that every log fsync waits behind.
     fn after_applied(&mut self, applied: u64) {
         self.txns_since_snapshot += applied;
-        if self.snapshot.is_none()
-            && self
-                .snapshot_policy
-                .should_snapshot(self.txns_since_snapshot)
+        if self
+            .snapshot_policy
+            .should_snapshot(self.txns_since_snapshot)
         {
             self.txns_since_snapshot = 0;
+            if self.snapshot.is_some() || self.snapshot_busy.is_busy() {
+                info!("too busy to snapshot, skipping");
+                return;
+            }
             let zxid = self.tree.last_processed_zxid();
             self.snapshot = Some(FuzzySnapshot {
                 zxid,
                 sessions: self.sessions.sessions().collect(),
                 nodes: FuzzyNodes::start(&self.tree),
-                writer: SnapshotWriter::start(storage::snap_dir(&self.settings.data_dir), zxid),
+                writer: SnapshotWriter::start(
+                    storage::snap_dir(&self.settings.data_dir),
+                    zxid,
+                    &self.snapshot_busy,
+                ),
                 started: Instant::now(),
             });
         }

@@ -10,7 +10,8 @@
 use crate::storage::{SnapshotSpool, StorageError};
 use crate::tree::fuzzy::FuzzyEnd;
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::Instant;
 use tracing::{info, warn};
 
@@ -25,6 +26,30 @@ enum Piece {
     },
 }
 
+/// Whether a snapshot's writer thread is still at work (shared by the core,
+/// which starts no snapshot while one is, as ZooKeeper's SyncRequestProcessor
+/// skips a snapshot while its snapshot thread runs).
+#[derive(Debug, Clone, Default)]
+pub struct Busy(Arc<AtomicBool>);
+
+impl Busy {
+    /// True from [`SnapshotWriter::start`] until its thread has ended
+    /// (written the file, failed, or been abandoned).
+    pub fn is_busy(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// Clears a [`Busy`] when dropped: the writer thread holds one, so every way
+/// it ends (and a thread that never started) clears it.
+struct ClearOnDrop(Busy);
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        (self.0).0.store(false, Ordering::Release);
+    }
+}
+
 /// The sending side of one snapshot's writer thread. Dropped without
 /// [`finish`](Self::finish), the snapshot is abandoned and its spool removed.
 pub struct SnapshotWriter {
@@ -32,12 +57,16 @@ pub struct SnapshotWriter {
 }
 
 impl SnapshotWriter {
-    /// Starts the thread writing `snapshot.<zxid hex>` into `dir`.
-    pub fn start(dir: PathBuf, zxid: i64) -> SnapshotWriter {
+    /// Starts the thread writing `snapshot.<zxid hex>` into `dir`; `busy`
+    /// says so until the thread ends.
+    pub fn start(dir: PathBuf, zxid: i64, busy: &Busy) -> SnapshotWriter {
         let (tx, rx) = mpsc::channel();
+        busy.0.store(true, Ordering::Release);
+        let clear = ClearOnDrop(busy.clone());
         let spawned = std::thread::Builder::new()
             .name("paddock-snapshot".into())
             .spawn(move || {
+                let _clear = clear;
                 if let Err(e) = write(&dir, zxid, rx) {
                     warn!("snapshot failed (the log still holds every txn): {e}");
                 }
@@ -129,7 +158,9 @@ mod tests {
         let dir = crate::storage::test_dir::TestDir::new();
         let tree = tree_of(1000);
         let zxid = tree.last_processed_zxid();
-        let writer = SnapshotWriter::start(dir.path().to_path_buf(), zxid);
+        let busy = Busy::default();
+        let writer = SnapshotWriter::start(dir.path().to_path_buf(), zxid, &busy);
+        assert!(busy.is_busy());
         let mut walk = FuzzyNodes::start(&tree);
         let mut chunks = 0;
         while !walk.step(&tree, 100) {
@@ -143,6 +174,13 @@ mod tests {
         writer.finish(sessions.clone(), walk.finish());
         let path = dir.path().join("snapshot.0");
         wait_for(&path);
+        for _ in 0..500 {
+            if !busy.is_busy() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(!busy.is_busy(), "the thread ended and said so");
         let written = std::fs::read(&path).unwrap();
         assert_eq!(written, snapshot_bytes(&tree, &sessions));
         let (back, back_sessions, _) = read_snapshot(&path, false).unwrap();

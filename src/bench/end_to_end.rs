@@ -110,10 +110,13 @@ async fn every_workload_runs_cleanly_and_cleans_up() {
     }];
     let mut workloads = Workload::EACH.to_vec();
     workloads.push(Workload::Znodes);
-    let results = tokio::time::timeout(RUN_TIME_MAX, run_all(&small_spec(), &targets, &workloads))
-        .await
-        .expect("bench run timed out")
-        .unwrap();
+    let results = tokio::time::timeout(
+        RUN_TIME_MAX,
+        run_all(&small_spec(), &targets, &workloads, &[]),
+    )
+    .await
+    .expect("bench run timed out")
+    .unwrap();
     let remaining = root_children(&addr).await;
     server.stop().await;
 
@@ -159,10 +162,13 @@ async fn a_host_list_target_runs_cleanly() {
         Workload::Watch,
         Workload::Churn,
     ];
-    let results = tokio::time::timeout(RUN_TIME_MAX, run_all(&small_spec(), &targets, &workloads))
-        .await
-        .expect("bench run timed out")
-        .unwrap();
+    let results = tokio::time::timeout(
+        RUN_TIME_MAX,
+        run_all(&small_spec(), &targets, &workloads, &[]),
+    )
+    .await
+    .expect("bench run timed out")
+    .unwrap();
     let remaining = root_children(&addr).await;
     server.stop().await;
 

@@ -8,6 +8,8 @@
 //!   that decides warmup, duration and op limits, and the progress line.
 //! - [`workload`]: what each workload sends, its fixtures and its cleanup.
 //! - `report`: the per-server table, the ratio table and the JSON document.
+//! - `settle`: waiting for the servers to go quiet before each measurement
+//!   (`--settle-pid`).
 //!
 //! # Usage
 //! ```text
@@ -24,6 +26,7 @@
 pub mod histogram;
 mod load;
 mod report;
+mod settle;
 mod wire;
 pub mod workload;
 
@@ -102,6 +105,13 @@ pub struct BenchArgs {
     /// in --connect, or its HOST:PORT): the znodes workload reports its RSS.
     #[arg(long = "pid", value_name = "NAME=PID")]
     pub pids: Vec<String>,
+    /// Process id of a server on this machine (repeat for several): each
+    /// workload starts on each target only once these processes together use
+    /// under a tenth of a core (at most 5 s later), so that one server's
+    /// leftover work (a snapshot, a garbage collection) does not run during
+    /// another's measurement.
+    #[arg(long = "settle-pid", value_name = "PID")]
+    pub settle_pids: Vec<u32>,
 }
 
 /// Seconds measured when neither --duration nor --ops is given.
@@ -213,7 +223,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let results = runtime.block_on(run_all(&spec, &targets, &workloads))?;
+    let results = runtime.block_on(run_all(&spec, &targets, &workloads, &args.settle_pids))?;
     for target in &results {
         println!("{}", report::table(target));
     }
@@ -240,6 +250,7 @@ async fn run_all(
     spec: &Spec,
     targets: &[Target],
     workloads: &[Workload],
+    settle_pids: &[u32],
 ) -> anyhow::Result<Vec<TargetResults>> {
     let specs: Vec<Spec> = targets
         .iter()
@@ -267,6 +278,17 @@ async fn run_all(
         .collect();
     for &workload in workloads {
         for (s, result) in specs.iter().zip(results.iter_mut()) {
+            if !settle_pids.is_empty() {
+                let (waited, quiet) = settle::settle(settle_pids).await;
+                if !quiet {
+                    eprintln!(
+                        "{} {}: servers still busy after {:.1} s; measuring anyway",
+                        s.label,
+                        workload.name(),
+                        waited.as_secs_f64()
+                    );
+                }
+            }
             let cell: Cell = with_control(s, |c, s| Box::pin(run_workload(s, c, workload)))
                 .await
                 .map_err(|e| e.to_string());

@@ -7,8 +7,8 @@
 //! chunks and they go to a spool file, `snapshot.<zxid hex>.nodes.tmp`, summed
 //! as they are written. When the walk ends, the snapshot is written as
 //! [`install_snapshot`] writes any snapshot: head, ACL cache, the spooled
-//! nodes (copied file to file by the kernel, never read back into memory),
-//! the rest of the tree part and the seal, whose checksum joins the sums of
+//! nodes (copied file to file by the kernel, never read back into memory,
+//! and flushed as they go), the rest of the tree part and the seal, whose checksum joins the sums of
 //! the pieces. The spool file is removed when the spool is finished or
 //! dropped; [`remove_unfinished_snapshots`] removes those a crash left behind.
 
@@ -20,6 +20,13 @@ use std::path::{Path, PathBuf};
 
 /// What ends a spool file's name.
 const SPOOL_SUFFIX: &str = ".nodes.tmp";
+
+/// Bytes of spooled nodes copied into the snapshot between two flushes of
+/// the file. Flushed once at the end, a 1,000,000-node snapshot (~200 MB)
+/// went to the disk in one burst that every log fsync of that moment waited
+/// behind (create flood p99 57-80 ms); flushed every 16 MiB, the log's
+/// fsyncs slip in between (22-23 ms) at the same throughput.
+const SYNC_EVERY: u64 = 16 << 20;
 
 /// Nodes of a snapshot in progress, on disk.
 pub struct SnapshotSpool {
@@ -102,7 +109,16 @@ impl SnapshotSpool {
             out.write_all(&head)?;
             out.write_all(before)?;
             spool.rewind()?;
-            let copied = std::io::copy(&mut std::io::Read::take(&mut *spool, len), out)?;
+            let mut copied = 0u64;
+            while copied < len {
+                let step = (len - copied).min(SYNC_EVERY);
+                let n = std::io::copy(&mut std::io::Read::take(&mut *spool, step), out)?;
+                if n == 0 {
+                    break;
+                }
+                copied += n;
+                out.sync_data()?;
+            }
             if copied != len {
                 return Err(std::io::Error::other(format!(
                     "spool file holds {copied} of {len} bytes"

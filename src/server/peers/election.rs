@@ -103,20 +103,26 @@ fn decode_frame(buf: &[u8]) -> Result<Option<(Frame, usize)>, DecodeError> {
         .map(|payload| (decode_notification(payload), 4 + len)))
 }
 
+/// Logs a notification `sent` to or `received` from `sid` (debug level: an
+/// election's every vote, as ZooKeeper logs them, for tracing a slow one).
+fn log_vote(what: &str, sid: Sid, n: &Notification) {
+    debug!(
+        sid,
+        state = ?n.state,
+        leader = n.vote.leader,
+        round = n.vote.election_epoch,
+        zxid = format_args!("{:#x}", n.vote.zxid),
+        peer_epoch = n.vote.peer_epoch,
+        "notification {what}"
+    );
+}
+
 /// Delivers `sid`'s notifications until the connection ends.
 async fn read_frames(shared: Arc<Shared>, sid: Sid, id: u64, mut reader: ItemReader) {
     let end = loop {
         match reader.next(decode_frame).await {
             Ok(Ok(n)) => {
-                debug!(
-                    sid,
-                    state = ?n.state,
-                    leader = n.vote.leader,
-                    round = n.vote.election_epoch,
-                    zxid = format_args!("{:#x}", n.vote.zxid),
-                    peer_epoch = n.vote.peer_epoch,
-                    "notification received"
-                );
+                log_vote("received", sid, &n);
                 shared.emit(PeerEvent::Message {
                     from: sid,
                     msg: Message::Vote(n),
@@ -147,15 +153,7 @@ fn close(shared: &Shared, sid: Sid, id: u64) {
 /// Queues `n` for `to` (to itself: delivered at once, as ZooKeeper loops it
 /// back); without a connection, keeps it as `to`'s latest vote and dials.
 pub(super) fn send(shared: &Arc<Shared>, to: Sid, n: Notification) {
-    debug!(
-        sid = to,
-        state = ?n.state,
-        leader = n.vote.leader,
-        round = n.vote.election_epoch,
-        zxid = format_args!("{:#x}", n.vote.zxid),
-        peer_epoch = n.vote.peer_epoch,
-        "notification sent"
-    );
+    log_vote("sent", to, &n);
     if to == shared.my_id {
         shared.emit(PeerEvent::Message {
             from: to,

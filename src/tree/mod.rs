@@ -76,9 +76,10 @@ pub fn nodes_freed() -> u64 {
     NODES_FREED.load(Ordering::Relaxed)
 }
 
-/// The address of a node in a tree's path table (each node is boxed there,
-/// so it keeps its address while the table grows), kept by its parent's
-/// child set so that a walk need not look every child up by path.
+/// The address of a node in a tree's path table (each node is allocated on
+/// its own there, [`NodeBox`], so it keeps its address while the table
+/// grows), kept by its parent's child set so that a walk need not look every
+/// child up by path.
 ///
 /// A node is only freed by dropping it, which counts in [`nodes_freed`], so
 /// a `NodeRef` read while its node was alive may be dereferenced as long as
@@ -94,9 +95,9 @@ unsafe impl Send for NodeRef {}
 unsafe impl Sync for NodeRef {}
 
 impl NodeRef {
-    /// The address of `node`.
-    fn of(node: &Node) -> NodeRef {
-        NodeRef(NonNull::from(node))
+    /// The address of the node `node` holds.
+    fn of(node: &NodeBox) -> NodeRef {
+        NodeRef(node.0)
     }
 
     /// The node.
@@ -110,6 +111,50 @@ impl NodeRef {
         // SAFETY: the node has not been freed (the caller's contract), and
         // the shared borrow of its tree keeps it from being changed.
         unsafe { self.0.as_ref() }
+    }
+}
+
+/// A node's own allocation, owned by the path table: a `Box` that moving
+/// does not reassert. Moving a `Box` claims unique access to what it points
+/// to, which would void the [`NodeRef`]s taken from it whenever the table
+/// moves its entries; this owner is only an address until it is
+/// dereferenced, so they stay valid until the node is dropped.
+#[derive(Debug)]
+struct NodeBox(NonNull<Node>);
+
+// SAFETY: a NodeBox owns its Node as a Box would, and Node is Send and Sync.
+unsafe impl Send for NodeBox {}
+// SAFETY: as for Send.
+unsafe impl Sync for NodeBox {}
+
+impl NodeBox {
+    /// Moves `node` into an allocation of its own.
+    fn new(node: Node) -> NodeBox {
+        NodeBox(NonNull::from(Box::leak(Box::new(node))))
+    }
+}
+
+impl std::ops::Deref for NodeBox {
+    type Target = Node;
+
+    fn deref(&self) -> &Node {
+        // SAFETY: the allocation is this NodeBox's until it drops.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl std::ops::DerefMut for NodeBox {
+    fn deref_mut(&mut self) -> &mut Node {
+        // SAFETY: as for deref, and `&mut self` makes the access unique.
+        unsafe { self.0.as_mut() }
+    }
+}
+
+impl Drop for NodeBox {
+    /// Drops the node (counting it in [`nodes_freed`]) and frees it.
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from Box::leak in `new` and is dropped once.
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
     }
 }
 
@@ -205,11 +250,13 @@ pub const CONFIG_PATH: &str = "/zookeeper/config";
 /// The data tree.
 #[derive(Debug)]
 pub struct DataTree {
-    /// Every node by full path ("/" is the root). Boxed: the table then holds
-    /// 24-byte entries, so its spare buckets cost little memory (a table is up
-    /// to half empty) and growing it moves little under a create flood.
+    /// Every node by full path ("/" is the root). Each node is allocated on
+    /// its own ([`NodeBox`]): the table then holds 24-byte entries, so its
+    /// spare buckets cost little memory (a table is up to half empty),
+    /// growing it moves little under a create flood, and a node keeps its
+    /// address ([`NodeRef`]).
     /// Sharded: growing rehashes a 64th of the paths at a time.
-    nodes: ShardedMap<Box<str>, Box<Node>>,
+    nodes: ShardedMap<Box<str>, NodeBox>,
     /// Shared ACL lists.
     acls: AclCache,
     /// Ephemeral paths by owning session, each set ordered as ZooKeeper's.
@@ -243,7 +290,7 @@ impl DataTree {
         let empty = || Some(Vec::new().into_boxed_slice());
         tree.nodes.insert(
             "/".into(),
-            Box::new(Node::new(empty(), OPEN_ACL_INDEX, StatPersisted::default())),
+            NodeBox::new(Node::new(empty(), OPEN_ACL_INDEX, StatPersisted::default())),
         );
         tree.attach(
             "/",
@@ -273,7 +320,7 @@ impl DataTree {
         let path = path::join(parent, name);
         self.approximate_data_size +=
             (path.len() + node.data.as_ref().map_or(0, |d| d.len())) as u64;
-        let node = Box::new(node);
+        let node = NodeBox::new(node);
         self.nodes
             .get_mut(parent)
             .expect("parent exists")
@@ -457,7 +504,7 @@ impl DataTree {
             ephemeral_owner,
             pzxid: zxid,
         };
-        let node = Box::new(Node::new(data.map(Box::from), self.acls.intern(acl), stat));
+        let node = NodeBox::new(Node::new(data.map(Box::from), self.acls.intern(acl), stat));
         parent.children.insert(name, NodeRef::of(&node));
         let client_stat = node.client_stat(self.extended_types);
         self.approximate_data_size += (path.len() + data.map_or(0, <[u8]>::len)) as u64;

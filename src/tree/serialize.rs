@@ -22,7 +22,7 @@
 
 use super::acl_cache::OPEN_ACL_INDEX;
 use super::sharded::ShardedMap;
-use super::{path, AclCache, DataTree, EphemeralType, Node, NodeRef};
+use super::{path, AclCache, DataTree, EphemeralType, Node, NodeBox, NodeRef};
 use crate::jute::records::{Acl, StatPersisted};
 use crate::jute::{write_buffer, write_ustring, DecodeError, JResult, Record};
 use std::collections::{BTreeSet, HashMap};
@@ -137,7 +137,7 @@ impl DataTree {
             if self.nodes.contains_key("/") {
                 return Err(DUPLICATE);
             }
-            self.nodes.insert("/".into(), Box::new(node));
+            self.nodes.insert("/".into(), NodeBox::new(node));
             return Ok(());
         }
         let (parent, name) =
@@ -146,7 +146,7 @@ impl DataTree {
             .nodes
             .get_mut(parent)
             .ok_or(DecodeError::Invalid("node read before its parent"))?;
-        let node = Box::new(node);
+        let node = NodeBox::new(node);
         if !parent.children.insert(name, NodeRef::of(&node)) {
             return Err(DUPLICATE);
         }

@@ -3,7 +3,7 @@
 
 use super::wire::Session;
 use super::workload::{Spec, Workload};
-use super::{run_all, Target};
+use super::{run_all, Target, TargetResults};
 use crate::jute::records::{GetChildrenRequest, GetChildrenResponse};
 use crate::jute::Record;
 use crate::proto::OpCode;
@@ -99,6 +99,18 @@ async fn ping_is_answered_and_the_session_stays_usable() {
     server.stop().await;
 }
 
+/// `workloads` against `targets` with [`small_spec`] (no settling), within
+/// [`RUN_TIME_MAX`].
+async fn run_small(targets: &[Target], workloads: &[Workload]) -> Vec<TargetResults> {
+    tokio::time::timeout(
+        RUN_TIME_MAX,
+        run_all(&small_spec(), targets, workloads, &[]),
+    )
+    .await
+    .expect("bench run timed out")
+    .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_workload_runs_cleanly_and_cleans_up() {
     let server = TestServer::start("workloads").await;
@@ -110,13 +122,7 @@ async fn every_workload_runs_cleanly_and_cleans_up() {
     }];
     let mut workloads = Workload::EACH.to_vec();
     workloads.push(Workload::Znodes);
-    let results = tokio::time::timeout(
-        RUN_TIME_MAX,
-        run_all(&small_spec(), &targets, &workloads, &[]),
-    )
-    .await
-    .expect("bench run timed out")
-    .unwrap();
+    let results = run_small(&targets, &workloads).await;
     let remaining = root_children(&addr).await;
     server.stop().await;
 
@@ -162,13 +168,7 @@ async fn a_host_list_target_runs_cleanly() {
         Workload::Watch,
         Workload::Churn,
     ];
-    let results = tokio::time::timeout(
-        RUN_TIME_MAX,
-        run_all(&small_spec(), &targets, &workloads, &[]),
-    )
-    .await
-    .expect("bench run timed out")
-    .unwrap();
+    let results = run_small(&targets, &workloads).await;
     let remaining = root_children(&addr).await;
     server.stop().await;
 

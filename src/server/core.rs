@@ -175,7 +175,8 @@ pub(super) struct Core {
     txns_since_snapshot: u64,
     /// The fuzzy snapshot being written a slice per turn, if any.
     snapshot: Option<FuzzySnapshot>,
-    /// Set while a snapshot's file is still being written after its walk.
+    /// Set from a snapshot's start until its writer thread has ended (the
+    /// walk, then the file's completion on that thread).
     snapshot_busy: Busy,
     /// Monotonic origin for session expiry times.
     epoch: Instant,

@@ -191,10 +191,10 @@ impl Inner {
     fn order(&self) -> &Arc<[Listed]> {
         self.order.get_or_init(|| {
             let mask = self.capacity - 1;
-            let mut keyed: Vec<(u32, u32, &Arc<str>, Option<NodeRef>)> = self
+            let mut keyed: Vec<_> = self
                 .names
                 .iter()
-                .map(|(n, e)| (e.hash & mask, e.seq, n, e.node))
+                .map(|(n, e)| (e.hash & mask, e.seq, (n, e)))
                 .collect();
             if keyed.len() < BUCKET_SORT_MIN {
                 keyed.sort_unstable_by_key(|&(bucket, seq, ..)| (bucket, seq));
@@ -203,23 +203,20 @@ impl Inner {
             }
             keyed
                 .into_iter()
-                .map(|(_, _, name, node)| Listed {
+                .map(|(_, _, (name, entry))| Listed {
                     name: name.clone(),
-                    node,
+                    node: entry.node,
                 })
                 .collect()
         })
     }
 }
 
-/// Sorts `(bucket, seq, ..)` tuples by bucket then seq in time linear in
+/// Sorts `(bucket, seq, item)` triples by bucket then seq in time linear in
 /// their number plus `buckets` (every bucket is below `buckets`): a counting
 /// sort places them by bucket, then each bucket's few entries are ordered by
 /// seq.
-fn bucket_sort<T: Copy>(
-    keyed: &[(u32, u32, T, Option<NodeRef>)],
-    buckets: usize,
-) -> Vec<(u32, u32, T, Option<NodeRef>)> {
+fn bucket_sort<T: Copy>(keyed: &[(u32, u32, T)], buckets: usize) -> Vec<(u32, u32, T)> {
     let mut starts = vec![0u32; buckets + 1];
     for &(bucket, ..) in keyed {
         starts[bucket as usize + 1] += 1;

@@ -74,6 +74,11 @@ impl Prefault {
 
     /// Stops the thread; returns how many bytes it faulted in.
     pub fn finish(mut self) -> usize {
+        self.stop_thread()
+    }
+
+    /// Stops and joins the thread if it still runs; the bytes it faulted in.
+    fn stop_thread(&mut self) -> usize {
         self.stop.store(true, Ordering::Relaxed);
         self.thread
             .take()
@@ -84,10 +89,7 @@ impl Prefault {
 impl Drop for Prefault {
     /// A load that fails still stops the thread.
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.stop_thread();
     }
 }
 

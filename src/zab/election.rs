@@ -352,6 +352,24 @@ mod tests {
         Election::new(me, membership, Vec::new())
     }
 
+    /// An election of `me` among `voters` that started at time 0 with its
+    /// own vote for `last_zxid` and `epoch`.
+    fn started(me: Sid, voters: &[Sid], last_zxid: i64, epoch: u32) -> Election {
+        let mut e = election(me, voters);
+        let init = e.initial_vote(last_zxid, epoch);
+        e.start(init, 0);
+        e
+    }
+
+    /// A LOOKING server's notification of `vote`.
+    fn looking(vote: Vote) -> Notification {
+        Notification {
+            state: ServerState::Looking,
+            vote,
+            config: Vec::new(),
+        }
+    }
+
     #[test]
     fn vote_order_is_epoch_then_zxid_then_sid() {
         assert!(beats(&vote(1, 0, 2), &vote(3, 100, 1)));
@@ -371,14 +389,8 @@ mod tests {
 
     #[test]
     fn better_vote_is_adopted_and_rebroadcast() {
-        let mut e = election(1, &[1, 2, 3]);
-        let init = e.initial_vote(5, 1);
-        e.start(init, 0);
-        let n = Notification {
-            state: ServerState::Looking,
-            vote: vote(3, 9, 1),
-            config: Vec::new(),
-        };
+        let mut e = started(1, &[1, 2, 3], 5, 1);
+        let n = looking(vote(3, 9, 1));
         let step = e.receive(3, &n, 10);
         assert_eq!(e.proposal().leader, 3);
         assert_eq!(
@@ -398,14 +410,8 @@ mod tests {
     fn a_worse_vote_of_the_same_round_is_answered_with_ours() {
         // Server 3 went LOOKING first; server 1 was still following when
         // 3's vote reached it, and now proposes itself in the same round.
-        let mut three = election(3, &[1, 2, 3]);
-        let init = three.initial_vote(9, 1);
-        three.start(init, 0);
-        let from_one = Notification {
-            state: ServerState::Looking,
-            vote: vote(1, 9, 1),
-            config: Vec::new(),
-        };
+        let mut three = started(3, &[1, 2, 3], 9, 1);
+        let from_one = looking(vote(1, 9, 1));
         let step = three.receive(1, &from_one, 1);
         assert_eq!(three.proposal().leader, 3, "a worse vote is not adopted");
         assert_eq!(step.sends.len(), 1);
@@ -417,9 +423,7 @@ mod tests {
 
         // Server 1 switches on that answer and tells everyone; 3 now has a
         // quorum for itself and sends nothing more.
-        let mut one = election(1, &[1, 2, 3]);
-        let init = one.initial_vote(9, 1);
-        one.start(init, 0);
+        let mut one = started(1, &[1, 2, 3], 9, 1);
         let step = one.receive(3, answer, 2);
         assert_eq!(one.proposal().leader, 3);
         let (_, agreed) = step
@@ -437,20 +441,10 @@ mod tests {
 
     #[test]
     fn better_vote_during_finalize_wait_restarts_it() {
-        let mut e = election(3, &[1, 2, 3]);
-        let init = e.initial_vote(9, 1);
-        e.start(init, 0);
-        let agree = Notification {
-            state: ServerState::Looking,
-            vote: vote(3, 9, 1),
-            config: Vec::new(),
-        };
+        let mut e = started(3, &[1, 2, 3], 9, 1);
+        let agree = looking(vote(3, 9, 1));
         e.receive(1, &agree, 0);
-        let better = Notification {
-            state: ServerState::Looking,
-            vote: vote(2, 10, 1),
-            config: Vec::new(),
-        };
+        let better = looking(vote(2, 10, 1));
         e.receive(2, &better, 100);
         assert!(e.tick(FINALIZE_WAIT_MS).decided.is_none());
         assert_eq!(e.proposal().leader, 2);
@@ -458,9 +452,7 @@ mod tests {
 
     #[test]
     fn notifications_are_resent_with_a_doubling_timeout() {
-        let mut e = election(1, &[1, 2, 3]);
-        let init = e.initial_vote(0, 0);
-        e.start(init, 0);
+        let mut e = started(1, &[1, 2, 3], 0, 0);
         assert!(e.tick(199).sends.is_empty());
         assert_eq!(e.tick(200).sends.len(), 2);
         assert!(e.tick(599).sends.is_empty());
@@ -469,9 +461,7 @@ mod tests {
 
     #[test]
     fn late_server_joins_the_established_leader() {
-        let mut e = election(3, &[1, 2, 3]);
-        let init = e.initial_vote(0, 0);
-        e.start(init, 0);
+        let mut e = started(3, &[1, 2, 3], 0, 0);
         let established = |state| Notification {
             state,
             vote: Vote {
@@ -488,9 +478,7 @@ mod tests {
 
     #[test]
     fn late_server_joins_a_leadership_its_members_reached_by_different_rounds() {
-        let mut e = election(1, &[1, 2, 3]);
-        let init = e.initial_vote(0, 0);
-        e.start(init, 0);
+        let mut e = started(1, &[1, 2, 3], 0, 0);
         // Server 2 joined leader 3 from an older round with an older zxid;
         // both report the leadership they settled into: leader 3, epoch 2.
         let report = |state, round, zxid| Notification {
@@ -509,14 +497,8 @@ mod tests {
 
     #[test]
     fn observer_votes_are_answered_not_counted() {
-        let mut e = election(1, &[1, 2, 3]);
-        let init = e.initial_vote(0, 0);
-        e.start(init, 0);
-        let n = Notification {
-            state: ServerState::Looking,
-            vote: vote(4, 99, 9),
-            config: Vec::new(),
-        };
+        let mut e = started(1, &[1, 2, 3], 0, 0);
+        let n = looking(vote(4, 99, 9));
         let step = e.receive(4, &n, 1);
         assert_eq!(step.sends.len(), 1);
         assert_eq!(step.sends[0].0, 4);

@@ -105,31 +105,37 @@ impl Children {
         first_capacity: u32,
         node: Option<NodeRef>,
     ) -> bool {
-        let inner = self.inner.get_or_insert_with(|| {
+        self.inner_mut(first_capacity).insert(name, node)
+    }
+
+    /// Adds `children` (names with their nodes) in order, as
+    /// [`insert`](Self::insert) one by one would, but into tables sized for
+    /// all of them first (a snapshot load knows a parent's children once its
+    /// subtree is read). False at the first name already there; the names
+    /// before it stay added.
+    pub fn insert_all<'a>(
+        &mut self,
+        children: impl ExactSizeIterator<Item = (&'a str, NodeRef)> + Clone,
+    ) -> bool {
+        let inner = self.inner_mut(CHILDREN_CAPACITY);
+        inner
+            .names
+            .reserve_keys(children.clone().map(|(name, _)| name));
+        let mut children = children;
+        children.all(|(name, node)| inner.insert(name, Some(node)))
+    }
+
+    /// The set, created empty with a Java table of `first_capacity` if the
+    /// node has never had a child.
+    fn inner_mut(&mut self, first_capacity: u32) -> &mut Inner {
+        self.inner.get_or_insert_with(|| {
             Box::new(Inner {
                 names: ShardedMap::default(),
                 order: OnceCell::new(),
                 next_seq: 0,
                 capacity: first_capacity,
             })
-        });
-        let entry = Entry {
-            seq: inner.next_seq,
-            hash: java_hash(name),
-            node,
-        };
-        // One lookup on the usual path (a new name); a name already there
-        // gets its entry back.
-        if let Some(existing) = inner.names.insert(name.into(), entry) {
-            inner.names.insert(name.into(), existing);
-            return false;
-        }
-        inner.order.take();
-        inner.next_seq = inner.next_seq.wrapping_add(1);
-        while inner.names.len() as u64 > inner.capacity as u64 * 3 / 4 {
-            inner.capacity *= 2;
-        }
-        true
+        })
     }
 
     /// Removes `name`; false if it was not there.
@@ -188,6 +194,28 @@ impl Children {
 }
 
 impl Inner {
+    /// Adds `name` with the next insertion sequence, growing the Java
+    /// capacity as HashSet would; false if it was already there.
+    fn insert(&mut self, name: &str, node: Option<NodeRef>) -> bool {
+        let entry = Entry {
+            seq: self.next_seq,
+            hash: java_hash(name),
+            node,
+        };
+        // One lookup on the usual path (a new name); a name already there
+        // gets its entry back.
+        if let Some(existing) = self.names.insert(name.into(), entry) {
+            self.names.insert(name.into(), existing);
+            return false;
+        }
+        self.order.take();
+        self.next_seq = self.next_seq.wrapping_add(1);
+        while self.names.len() as u64 > self.capacity as u64 * 3 / 4 {
+            self.capacity *= 2;
+        }
+        true
+    }
+
     fn order(&self) -> &Arc<[Listed]> {
         self.order.get_or_init(|| {
             let mask = self.capacity - 1;

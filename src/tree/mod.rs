@@ -10,6 +10,7 @@ pub mod acl_cache;
 pub mod children;
 pub mod ephemerals;
 pub mod fuzzy;
+mod load;
 pub mod path;
 pub mod path_hash;
 pub mod prefault;

@@ -21,8 +21,9 @@
 //! over a fuzzy snapshot that already holds the node.
 
 use super::acl_cache::OPEN_ACL_INDEX;
+use super::load::Loader;
 use super::sharded::ShardedMap;
-use super::{path, AclCache, DataTree, EphemeralType, Node, NodeBox, NodeRef};
+use super::{AclCache, DataTree, EphemeralType, Node, NodeBox};
 use crate::jute::records::{Acl, StatPersisted};
 use crate::jute::{write_buffer, write_ustring, DecodeError, JResult, Record};
 use std::collections::{BTreeSet, HashMap};
@@ -103,6 +104,7 @@ impl DataTree {
         // it twenty times while loading 1,000,000 nodes. A larger guess would
         // leave table memory unused for the server's life.
         tree.nodes.reserve(input.len() / NODE_BYTES_GUESS);
+        let mut loader = Loader::default();
         loop {
             let (after_path, path) = nom_result(String::read(rest))?;
             if path == TERMINATOR {
@@ -118,9 +120,10 @@ impl DataTree {
                         "node names an ACL index the cache lacks",
                     ))?),
             };
-            tree.insert_read_node(path, Node::new(node.0, acl, node.2))?;
+            tree.insert_read_node(&mut loader, path, Node::new(node.0, acl, node.2))?;
             rest = after_node;
         }
+        loader.finish(&mut tree)?;
         if !tree.nodes.contains_key("/") {
             return Err(DecodeError::Invalid("snapshot has no root node"));
         }
@@ -129,34 +132,24 @@ impl DataTree {
         Ok((tree, rest))
     }
 
-    /// Adds a node read from a snapshot under its parent (already read, as
-    /// pre-order guarantees) and indexes it as ephemeral, container or TTL.
-    fn insert_read_node(&mut self, snap_path: String, node: Node) -> Result<(), DecodeError> {
-        const DUPLICATE: DecodeError = DecodeError::Invalid("snapshot holds a path twice");
-        if snap_path.is_empty() {
-            if self.nodes.contains_key("/") {
-                return Err(DUPLICATE);
-            }
-            self.nodes.insert("/".into(), NodeBox::new(node));
-            return Ok(());
-        }
-        let (parent, name) =
-            path::split(&snap_path).ok_or(DecodeError::Invalid("bad node path"))?;
-        let parent = self
-            .nodes
-            .get_mut(parent)
-            .ok_or(DecodeError::Invalid("node read before its parent"))?;
+    /// Adds a node read from a snapshot (through `loader`, which puts it
+    /// under its parent) and indexes it as ephemeral, container or TTL.
+    fn insert_read_node(
+        &mut self,
+        loader: &mut Loader,
+        snap_path: String,
+        node: Node,
+    ) -> Result<(), DecodeError> {
         let node = NodeBox::new(node);
-        if !parent.children.insert(name, NodeRef::of(&node)) {
-            return Err(DUPLICATE);
+        if snap_path.is_empty() {
+            return loader.add_root(self, node);
         }
         self.index_owner(&snap_path, node.stat.ephemeral_owner);
         // As `DataTree::new`, the root's path and data are not counted.
         let data_len = node.data.as_ref().map_or(0, |d| d.len());
         self.approximate_data_size += (snap_path.len() + data_len) as u64;
         super::prefault::note_node(self.nodes.len(), &*node);
-        self.nodes.insert(snap_path.into_boxed_str(), node);
-        Ok(())
+        loader.add(self, snap_path, node)
     }
 
     fn index_owner(&mut self, key: &str, owner: i64) {
@@ -230,6 +223,7 @@ fn nom_result<T>(r: JResult<'_, T>) -> Result<(&[u8], T), DecodeError> {
 mod tests {
     use super::*;
     use crate::tree::acl_cache::{open_acl_unsafe, read_acl_unsafe};
+    use crate::tree::path;
 
     fn sample_tree() -> DataTree {
         let mut tree = DataTree::new(true);
@@ -335,6 +329,75 @@ mod tests {
         let after = &tree.get("/a").unwrap().stat;
         assert_eq!((after.cversion, after.pzxid), (before.cversion + 1, 100));
         assert!(!tree.raise_cversion_pzxid("/missing", -1, 101));
+    }
+
+    #[test]
+    fn large_child_sets_reload_in_the_same_order() {
+        let mut tree = DataTree::new(false);
+        let mut ev = Vec::new();
+        let open = open_acl_unsafe();
+        let mut zxid = 1;
+        let mut create = |tree: &mut DataTree, p: &str| {
+            tree.create_node(p, Some(b"d"), &open, 0, -1, zxid, zxid, &mut ev)
+                .unwrap();
+            zxid += 1;
+        };
+        create(&mut tree, "/p");
+        for i in 0..40_000 {
+            create(&mut tree, &format!("/p/c-{i:010}"));
+        }
+        create(&mut tree, "/p/c-0000000007/deep");
+        create(&mut tree, "/q");
+        let written = bytes(&tree);
+        let (back, _) = DataTree::read_snapshot_part(&written, false).unwrap();
+        assert_eq!(bytes(&back), written);
+        for p in ["/", "/p", "/p/c-0000000007", "/q"] {
+            let names = |t: &DataTree| -> Vec<String> {
+                let node = t.get(p).unwrap();
+                node.children
+                    .java_order()
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect()
+            };
+            assert_eq!(names(&back), names(&tree), "{p}");
+            assert_eq!(back.stat(p), tree.stat(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn a_child_after_its_parents_subtree_ended_is_still_added() {
+        let mut out = Vec::new();
+        0i32.write(&mut out);
+        let node = || Node::new(None, -1, StatPersisted::default());
+        for p in ["", "/a", "/a/x", "/b", "/a/y", "/b/z"] {
+            write_node(&mut out, p, &node());
+        }
+        let mut twice = out.clone();
+        write_ustring(&mut out, Some("/"));
+        let (tree, _) = DataTree::read_snapshot_part(&out, false).unwrap();
+        let names = |p: &str| -> Vec<String> {
+            let mut n: Vec<String> = tree
+                .get(p)
+                .unwrap()
+                .children
+                .iter()
+                .map(String::from)
+                .collect();
+            n.sort();
+            n
+        };
+        assert_eq!(names("/"), ["a", "b"]);
+        assert_eq!(names("/a"), ["x", "y"]);
+        assert_eq!(names("/b"), ["z"]);
+        assert_eq!(
+            tree.node_count(),
+            7,
+            "six nodes, the root counted twice as ZooKeeper does"
+        );
+        write_node(&mut twice, "/a/x", &node());
+        write_ustring(&mut twice, Some("/"));
+        assert!(DataTree::read_snapshot_part(&twice, false).is_err());
     }
 
     #[test]

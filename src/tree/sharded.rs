@@ -108,6 +108,26 @@ impl<K: Borrow<str> + Hash + Eq, V> ShardedMap<K, V> {
         self.shards.iter_mut().for_each(|s| s.reserve(each));
     }
 
+    /// Makes room for `keys`, about to be inserted: each shard for exactly
+    /// the keys that fall in it, so that inserting them rehashes nothing.
+    pub fn reserve_keys<'a>(&mut self, keys: impl ExactSizeIterator<Item = &'a str>) {
+        let additional = keys.len();
+        if self.shards.len() == 1 {
+            if self.len + additional <= SPLIT_AT {
+                self.shards[0].reserve(additional);
+                return;
+            }
+            self.split();
+        }
+        let mut counts = vec![0usize; self.shards.len()];
+        for key in keys {
+            counts[self.shard(key)] += 1;
+        }
+        for (shard, count) in self.shards.iter_mut().zip(counts) {
+            shard.reserve(count);
+        }
+    }
+
     /// Every entry, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
         self.shards.iter().flat_map(HashMap::iter)
@@ -184,6 +204,23 @@ mod tests {
                 "{} vs {mean}",
                 s.len()
             );
+        }
+    }
+
+    #[test]
+    fn reserved_keys_go_in_without_growing_a_table() {
+        for n in [100, SPLIT_AT * 3] {
+            let mut m: ShardedMap<Box<str>, ()> = ShardedMap::default();
+            m.insert("/first".into(), ());
+            let keys: Vec<String> = (0..n).map(|i| format!("/k/{i}")).collect();
+            m.reserve_keys(keys.iter().map(String::as_str));
+            let capacities: Vec<usize> = m.shards.iter().map(HashMap::capacity).collect();
+            for k in &keys {
+                m.insert(k.as_str().into(), ());
+            }
+            assert_eq!(m.len(), n + 1);
+            let after: Vec<usize> = m.shards.iter().map(HashMap::capacity).collect();
+            assert_eq!(after, capacities, "{n} keys");
         }
     }
 }

@@ -151,6 +151,37 @@ fn flipped_byte_in_the_newest_snapshot_falls_back_to_an_older_one() {
     assert_nodes(&mut conn, 120);
 }
 
+#[test]
+fn txns_replayed_at_start_count_towards_the_next_snapshot() {
+    let mut setup = Setup::new("dirs-replay", "data", "snapCount=100000");
+    let (mut server, mut conn) = setup.start();
+    write_nodes(&mut conn, 60);
+    server.kill9();
+    let newest = || {
+        let files = snapshot_files(&snap_dir(&setup.data_dir)).unwrap();
+        files.first().map_or(-1, |f| f.0)
+    };
+    // The session and the 60 creates are zxids 1..=61.
+    assert!(newest() < 61, "no snapshot yet holds them all");
+    // With snapCount 20 a snapshot falls due after 10-19 txns: the 60 the
+    // restart replays are already more, so the next write takes one.
+    setup.cfg = write_config(&setup.dir.0, &setup.data_dir, setup.port, "snapCount=20");
+    let (_server, mut conn) = setup.start();
+    assert_nodes(&mut conn, 60);
+    let xid = conn
+        .send_multi_create(&["/after".to_string()], b"x")
+        .unwrap();
+    assert_eq!(conn.recv().unwrap().0, xid);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while newest() < 61 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no snapshot after the restart"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// The newest log file and the end offset of its last record.
 fn last_log(data_dir: &Path) -> (PathBuf, u64, Vec<u64>) {
     let mut logs: Vec<(u64, PathBuf)> = std::fs::read_dir(log_dir(data_dir))

@@ -293,7 +293,10 @@ impl Core {
             log_tx,
             log_rx: Some(log_rx),
             snapshot_policy: SnapshotPolicy::new(settings.snap_count, seed),
-            txns_since_snapshot: 0,
+            // Txns replayed at start count towards the next snapshot, as if
+            // they had just been applied: otherwise a server restarted more
+            // often than it snapshots would replay a longer log each time.
+            txns_since_snapshot: recovered.replayed,
             snapshot: None,
             snapshot_busy: Busy::default(),
             epoch,

@@ -36,8 +36,10 @@ pub fn load_database(settings: &Settings) -> Result<Recovered, StorageError> {
         data_dir = %data_dir.join(ZOOKEEPER_SUBDIR).display(),
         "no Paddock data yet: taking over Apache ZooKeeper's files (left untouched)"
     );
-    let recovered = storage::recover_zookeeper(data_dir, log_dir, settings.extended_types)?;
+    let mut recovered = storage::recover_zookeeper(data_dir, log_dir, settings.extended_types)?;
     let path = storage::save_recovered(data_dir, &recovered)?;
+    // The snapshot just saved holds every txn replayed from ZooKeeper's logs.
+    recovered.replayed = 0;
     info!(path = %path.display(), zxid = format_args!("{:#x}", recovered.last_zxid), "ZooKeeper's state saved as a Paddock snapshot");
     Ok(recovered)
 }

@@ -41,6 +41,9 @@ pub struct Recovered {
     pub last_zxid: i64,
     /// Where a torn tail was cut: the log file and the offset it now ends at.
     pub truncated: Option<(PathBuf, u64)>,
+    /// Log txns applied over the snapshot: the next recovery replays them
+    /// again unless a snapshot is taken first.
+    pub replayed: u64,
 }
 
 /// Rebuilds the state from `<data_dir>/paddock/snapshot.*` and
@@ -174,6 +177,7 @@ impl Replay {
             sessions,
             last_zxid,
             truncated,
+            replayed: self.replayed,
         }
     }
 

@@ -163,15 +163,17 @@ fn txns_replayed_at_start_count_towards_the_next_snapshot() {
     };
     // The session and the 60 creates are zxids 1..=61.
     assert!(newest() < 61, "no snapshot yet holds them all");
-    // With snapCount 20 a snapshot falls due after 10-19 txns: the 60 the
-    // restart replays are already more, so the next write takes one.
+    // With snapCount 20 a snapshot falls due after 11-20 txns. The 60 the
+    // restart replays count as 10, so the session and 9 creates make it due.
     setup.cfg = write_config(&setup.dir.0, &setup.data_dir, setup.port, "snapCount=20");
     let (_server, mut conn) = setup.start();
     assert_nodes(&mut conn, 60);
-    let xid = conn
-        .send_multi_create(&["/after".to_string()], b"x")
-        .unwrap();
-    assert_eq!(conn.recv().unwrap().0, xid);
+    for i in 0..9 {
+        let xid = conn
+            .send_multi_create(&[format!("/after{i}")], b"x")
+            .unwrap();
+        assert_eq!(conn.recv().unwrap().0, xid);
+    }
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while newest() < 61 {
         assert!(

@@ -279,6 +279,7 @@ impl Core {
             )?),
             _ => None,
         };
+        let snapshot_policy = SnapshotPolicy::new(settings.snap_count, seed);
         Ok(Core {
             tree: recovered.tree,
             prep: Prep::new(prep_settings),
@@ -292,11 +293,8 @@ impl Core {
             logged_upto: recovered.last_zxid,
             log_tx,
             log_rx: Some(log_rx),
-            snapshot_policy: SnapshotPolicy::new(settings.snap_count, seed),
-            // Txns replayed at start count towards the next snapshot, as if
-            // they had just been applied: otherwise a server restarted more
-            // often than it snapshots would replay a longer log each time.
-            txns_since_snapshot: recovered.replayed,
+            txns_since_snapshot: snapshot_policy.carried_over(recovered.replayed),
+            snapshot_policy,
             snapshot: None,
             snapshot_busy: Busy::default(),
             epoch,

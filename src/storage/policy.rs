@@ -52,6 +52,18 @@ impl SnapshotPolicy {
         self.snap_count / 2 + self.roll
     }
 
+    /// What `replayed` txns, applied from the log over the snapshot at start,
+    /// count towards the first snapshot after it: at most `snap_count / 2`,
+    /// so the first one falls due within `snap_count / 2` new txns. Counting
+    /// them gets the replayed log into a snapshot soon, instead of its being
+    /// replayed again at every later start, longer each time (ZooKeeper
+    /// snapshots during every start instead); capping them keeps that
+    /// snapshot from starting with the first write after a restart, while
+    /// every client reconnects.
+    pub fn carried_over(&self, replayed: u64) -> u64 {
+        replayed.min(self.snap_count / 2)
+    }
+
     /// True when `txns_since` (txns logged since the last snapshot) exceeds
     /// the threshold; the caller then snapshots, rolls the log and counts from
     /// 0 again. Saying yes draws the next threshold.
@@ -124,6 +136,17 @@ mod tests {
         assert!(fired_at.len() > 10, "size thresholds vary: {fired_at:?}");
         let mut no_limit = SnapshotPolicy::new(100, 1);
         assert!(!no_limit.should_snapshot_sized(0, u64::MAX));
+    }
+
+    #[test]
+    fn replayed_txns_carry_over_up_to_half_snap_count() {
+        let policy = SnapshotPolicy::new(100, 5);
+        assert_eq!(policy.carried_over(0), 0);
+        assert_eq!(policy.carried_over(30), 30);
+        assert_eq!(policy.carried_over(92_000), 50);
+        // Carried over in full, the next snapshot is due within 50 new txns.
+        let mut due_at = policy.clone();
+        assert!(due_at.should_snapshot(policy.carried_over(92_000) + 50));
     }
 
     #[test]

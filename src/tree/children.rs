@@ -108,21 +108,30 @@ impl Children {
         self.inner_mut(first_capacity).insert(name, node)
     }
 
-    /// Adds `children` (names with their nodes) in order, as
-    /// [`insert`](Self::insert) one by one would, but into tables sized for
-    /// all of them first (a snapshot load knows a parent's children once its
-    /// subtree is read). False at the first name already there; the names
-    /// before it stay added.
-    pub fn insert_all<'a>(
+    /// Adds `count` children that are not in the set yet, the `i`th named
+    /// `name(i)` with node `node(i)`, as [`insert`](Self::insert) in that
+    /// order would, but into tables sized for all of them first (a snapshot
+    /// load knows a parent's children once its subtree is read), and on two
+    /// threads when there are many. False if a name was already there: the
+    /// set is then not to be used.
+    pub fn insert_many<'a>(
         &mut self,
-        children: impl ExactSizeIterator<Item = (&'a str, NodeRef)> + Clone,
+        count: usize,
+        name: impl Fn(usize) -> &'a str + Sync,
+        node: impl Fn(usize) -> NodeRef + Sync,
     ) -> bool {
         let inner = self.inner_mut(CHILDREN_CAPACITY);
-        inner
-            .names
-            .reserve_keys(children.clone().map(|(name, _)| name));
-        let mut children = children;
-        children.all(|(name, node)| inner.insert(name, Some(node)))
+        let first_seq = inner.next_seq;
+        let entry = |i: usize| Entry {
+            seq: first_seq.wrapping_add(i as u32),
+            hash: java_hash(name(i)),
+            node: Some(node(i)),
+        };
+        let fresh = inner.names.insert_many(count, &name, entry);
+        inner.order.take();
+        inner.next_seq = first_seq.wrapping_add(count as u32);
+        inner.grow_capacity();
+        fresh
     }
 
     /// The set, created empty with a Java table of `first_capacity` if the
@@ -210,10 +219,15 @@ impl Inner {
         }
         self.order.take();
         self.next_seq = self.next_seq.wrapping_add(1);
+        self.grow_capacity();
+        true
+    }
+
+    /// Doubles the Java capacity until the names fill at most ¾ of it.
+    fn grow_capacity(&mut self) {
         while self.names.len() as u64 > self.capacity as u64 * 3 / 4 {
             self.capacity *= 2;
         }
-        true
     }
 
     fn order(&self) -> &Arc<[Listed]> {

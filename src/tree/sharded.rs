@@ -18,6 +18,9 @@ const SPLIT_AT: usize = 1 << 14;
 /// log2 of the number of shards after the split.
 const SHARD_BITS: u32 = 6;
 
+/// Keys from which [`ShardedMap::insert_many`] uses a second thread.
+const PARALLEL_MIN: usize = 1 << 16;
+
 /// A map from string keys (`K` borrows as `str`) to `V`.
 #[derive(Debug, Clone)]
 pub struct ShardedMap<K, V> {
@@ -46,7 +49,7 @@ impl<K: Borrow<str> + Hash + Eq, V> ShardedMap<K, V> {
         if self.shards.len() == 1 {
             0
         } else {
-            (self.pick.hash_one(key) >> (u64::BITS - SHARD_BITS)) as usize
+            split_shard(&self.pick, key)
         }
     }
 
@@ -110,7 +113,7 @@ impl<K: Borrow<str> + Hash + Eq, V> ShardedMap<K, V> {
 
     /// Makes room for `keys`, about to be inserted: each shard for exactly
     /// the keys that fall in it, so that inserting them rehashes nothing.
-    pub fn reserve_keys<'a>(&mut self, keys: impl ExactSizeIterator<Item = &'a str>) {
+    fn reserve_keys<'a>(&mut self, keys: impl ExactSizeIterator<Item = &'a str>) {
         let additional = keys.len();
         if self.shards.len() == 1 {
             if self.len + additional <= SPLIT_AT {
@@ -126,6 +129,56 @@ impl<K: Borrow<str> + Hash + Eq, V> ShardedMap<K, V> {
         for (shard, count) in self.shards.iter_mut().zip(counts) {
             shard.reserve(count);
         }
+    }
+
+    /// Inserts the keys `key(0)`..`key(count − 1)`, which must be new, with
+    /// the values `value(i)`, into tables sized for them first. From
+    /// [`PARALLEL_MIN`] keys on, two threads insert them, each into half the
+    /// shards (a snapshot load's 1,000,000-child parent). False if a key was
+    /// already present: its value is then replaced, so only a caller about
+    /// to discard the map may go on.
+    pub fn insert_many<'a>(
+        &mut self,
+        count: usize,
+        key: impl Fn(usize) -> &'a str + Sync,
+        value: impl Fn(usize) -> V + Sync,
+    ) -> bool
+    where
+        K: From<&'a str> + Send,
+        V: Send,
+    {
+        self.reserve_keys((0..count).map(&key));
+        if self.shards.len() == 1 || count < PARALLEL_MIN {
+            let before = self.len;
+            for i in 0..count {
+                self.insert(key(i).into(), value(i));
+            }
+            return self.len == before + count;
+        }
+        let pick = &self.pick;
+        let (low, high) = self.shards.split_at_mut(self.shards.len() / 2);
+        let first_high = low.len();
+        // Inserts the keys that fall in `shards` (from shard `first` on);
+        // returns how many were new.
+        let fill = |shards: &mut [HashMap<K, V, PathHashBuilder>], first: usize| {
+            let mut added = 0;
+            for i in 0..count {
+                let k = key(i);
+                if let Some(shard) = split_shard(pick, k)
+                    .checked_sub(first)
+                    .and_then(|s| shards.get_mut(s))
+                {
+                    added += usize::from(shard.insert(k.into(), value(i)).is_none());
+                }
+            }
+            added
+        };
+        let added = std::thread::scope(|scope| {
+            let other = scope.spawn(|| fill(high, first_high));
+            fill(low, 0) + other.join().expect("the inserting thread does not panic")
+        });
+        self.len += added;
+        added == count
     }
 
     /// Every entry, in no particular order.
@@ -152,11 +205,15 @@ impl<K: Borrow<str> + Hash + Eq, V> ShardedMap<K, V> {
             .collect();
         let one = std::mem::take(&mut self.shards[0]);
         for (k, v) in one {
-            let i = (self.pick.hash_one(k.borrow()) >> (u64::BITS - SHARD_BITS)) as usize;
-            shards[i].insert(k, v);
+            shards[split_shard(&self.pick, k.borrow())].insert(k, v);
         }
         self.shards = shards;
     }
+}
+
+/// The shard of `key` in a split map whose shard picker is `pick`.
+fn split_shard(pick: &PathHashBuilder, key: &str) -> usize {
+    (pick.hash_one(key) >> (u64::BITS - SHARD_BITS)) as usize
 }
 
 #[cfg(test)]
@@ -204,6 +261,21 @@ mod tests {
                 "{} vs {mean}",
                 s.len()
             );
+        }
+    }
+
+    #[test]
+    fn many_keys_go_in_as_one_by_one() {
+        for n in [10, SPLIT_AT + 5, PARALLEL_MIN * 2] {
+            let keys: Vec<String> = (0..n).map(|i| format!("/m/{i}")).collect();
+            let mut m: ShardedMap<Box<str>, usize> = ShardedMap::default();
+            m.insert("/m/first".into(), usize::MAX);
+            assert!(m.insert_many(n, |i| &keys[i], |i| i));
+            assert_eq!(m.len(), n + 1);
+            assert!(keys.iter().enumerate().all(|(i, k)| m.get(k) == Some(&i)));
+            assert_eq!(m.get("/m/first"), Some(&usize::MAX));
+            let again = ["/m/new", "/m/1"];
+            assert!(!m.insert_many(2, |i| again[i], |_| 0), "{n}: /m/1 is there");
         }
     }
 

@@ -48,9 +48,10 @@ struct Level {
     freed: u64,
 }
 
-/// Bytes after which the node buffer starts a new chunk: growing one buffer
-/// to a large tree's size moved the whole image at every doubling (a stall
-/// of tens of ms on the core each time, late in the walk).
+/// The size of a chunk of written nodes: a node that would not fit in what
+/// is left of one starts the next. Growing one buffer to a large tree's
+/// size moved the whole image at every doubling (a stall of tens of ms on
+/// the core each time, late in the walk).
 const CHUNK_BYTES: usize = 1 << 20;
 
 /// An in-progress fuzzy serialization of a tree's nodes.
@@ -60,7 +61,7 @@ pub struct FuzzyNodes {
     /// Full chunks of written nodes (path, data, acl index, StatPersisted
     /// each) not yet taken, in order.
     full: Vec<Vec<u8>>,
-    /// The chunk being filled (up to about [`CHUNK_BYTES`]).
+    /// The chunk being filled (up to [`CHUNK_BYTES`], unless one node is larger).
     filling: Vec<u8>,
     /// Every ACL index named by a written node, with its list at that time.
     acls: BTreeMap<i64, Arc<[Acl]>>,
@@ -94,7 +95,8 @@ impl FuzzyNodes {
     }
 
     fn visit(&mut self, tree: &DataTree, node: &Node, path: &str, written_path: &str) {
-        if self.filling.len() >= CHUNK_BYTES {
+        let bytes = super::serialize::node_bytes(written_path, node);
+        if self.filling.len() + bytes > CHUNK_BYTES && !self.filling.is_empty() {
             let full = std::mem::replace(&mut self.filling, Vec::with_capacity(CHUNK_BYTES));
             self.full.push(full);
         }
@@ -155,7 +157,7 @@ impl FuzzyNodes {
         self.count
     }
 
-    /// Takes the chunks of written nodes that are full (about 1 MiB each),
+    /// Takes the chunks of written nodes that are full (up to 1 MiB each),
     /// oldest first; they are not kept.
     pub fn take_full_chunks(&mut self) -> Vec<Vec<u8>> {
         std::mem::take(&mut self.full)
@@ -184,15 +186,20 @@ mod tests {
     use crate::tree::acl_cache::{open_acl_unsafe, read_acl_unsafe};
 
     /// Walks to the end in steps of `budget`, taking full chunks after each
-    /// step as the server does; the whole tree part.
-    fn walk_all(tree: &DataTree, mut walk: FuzzyNodes, budget: usize) -> (Vec<u8>, usize) {
+    /// step as the server does; the whole tree part, and the chunks taken as
+    /// (length, capacity).
+    fn walk_all(
+        tree: &DataTree,
+        mut walk: FuzzyNodes,
+        budget: usize,
+    ) -> (Vec<u8>, Vec<(usize, usize)>) {
         let mut taken = Vec::new();
         let mut done = false;
         while !done {
             done = walk.step(tree, budget);
             taken.extend(walk.take_full_chunks());
         }
-        let chunks = taken.len();
+        let chunks = taken.iter().map(|c| (c.len(), c.capacity())).collect();
         let end = walk.finish();
         let part = [end.acls, taken.concat(), end.rest].concat();
         (part, chunks)
@@ -244,9 +251,13 @@ mod tests {
         }
         let (part, chunks) = walk_all(&tree, FuzzyNodes::start(&tree), 4);
         assert!(
-            chunks >= 2,
+            chunks.len() >= 2,
             "3 MB of nodes in 1 MiB chunks, taken as they fill"
         );
+        for (len, capacity) in chunks {
+            assert!(len > CHUNK_BYTES - 100_200 && len <= CHUNK_BYTES, "{len}");
+            assert_eq!(capacity, CHUNK_BYTES, "no node overflowed its chunk");
+        }
         let mut exact = Vec::new();
         tree.write_snapshot_part(&mut exact);
         assert_eq!(part, exact);

@@ -183,6 +183,12 @@ impl DataTree {
     }
 }
 
+/// The bytes [`write_node`] writes for `node` at `path`: the path's and the
+/// data's lengths and bytes, the ACL index and the 60-byte StatPersisted.
+pub(super) fn node_bytes(path: &str, node: &Node) -> usize {
+    4 + path.len() + 4 + node.data.as_ref().map_or(0, |d| d.len()) + 8 + 60
+}
+
 pub(super) fn write_node(out: &mut Vec<u8>, path: &str, node: &Node) {
     write_ustring(out, Some(path));
     write_buffer(out, node.data.as_deref());
@@ -287,6 +293,17 @@ mod tests {
         );
         assert_eq!(back.ttls().collect::<Vec<_>>(), ["/t"]);
         assert_eq!(back.containers().collect::<Vec<_>>(), ["/c"]);
+    }
+
+    #[test]
+    fn node_bytes_is_what_write_node_writes() {
+        let tree = sample_tree();
+        for p in ["/", "/a", "/a/b", "/a/e", "/t", "/c"] {
+            let node = tree.get(p).unwrap();
+            let mut out = Vec::new();
+            write_node(&mut out, p, node);
+            assert_eq!(node_bytes(p, node), out.len(), "{p}");
+        }
     }
 
     #[test]

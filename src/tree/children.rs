@@ -14,6 +14,7 @@
 //! (`tree::fuzzy`) can go from a parent to its children without looking
 //! every child up in the path table.
 
+use super::name::Name;
 use super::sharded::ShardedMap;
 use super::NodeRef;
 use std::cell::OnceCell;
@@ -32,7 +33,7 @@ struct Inner {
     /// name → its insertion sequence and spread Java hash (kept so that
     /// recomputing the order never rehashes the names; the pair fits in the
     /// padding a lone u32 would leave, so it costs no memory).
-    names: ShardedMap<Arc<str>, Entry>,
+    names: ShardedMap<Name, Entry>,
     /// The getChildren order, computed on first use after a change (listing a
     /// large node repeatedly is a hot read), shared with snapshot walks.
     order: OnceCell<Arc<[Listed]>>,
@@ -57,7 +58,7 @@ struct Entry {
 #[derive(Debug, Clone)]
 pub struct Listed {
     /// The name.
-    pub name: Arc<str>,
+    pub name: Name,
     /// The node of a child, as it was when the order was computed: valid
     /// only while no node has been freed since (see [`NodeRef`]).
     pub node: Option<NodeRef>,

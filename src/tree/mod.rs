@@ -11,6 +11,7 @@ pub mod children;
 pub mod ephemerals;
 pub mod fuzzy;
 mod load;
+pub mod name;
 pub mod path;
 pub mod path_hash;
 pub mod prefault;

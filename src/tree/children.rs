@@ -234,15 +234,17 @@ impl Inner {
     fn order(&self) -> &Arc<[Listed]> {
         self.order.get_or_init(|| {
             let mask = self.capacity - 1;
-            let mut keyed: Vec<_> = self
-                .names
-                .iter()
-                .map(|(n, e)| (e.hash & mask, e.seq, (n, e)))
-                .collect();
+            // Sized up front: the shards' iterator does not say its length.
+            let mut keyed = Vec::with_capacity(self.names.len());
+            keyed.extend(
+                self.names
+                    .iter()
+                    .map(|(n, e)| (e.hash & mask, e.seq, (n, e))),
+            );
             if keyed.len() < BUCKET_SORT_MIN {
                 keyed.sort_unstable_by_key(|&(bucket, seq, ..)| (bucket, seq));
             } else {
-                keyed = bucket_sort(&keyed, self.capacity as usize);
+                keyed = bucket_sort(keyed, self.capacity as usize);
             }
             keyed
                 .into_iter()
@@ -255,23 +257,39 @@ impl Inner {
     }
 }
 
+/// Bits of the bucket one pass of [`bucket_sort`] sorts by: its counters
+/// (16 KiB) stay in the L1 cache, and its writes go to at most 2,048 places
+/// at a time.
+const RADIX_BITS: u32 = 11;
+
 /// Sorts `(bucket, seq, item)` triples by bucket then seq in time linear in
-/// their number plus `buckets` (every bucket is below `buckets`): a counting
-/// sort places them by bucket, then each bucket's few entries are ordered by
-/// seq.
-fn bucket_sort<T: Copy>(keyed: &[(u32, u32, T)], buckets: usize) -> Vec<(u32, u32, T)> {
-    let mut starts = vec![0u32; buckets + 1];
-    for &(bucket, ..) in keyed {
-        starts[bucket as usize + 1] += 1;
-    }
-    for i in 1..starts.len() {
-        starts[i] += starts[i - 1];
-    }
-    let mut sorted = keyed.to_vec();
-    for &k in keyed {
-        let slot = &mut starts[k.0 as usize];
-        sorted[*slot as usize] = k;
-        *slot += 1;
+/// their number (every bucket is below `buckets`, a power of two): a stable
+/// radix sort by bucket, [`RADIX_BITS`] at a time from the lowest, then each
+/// bucket's few entries are ordered by seq. (One counting sort over all the
+/// buckets was half as fast for 1,000,000 names: its 2,097,152 counters and
+/// its scattered writes missed the cache on almost every name.)
+fn bucket_sort<T: Copy>(keyed: Vec<(u32, u32, T)>, buckets: usize) -> Vec<(u32, u32, T)> {
+    let bits = buckets.trailing_zeros();
+    let mut scratch = keyed.clone();
+    let mut sorted = keyed;
+    let mut shift = 0;
+    while shift < bits {
+        let mask = (1u32 << (bits - shift).min(RADIX_BITS)) - 1;
+        let digit = |k: &(u32, u32, T)| ((k.0 >> shift) & mask) as usize;
+        let mut starts = [0usize; (1 << RADIX_BITS) + 1];
+        for k in &sorted {
+            starts[digit(k) + 1] += 1;
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        for k in &sorted {
+            let slot = &mut starts[digit(k)];
+            scratch[*slot] = *k;
+            *slot += 1;
+        }
+        std::mem::swap(&mut sorted, &mut scratch);
+        shift += RADIX_BITS;
     }
     for run in sorted.chunk_by_mut(|a, b| a.0 == b.0) {
         run.sort_unstable_by_key(|&(_, seq, ..)| seq);

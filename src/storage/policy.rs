@@ -144,7 +144,7 @@ mod tests {
         assert_eq!(policy.carried_over(0), 0);
         assert_eq!(policy.carried_over(30), 30);
         assert_eq!(policy.carried_over(92_000), 50);
-        // Carried over in full, the next snapshot is due within 50 new txns.
+        // With what carries over, the next snapshot is due within 50 new txns.
         let mut due_at = policy.clone();
         assert!(due_at.should_snapshot(policy.carried_over(92_000) + 50));
     }

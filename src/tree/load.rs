@@ -7,10 +7,10 @@
 //! In pre-order a node's subtree comes right after it, so the loader keeps
 //! the chain of nodes whose subtree is still being read, gathers each one's
 //! children, and adds them when its subtree ends, into tables sized for them
-//! first (a parent of 65,536 or more on two threads, each filling half of
-//! its tables' shards). A node whose parent is not on that chain (not a file Paddock or
-//! ZooKeeper writes, but one where every parent still precedes its
-//! children) is added to its parent directly, as before.
+//! first (65,536 children or more on two threads, each filling half of the
+//! tables' shards). A node whose parent is not on that chain (not in a file
+//! Paddock or ZooKeeper writes, but one where every parent still precedes
+//! its children) is added to its parent directly.
 
 use super::{path, DataTree, NodeBox, NodeRef};
 use crate::jute::DecodeError;

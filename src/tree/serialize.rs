@@ -360,7 +360,8 @@ mod tests {
             zxid += 1;
         };
         create(&mut tree, "/p");
-        for i in 0..40_000 {
+        // More than ShardedMap's PARALLEL_MIN: the load adds them on two threads.
+        for i in 0..70_000 {
             create(&mut tree, &format!("/p/c-{i:010}"));
         }
         create(&mut tree, "/p/c-0000000007/deep");

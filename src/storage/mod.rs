@@ -31,10 +31,11 @@
 //!
 //! # Durability rules
 //! - A write is acknowledged only after [`TxnLog::sync`] returned for it:
-//!   `sync` is one `msync` covering everything appended since the last one
-//!   (group commit). `forceSync=no` makes `sync` a no-op: records then reach
-//!   the disk when the kernel writes the pages back, which survives a crash of
-//!   the process but **not** of the machine — unsafe, as in ZooKeeper.
+//!   `sync` is one `pwrite` and one `fdatasync` covering everything appended
+//!   since the last one (group commit). `forceSync=no` leaves out the
+//!   `fdatasync`: records then reach the disk when the kernel writes the
+//!   pages back, which survives a crash of the process but **not** of the
+//!   machine — unsafe, as in ZooKeeper.
 //! - A running server's snapshots are fuzzy, as ZooKeeper's are: the core
 //!   walks the tree a slice at a time between txns (`tree::fuzzy`), each node
 //!   captured as it is when reached, and recovery replays every txn after the
@@ -51,7 +52,8 @@
 //!   start (`Corrupt`, with path and offset) rather than guess.
 //!
 //! # Layout
-//! - `mmap`: the only `unsafe` code, mapping a log file.
+//! - `mmap`: the only `unsafe` code of storage, mapping a snapshot or a log
+//!   file read-only to parse it.
 //! - `txnlog`: [`TxnLog`], appends and group commit.
 //! - `logfile`: the record framing, and reading a log file back.
 //! - `inspect`: [`read_log_file`], one log file of either format, for tools.

@@ -27,7 +27,7 @@ use crate::proto::reply::{frame, header_only, watch_event};
 use crate::proto::{ConnectRequest, ConnectResponse, ErrorCode, OpCode, Request};
 use crate::session::{check_password, session_password, SessionTracker};
 use crate::storage::{self, SnapshotPolicy, StorageError, TxnLog};
-use crate::tree::fuzzy::FuzzyNodes;
+use crate::tree::fuzzy::{ChunkPool, FuzzyNodes};
 use crate::tree::{path::parent_of, DataTree, TreeEvent};
 use crate::txn::apply::{apply, Applied};
 use crate::txn::prep::{Prep, PrepContext, PrepSettings};
@@ -178,6 +178,8 @@ pub(super) struct Core {
     /// Set from a snapshot's start until its writer thread has ended (the
     /// walk, then the file's completion on that thread).
     snapshot_busy: Busy,
+    /// Node chunks the snapshot walks fill and their writers hand back.
+    snapshot_chunks: ChunkPool,
     /// Monotonic origin for session expiry times.
     epoch: Instant,
     pub stats: super::admin_view::ServerStats,
@@ -297,6 +299,7 @@ impl Core {
             snapshot_policy,
             snapshot: None,
             snapshot_busy: Busy::default(),
+            snapshot_chunks: ChunkPool::default(),
             epoch,
             stats: super::admin_view::ServerStats::new(),
             admin_peer: None,
@@ -907,11 +910,12 @@ impl Core {
             self.snapshot = Some(FuzzySnapshot {
                 zxid,
                 sessions: self.sessions.sessions().collect(),
-                nodes: FuzzyNodes::start(&self.tree),
+                nodes: FuzzyNodes::start(&self.tree, &self.snapshot_chunks),
                 writer: SnapshotWriter::start(
                     storage::snap_dir(&self.settings.data_dir),
                     zxid,
                     &self.snapshot_busy,
+                    &self.snapshot_chunks,
                 ),
                 started: Instant::now(),
             });

@@ -8,7 +8,7 @@
 //! is lost, and the next snapshot tries again.
 
 use crate::storage::{SnapshotSpool, StorageError};
-use crate::tree::fuzzy::FuzzyEnd;
+use crate::tree::fuzzy::{ChunkPool, FuzzyEnd};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -58,16 +58,17 @@ pub struct SnapshotWriter {
 
 impl SnapshotWriter {
     /// Starts the thread writing `snapshot.<zxid hex>` into `dir`; `busy`
-    /// says so until the thread ends.
-    pub fn start(dir: PathBuf, zxid: i64, busy: &Busy) -> SnapshotWriter {
+    /// says so until the thread ends. Chunks, once spooled, go back to `pool`.
+    pub fn start(dir: PathBuf, zxid: i64, busy: &Busy, pool: &ChunkPool) -> SnapshotWriter {
         let (tx, rx) = mpsc::channel();
         busy.0.store(true, Ordering::Release);
         let clear = ClearOnDrop(busy.clone());
+        let pool = pool.clone();
         let spawned = std::thread::Builder::new()
             .name("paddock-snapshot".into())
             .spawn(move || {
                 let _clear = clear;
-                if let Err(e) = write(&dir, zxid, rx) {
+                if let Err(e) = write(&dir, zxid, rx, &pool) {
                     warn!("snapshot failed (the log still holds every txn): {e}");
                 }
             });
@@ -93,11 +94,19 @@ impl SnapshotWriter {
 /// The writer thread: spools chunks until the end arrives, then installs the
 /// file. Returns early (dropping the spool) on the first error, or when the
 /// sender is dropped without an end.
-fn write(dir: &std::path::Path, zxid: i64, rx: mpsc::Receiver<Piece>) -> Result<(), StorageError> {
+fn write(
+    dir: &std::path::Path,
+    zxid: i64,
+    rx: mpsc::Receiver<Piece>,
+    pool: &ChunkPool,
+) -> Result<(), StorageError> {
     let mut spool = SnapshotSpool::create(dir, zxid)?;
     while let Ok(piece) = rx.recv() {
         match piece {
-            Piece::Nodes(chunk) => spool.append(&chunk)?,
+            Piece::Nodes(chunk) => {
+                spool.append(&chunk)?;
+                pool.give(chunk);
+            }
             Piece::End { sessions, end } => {
                 let started = Instant::now();
                 let bytes = spool.len() + (end.acls.len() + end.rest.len()) as u64;
@@ -159,9 +168,10 @@ mod tests {
         let tree = tree_of(1000);
         let zxid = tree.last_processed_zxid();
         let busy = Busy::default();
-        let writer = SnapshotWriter::start(dir.path().to_path_buf(), zxid, &busy);
+        let pool = ChunkPool::default();
+        let writer = SnapshotWriter::start(dir.path().to_path_buf(), zxid, &busy, &pool);
         assert!(busy.is_busy());
-        let mut walk = FuzzyNodes::start(&tree);
+        let mut walk = FuzzyNodes::start(&tree, &pool);
         let mut chunks = 0;
         while !walk.step(&tree, 100) {
             for chunk in walk.take_full_chunks() {
@@ -181,6 +191,7 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         assert!(!busy.is_busy(), "the thread ended and said so");
+        assert!(pool.spare() >= 1, "spooled chunks went back to the pool");
         let written = std::fs::read(&path).unwrap();
         assert_eq!(written, snapshot_bytes(&tree, &sessions));
         let (back, back_sessions, _) = read_snapshot(&path, false).unwrap();
@@ -195,7 +206,7 @@ mod tests {
         tx.send(Piece::Nodes(vec![1; 100])).unwrap();
         drop(tx);
         // The thread's body, run here: it spools, sees the sender gone, stops.
-        write(dir.path(), 7, rx).unwrap();
+        write(dir.path(), 7, rx, &ChunkPool::default()).unwrap();
         assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
     }
 }

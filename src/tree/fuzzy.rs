@@ -34,7 +34,7 @@ use super::{nodes_freed, path, DataTree, Node};
 use crate::jute::records::Acl;
 use crate::jute::{write_ustring, Record};
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// One level of the walk: a written node's path and the children it had when written.
 struct Level {
@@ -54,6 +54,44 @@ struct Level {
 /// the core each time, late in the walk).
 const CHUNK_BYTES: usize = 1 << 20;
 
+/// Spare chunks a [`ChunkPool`] keeps.
+const POOL_MAX: usize = 4;
+
+/// Emptied chunks, handed back by whoever took them from a walk (the
+/// snapshot writer, once their bytes are spooled), for the next chunks of
+/// this and later walks: a fresh chunk is fresh memory, whose pages the
+/// kernel zeroes as the walk first writes them. Cloning shares the pool.
+#[derive(Debug, Clone, Default)]
+pub struct ChunkPool(Arc<Mutex<Vec<Vec<u8>>>>);
+
+impl ChunkPool {
+    /// An empty chunk of [`CHUNK_BYTES`] capacity, a spare one if any.
+    fn take(&self) -> Vec<u8> {
+        let spare = self.0.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        spare.unwrap_or_else(|| Vec::with_capacity(CHUNK_BYTES))
+    }
+
+    /// Gives back a chunk taken from a walk ([`FuzzyNodes::take_full_chunks`]):
+    /// kept, emptied, while fewer than [`POOL_MAX`] are spare, unless an
+    /// outsized node grew it.
+    pub fn give(&self, mut chunk: Vec<u8>) {
+        if chunk.capacity() != CHUNK_BYTES {
+            return;
+        }
+        chunk.clear();
+        let mut spare = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if spare.len() < POOL_MAX {
+            spare.push(chunk);
+        }
+    }
+
+    /// Spare chunks held.
+    #[cfg(test)]
+    pub(crate) fn spare(&self) -> usize {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+}
+
 /// An in-progress fuzzy serialization of a tree's nodes.
 pub struct FuzzyNodes {
     /// The walk, root first.
@@ -63,6 +101,8 @@ pub struct FuzzyNodes {
     full: Vec<Vec<u8>>,
     /// The chunk being filled (up to [`CHUNK_BYTES`], unless one node is larger).
     filling: Vec<u8>,
+    /// Where new chunks come from.
+    pool: ChunkPool,
     /// Every ACL index named by a written node, with its list at that time.
     acls: BTreeMap<i64, Arc<[Acl]>>,
     /// Nodes written so far.
@@ -79,12 +119,14 @@ pub struct FuzzyEnd {
 }
 
 impl FuzzyNodes {
-    /// Starts a walk at the root (written at once, as path "").
-    pub fn start(tree: &DataTree) -> FuzzyNodes {
+    /// Starts a walk at the root (written at once, as path ""), filling
+    /// chunks taken from `pool`.
+    pub fn start(tree: &DataTree, pool: &ChunkPool) -> FuzzyNodes {
         let mut walk = FuzzyNodes {
             stack: Vec::new(),
             full: Vec::new(),
-            filling: Vec::with_capacity(CHUNK_BYTES),
+            filling: pool.take(),
+            pool: pool.clone(),
             acls: BTreeMap::new(),
             count: 0,
         };
@@ -97,7 +139,7 @@ impl FuzzyNodes {
     fn visit(&mut self, tree: &DataTree, node: &Node, path: &str, written_path: &str) {
         let bytes = super::serialize::node_bytes(written_path, node);
         if self.filling.len() + bytes > CHUNK_BYTES && !self.filling.is_empty() {
-            let full = std::mem::replace(&mut self.filling, Vec::with_capacity(CHUNK_BYTES));
+            let full = std::mem::replace(&mut self.filling, self.pool.take());
             self.full.push(full);
         }
         super::serialize::write_node(&mut self.filling, written_path, node);
@@ -158,7 +200,8 @@ impl FuzzyNodes {
     }
 
     /// Takes the chunks of written nodes that are full (up to 1 MiB each),
-    /// oldest first; they are not kept.
+    /// oldest first; they are not kept (give them back to the pool once
+    /// their bytes are stored).
     pub fn take_full_chunks(&mut self) -> Vec<Vec<u8>> {
         std::mem::take(&mut self.full)
     }
@@ -226,7 +269,7 @@ mod tests {
             create(&mut tree, &format!("/n{i}"), i + 1);
             create(&mut tree, &format!("/n{i}/c"), 100 + i);
         }
-        let (fuzzy, _) = walk_all(&tree, FuzzyNodes::start(&tree), 7);
+        let (fuzzy, _) = walk_all(&tree, FuzzyNodes::start(&tree, &ChunkPool::default()), 7);
         let mut exact = Vec::new();
         tree.write_snapshot_part(&mut exact);
         assert_eq!(fuzzy, exact);
@@ -249,7 +292,7 @@ mod tests {
             )
             .unwrap();
         }
-        let (part, chunks) = walk_all(&tree, FuzzyNodes::start(&tree), 4);
+        let (part, chunks) = walk_all(&tree, FuzzyNodes::start(&tree, &ChunkPool::default()), 4);
         assert!(
             chunks.len() >= 2,
             "3 MB of nodes in 1 MiB chunks, taken as they fill"
@@ -271,7 +314,7 @@ mod tests {
         }
         // No node is freed here, so every child is reached through its
         // address (the walk's debug check compares each with a path lookup).
-        let mut walk = FuzzyNodes::start(&tree);
+        let mut walk = FuzzyNodes::start(&tree, &ChunkPool::default());
         walk.step(&tree, 3);
         for i in 0..40 {
             tree.set_data(
@@ -305,7 +348,7 @@ mod tests {
         for i in 0..30 {
             create(&mut tree, &format!("/n{i}"), i + 1);
         }
-        let mut walk = FuzzyNodes::start(&tree);
+        let mut walk = FuzzyNodes::start(&tree, &ChunkPool::default());
         walk.step(&tree, 10);
         for i in 0..15 {
             tree.delete_node(&format!("/n{i}"), 100 + i, &mut Vec::new())

@@ -30,14 +30,13 @@ fn record_crc(len: u32, zxid: i64, body: &[u8]) -> u32 {
     crc.finalize()
 }
 
-/// Writes the record (frame + body) at the start of `out`, which must hold
-/// `FRAME_LEN + body.len()` bytes. No allocation.
-pub(crate) fn write_record(out: &mut [u8], zxid: i64, body: &[u8]) {
+/// Appends the record (frame + body, `FRAME_LEN + body.len()` bytes) to `out`.
+pub(crate) fn push_record(out: &mut Vec<u8>, zxid: i64, body: &[u8]) {
     let len = u32::try_from(body.len()).expect("a record body fits in u32");
-    out[0..4].copy_from_slice(&record_crc(len, zxid, body).to_be_bytes());
-    out[4..8].copy_from_slice(&len.to_be_bytes());
-    out[8..16].copy_from_slice(&zxid.to_be_bytes());
-    out[FRAME_LEN..FRAME_LEN + body.len()].copy_from_slice(body);
+    out.extend_from_slice(&record_crc(len, zxid, body).to_be_bytes());
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&zxid.to_be_bytes());
+    out.extend_from_slice(body);
 }
 
 /// One valid record of a log file.
@@ -198,13 +197,11 @@ mod tests {
     use super::*;
 
     fn file(records: &[(i64, &[u8])], size: usize) -> Vec<u8> {
-        let mut bytes = vec![0u8; size];
-        bytes[..HEADER_LEN].copy_from_slice(&header_bytes());
-        let mut at = HEADER_LEN;
+        let mut bytes = header_bytes().to_vec();
         for (zxid, body) in records {
-            write_record(&mut bytes[at..], *zxid, body);
-            at += FRAME_LEN + body.len();
+            push_record(&mut bytes, *zxid, body);
         }
+        bytes.resize(size, 0);
         bytes
     }
 

@@ -139,9 +139,7 @@ impl TxnLog {
             self.start_file(zxid, needed)?;
         }
         let segment = self.current.as_mut().expect("a file was just started");
-        let at = segment.pending.len();
-        segment.pending.resize(at + needed, 0);
-        logfile::write_record(&mut segment.pending[at..], zxid, record);
+        logfile::push_record(&mut segment.pending, zxid, record);
         segment.write_pos += needed;
         self.last_zxid = zxid;
         Ok(())

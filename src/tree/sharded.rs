@@ -6,6 +6,12 @@
 //! child table of the parent grow together), which every request in flight
 //! waited for. With 64 shards each growth moves a 64th of the entries, and
 //! the shards, filled evenly, grow at different moments.
+//!
+//! Which shard a key falls in is the map's [`ShardPick`]: a seeded hash of
+//! its own by default ([`SeededPick`]), or, for child sets, the key's Java
+//! bucket ([`JavaBucketPick`]), so that a shard holds whole Java buckets and
+//! a snapshot walk can list a large child set one shard at a time
+//! (`tree::fuzzy`).
 
 use super::path_hash::PathHashBuilder;
 use std::borrow::Borrow;
@@ -21,35 +27,66 @@ const SHARD_BITS: u32 = 6;
 /// Keys from which [`ShardedMap::insert_many`] uses a second thread.
 const PARALLEL_MIN: usize = 1 << 16;
 
+/// Picks the shard of a key in a split map.
+pub trait ShardPick: Default {
+    /// The shard of `key`, below `1 << SHARD_BITS`; the same for equal keys.
+    fn shard(&self, key: &str) -> usize;
+}
+
+/// Picks shards by a seeded hash of the key, independent of the shards' own
+/// seeds: keys spread evenly whatever their names.
+#[derive(Debug, Clone, Default)]
+pub struct SeededPick(PathHashBuilder);
+
+impl ShardPick for SeededPick {
+    fn shard(&self, key: &str) -> usize {
+        (self.0.hash_one(key) >> (u64::BITS - SHARD_BITS)) as usize
+    }
+}
+
+/// Picks shards by the low bits of the key's Java `HashMap` hash
+/// (`children::java_hash`): keys in one bucket of a Java table of 64 buckets
+/// or more share a shard. Names spread over the shards as over Java's
+/// buckets (evenly for the usual names; names made to collide in Java's hash
+/// all land in one shard, which then grows as one table would).
+#[derive(Debug, Clone, Default)]
+pub struct JavaBucketPick;
+
+impl ShardPick for JavaBucketPick {
+    fn shard(&self, key: &str) -> usize {
+        (super::children::java_hash(key) & ((1 << SHARD_BITS) - 1)) as usize
+    }
+}
+
 /// A map from string keys (`K` borrows as `str`) to `V`.
 #[derive(Debug, Clone)]
-pub struct ShardedMap<K, V> {
+pub struct ShardedMap<K, V, P = SeededPick> {
     /// One table, or `1 << SHARD_BITS` of them.
     shards: Box<[HashMap<K, V, PathHashBuilder>]>,
-    /// Picks a key's shard (a seed of its own, independent of the shards').
-    pick: PathHashBuilder,
+    /// Picks a key's shard once split.
+    pick: P,
     /// Entries over all shards.
     len: usize,
 }
 
-impl<K, V> Default for ShardedMap<K, V> {
+impl<K, V, P: ShardPick> Default for ShardedMap<K, V, P> {
     /// An empty map (one empty table).
     fn default() -> Self {
         ShardedMap {
             shards: Box::new([HashMap::default()]),
-            pick: PathHashBuilder::default(),
+            pick: P::default(),
             len: 0,
         }
     }
 }
 
-impl<K: Borrow<str> + Hash + Eq, V> ShardedMap<K, V> {
+impl<K: Borrow<str> + Hash + Eq, V, P: ShardPick> ShardedMap<K, V, P> {
     /// The shard that holds `key`.
     fn shard(&self, key: &str) -> usize {
         if self.shards.len() == 1 {
             0
         } else {
-            split_shard(&self.pick, key)
+            self.pick.shard(key)
         }
     }
 
@@ -146,6 +183,7 @@ impl<K: Borrow<str> + Hash + Eq, V> ShardedMap<K, V> {
     where
         K: From<&'a str> + Send,
         V: Send,
+        P: Sync,
     {
         self.reserve_keys((0..count).map(&key));
         if self.shards.len() == 1 || count < PARALLEL_MIN {
@@ -164,7 +202,8 @@ impl<K: Borrow<str> + Hash + Eq, V> ShardedMap<K, V> {
             let mut added = 0;
             for i in 0..count {
                 let k = key(i);
-                if let Some(shard) = split_shard(pick, k)
+                if let Some(shard) = pick
+                    .shard(k)
                     .checked_sub(first)
                     .and_then(|s| shards.get_mut(s))
                 {
@@ -186,6 +225,22 @@ impl<K: Borrow<str> + Hash + Eq, V> ShardedMap<K, V> {
         self.shards.iter().flat_map(HashMap::iter)
     }
 
+    /// The number of shards: 1 until the map splits, then `1 << SHARD_BITS`
+    /// for good.
+    pub fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// The entries of shard `index`, in no particular order: every key the
+    /// [`ShardPick`] puts there (all of them before the split). `None` past
+    /// the last shard.
+    pub fn shard_entries(
+        &self,
+        index: usize,
+    ) -> Option<std::collections::hash_map::Iter<'_, K, V>> {
+        self.shards.get(index).map(HashMap::iter)
+    }
+
     /// Every key, in no particular order.
     pub fn keys(&self) -> impl Iterator<Item = &K> {
         self.iter().map(|(k, _)| k)
@@ -205,15 +260,10 @@ impl<K: Borrow<str> + Hash + Eq, V> ShardedMap<K, V> {
             .collect();
         let one = std::mem::take(&mut self.shards[0]);
         for (k, v) in one {
-            shards[split_shard(&self.pick, k.borrow())].insert(k, v);
+            shards[self.pick.shard(k.borrow())].insert(k, v);
         }
         self.shards = shards;
     }
-}
-
-/// The shard of `key` in a split map whose shard picker is `pick`.
-fn split_shard(pick: &PathHashBuilder, key: &str) -> usize {
-    (pick.hash_one(key) >> (u64::BITS - SHARD_BITS)) as usize
 }
 
 #[cfg(test)]
@@ -247,12 +297,11 @@ mod tests {
         assert_eq!(sum, expected);
     }
 
-    #[test]
-    fn shards_fill_evenly() {
-        let mut m: ShardedMap<Box<str>, ()> = ShardedMap::default();
+    fn fill_evenly<P: ShardPick>(key: impl Fn(usize) -> String) {
+        let mut m: ShardedMap<Box<str>, (), P> = ShardedMap::default();
         m.reserve(SPLIT_AT * 4);
         for i in 0..SPLIT_AT * 4 {
-            m.insert(format!("/bench/c-{i:010}").into(), ());
+            m.insert(key(i).into(), ());
         }
         let mean = m.len() / m.shards.len();
         for s in m.shards.iter() {
@@ -262,6 +311,32 @@ mod tests {
                 s.len()
             );
         }
+    }
+
+    #[test]
+    fn shards_fill_evenly() {
+        fill_evenly::<SeededPick>(|i| format!("/bench/c-{i:010}"));
+        // Child names, picked by Java bucket.
+        fill_evenly::<JavaBucketPick>(|i| format!("c-{i:010}"));
+        fill_evenly::<JavaBucketPick>(|i| format!("n{i}"));
+        fill_evenly::<JavaBucketPick>(|i| format!("lock-{i:x}-{}", i * 7919));
+    }
+
+    #[test]
+    fn one_java_bucket_is_one_shard() {
+        let mut m: ShardedMap<Box<str>, (), JavaBucketPick> = ShardedMap::default();
+        for i in 0..SPLIT_AT * 2 {
+            m.insert(format!("k{i}").into(), ());
+        }
+        assert_eq!(m.shard_count(), 1 << SHARD_BITS);
+        let mask = (1u32 << 12) - 1;
+        for index in 0..m.shard_count() {
+            for (key, ()) in m.shard_entries(index).unwrap() {
+                let bucket = crate::tree::children::java_hash(key) & mask;
+                assert_eq!(bucket as usize % m.shard_count(), index, "{key}");
+            }
+        }
+        assert!(m.shard_entries(m.shard_count()).is_none());
     }
 
     #[test]

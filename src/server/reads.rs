@@ -9,6 +9,7 @@ use crate::proto::codes::{add_watch_mode, event_type, perms, watcher_type};
 use crate::proto::reply::{frame, header_only, reply, watch_event, write_multi_response, OpResult};
 use crate::proto::request::MultiOp;
 use crate::proto::{ErrorCode, OpCode, Request};
+use crate::tree::Node;
 use crate::txn::apply::Applied;
 use crate::txn::Txn;
 
@@ -82,39 +83,41 @@ impl Core {
                 }
             }
             Request::GetData(r) => {
-                if let Err(e) = self.access(conn, &r.path, perms::READ) {
-                    return header_only(xid, zxid, e);
-                }
-                let resp = self.get_data(&r.path).expect("checked above");
+                let resp = match self.access(conn, &r.path, perms::READ) {
+                    Ok(node) => self.data_response(node),
+                    Err(e) => return header_only(xid, zxid, e),
+                };
                 if r.watch {
                     self.watches.add_data_watch(&r.path, conn);
                 }
                 reply(xid, zxid, ok, Some(&resp))
             }
             Request::GetChildren(r) => {
-                if let Err(e) = self.access(conn, &r.path, perms::READ) {
-                    return header_only(xid, zxid, e);
-                }
+                let out = match self.access(conn, &r.path, perms::READ) {
+                    Ok(node) => self.children_reply(xid, zxid, node, false),
+                    Err(e) => return header_only(xid, zxid, e),
+                };
                 if r.watch {
                     self.watches.add_child_watch(&r.path, conn);
                 }
-                self.children_reply(xid, zxid, &r.path, false)
+                out
             }
             Request::GetChildren2(r) => {
-                if let Err(e) = self.access(conn, &r.path, perms::READ) {
-                    return header_only(xid, zxid, e);
-                }
+                let out = match self.access(conn, &r.path, perms::READ) {
+                    Ok(node) => self.children_reply(xid, zxid, node, true),
+                    Err(e) => return header_only(xid, zxid, e),
+                };
                 if r.watch {
                     self.watches.add_child_watch(&r.path, conn);
                 }
-                self.children_reply(xid, zxid, &r.path, true)
+                out
             }
             Request::GetAcl(r) => {
                 // READ or ADMIN may read the list; without ADMIN, digests are masked.
-                if let Err(e) = self.access(conn, &r.path, perms::READ | perms::ADMIN) {
-                    return header_only(xid, zxid, e);
-                }
-                let node = self.tree.get(&r.path).expect("checked above");
+                let node = match self.access(conn, &r.path, perms::READ | perms::ADMIN) {
+                    Ok(node) => node,
+                    Err(e) => return header_only(xid, zxid, e),
+                };
                 let mut acl = self.tree.acl_of(node).to_vec();
                 if self.access(conn, &r.path, perms::ADMIN).is_err() {
                     acl = crate::auth::mask_digests(&acl);
@@ -124,7 +127,7 @@ impl Core {
             }
             Request::GetAllChildrenNumber(r) => match self
                 .access(conn, &r.path, perms::READ)
-                .map(|()| self.tree.all_children_number(&r.path))
+                .map(|_| self.tree.all_children_number(&r.path))
             {
                 Err(e) => header_only(xid, zxid, e),
                 Ok(None) => no_node(),
@@ -206,11 +209,12 @@ impl Core {
         }
     }
 
-    /// NoNode if `path` is missing, NoAuth if `conn` may not do `perm` on it.
-    fn access(&self, conn: ConnId, path: &str, perm: i32) -> Result<(), ErrorCode> {
+    /// The node at `path`; NoNode if it is missing, NoAuth if `conn` may not
+    /// do `perm` on it.
+    fn access(&self, conn: ConnId, path: &str, perm: i32) -> Result<&Node, ErrorCode> {
         let node = self.tree.get(path).ok_or(ErrorCode::NoNode)?;
         if self.settings.skip_acl {
-            return Ok(());
+            return Ok(node);
         }
         let ids = self
             .conns
@@ -218,7 +222,7 @@ impl Core {
             .map(|c| c.auth.as_slice())
             .unwrap_or_default();
         if crate::auth::check_acl(self.tree.acl_of(node), perm, ids) {
-            Ok(())
+            Ok(node)
         } else {
             Err(ErrorCode::NoAuth)
         }
@@ -242,18 +246,16 @@ impl Core {
         header_only(xid, zxid, err)
     }
 
-    fn get_data(&self, path: &str) -> Option<GetDataResponse> {
-        let node = self.tree.get(path)?;
-        Some(GetDataResponse {
+    fn data_response(&self, node: &Node) -> GetDataResponse {
+        GetDataResponse {
             data: node.data.as_ref().map(|d| d.to_vec()),
             stat: node.client_stat(self.tree.extended_types()),
-        })
+        }
     }
 
-    /// A getChildren (or, `with_stat`, getChildren2) reply for an existing
-    /// node, encoded straight from the node's cached child order.
-    fn children_reply(&self, xid: i32, zxid: i64, path: &str, with_stat: bool) -> Vec<u8> {
-        let node = self.tree.get(path).expect("checked by access");
+    /// A getChildren (or, `with_stat`, getChildren2) reply for `node`,
+    /// encoded straight from its cached child order.
+    fn children_reply(&self, xid: i32, zxid: i64, node: &Node, with_stat: bool) -> Vec<u8> {
         let names = node.children.java_order();
         frame(|out| {
             ReplyHeader { xid, zxid, err: 0 }.write(out);
@@ -273,24 +275,22 @@ impl Core {
             MultiOp::GetChildren(r) => &r.path,
             _ => return OpResult::Error(ErrorCode::MarshallingError.code()),
         };
-        if let Err(e) = self.access(conn, path, perms::READ) {
-            return OpResult::Error(e.code());
-        }
+        let node = match self.access(conn, path, perms::READ) {
+            Ok(node) => node,
+            Err(e) => return OpResult::Error(e.code()),
+        };
         match op {
             MultiOp::GetData(_) => {
-                let resp = self.get_data(path).expect("checked above");
+                let resp = self.data_response(node);
                 OpResult::GetData(resp.data, resp.stat)
             }
-            _ => {
-                let node = self.tree.get(path).expect("checked above");
-                OpResult::GetChildren(
-                    node.children
-                        .java_order()
-                        .iter()
-                        .map(|n| n.to_string())
-                        .collect(),
-                )
-            }
+            _ => OpResult::GetChildren(
+                node.children
+                    .java_order()
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect(),
+            ),
         }
     }
 

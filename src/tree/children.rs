@@ -10,11 +10,12 @@
 //! bucket collects 8 names in a table smaller than 64; names that collide that
 //! much are not reproduced.)
 //!
-//! Each child also keeps a [`NodeRef`] to its node, so that a snapshot walk
-//! (`tree::fuzzy`) can go from a parent to its children without looking
-//! every child up in the path table.
+//! In a node's child set each child also holds its node ([`NodeRef`]): the
+//! set owns it (see `tree::DataTree`), lookups by path walk down the sets,
+//! and a snapshot walk (`tree::fuzzy`) goes from a parent to its children
+//! without looking them up.
 //!
-//! A large set splits into shards by Java bucket ([`JavaBucketPick`]), and a
+//! A large set splits into shards by Java bucket (`tree::sharded`), and a
 //! snapshot walk lists it a shard at a time in insertion order
 //! ([`Children::part`]): a reader that adds the names in that order (Paddock's
 //! loader, ZooKeeper's) gives every bucket the same order as here, which is
@@ -22,7 +23,7 @@
 //! at once took the core ~100 ms, a stall of every request at each snapshot.
 
 use super::name::Name;
-use super::sharded::{JavaBucketPick, ShardedMap};
+use super::sharded::ShardedMap;
 use super::NodeRef;
 use std::cell::OnceCell;
 use std::ops::Deref;
@@ -40,7 +41,7 @@ struct Inner {
     /// name → its insertion sequence and spread Java hash (kept so that
     /// recomputing the order never rehashes the names; the pair fits in the
     /// padding a lone u32 would leave, so it costs no memory).
-    names: ShardedMap<Name, Entry, JavaBucketPick>,
+    names: ShardedMap<Name, Entry>,
     /// The getChildren order, computed on first use after a change (listing a
     /// large node repeatedly is a hot read), shared with snapshot walks.
     order: OnceCell<Arc<[Listed]>>,
@@ -98,7 +99,9 @@ pub(crate) fn java_hash(name: &str) -> u32 {
 const CHILDREN_CAPACITY: u32 = 8;
 
 impl Children {
-    /// Adds child `name` whose node is `node`; false if it was already there.
+    /// Adds child `name` whose node is `node`, which the set then holds for
+    /// its tree (see [`NodeRef`]); false, holding nothing new, if `name` was
+    /// already there.
     pub fn insert(&mut self, name: &str, node: NodeRef) -> bool {
         self.insert_sized(name, CHILDREN_CAPACITY, Some(node))
     }
@@ -157,14 +160,39 @@ impl Children {
 
     /// Removes `name`; false if it was not there.
     pub fn remove(&mut self, name: &str) -> bool {
-        let Some(inner) = self.inner.as_mut() else {
-            return false;
+        self.remove_entry(name).is_some()
+    }
+
+    /// Removes child `name`, handing back its node (`None` when it was not
+    /// there).
+    pub fn take(&mut self, name: &str) -> Option<NodeRef> {
+        self.remove_entry(name)?.node
+    }
+
+    fn remove_entry(&mut self, name: &str) -> Option<Entry> {
+        let inner = self.inner.as_mut()?;
+        let removed = inner.names.remove(name)?;
+        inner.order.take();
+        Some(removed)
+    }
+
+    /// The node of child `name`.
+    pub fn get(&self, name: &str) -> Option<NodeRef> {
+        self.inner.as_ref()?.names.get(name)?.node
+    }
+
+    /// Empties the set as if it had never held a name, handing back every
+    /// name with its node, in no particular order.
+    pub fn drain(&mut self) -> Vec<Listed> {
+        let Some(inner) = self.inner.take() else {
+            return Vec::new();
         };
-        let removed = inner.names.remove(name).is_some();
-        if removed {
-            inner.order.take();
-        }
-        removed
+        let mut all = Vec::with_capacity(inner.names.len());
+        all.extend(inner.names.iter().map(|(name, e)| Listed {
+            name: name.clone(),
+            node: e.node,
+        }));
+        all
     }
 
     /// True if `name` is a child.
@@ -182,6 +210,13 @@ impl Children {
     /// True when there are no children.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Every child's name and node, in no particular order.
+    pub fn iter_nodes(&self) -> impl Iterator<Item = (&str, NodeRef)> {
+        self.inner
+            .iter()
+            .flat_map(|i| i.names.iter().filter_map(|(n, e)| Some((&**n, e.node?))))
     }
 
     /// The names in no particular order (cheapest walk).

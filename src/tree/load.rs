@@ -3,7 +3,7 @@
 //!
 //! Inserting children one by one grows a large parent's tables by doubling
 //! (a 1,000,000-child parent moved ~2,000,000 entries while loading, a tenth
-//! of the load) and looks the parent up in the path table once per child.
+//! of the load) and looks the parent up once per child.
 //! In pre-order a node's subtree comes right after it, so the loader keeps
 //! the chain of nodes whose subtree is still being read, gathers each one's
 //! children, and adds them when its subtree ends, into tables sized for them
@@ -12,14 +12,17 @@
 //! Paddock or ZooKeeper writes, but one where every parent still precedes
 //! its children) is added to its parent directly.
 
-use super::{path, DataTree, NodeBox, NodeRef};
+use super::{free_below, path, DataTree, NodeBox, NodeRef};
 use crate::jute::DecodeError;
 
 const DUPLICATE: DecodeError = DecodeError::Invalid("snapshot holds a path twice");
 
-/// The chain of nodes whose subtree is being read, with their children so far.
+/// The chain of nodes whose subtree is being read, with their children so far
+/// (owned by the loader until they are added: dropping it frees those).
 #[derive(Debug, Default)]
 pub(super) struct Loader {
+    /// Whether the root was read.
+    root_read: bool,
     /// The path of the deepest open node; every open node's path is a prefix.
     chain: String,
     /// Open nodes, root-most first.
@@ -29,8 +32,10 @@ pub(super) struct Loader {
 }
 
 /// A node whose subtree is being read.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Open {
+    /// The node, in the tree.
+    node: NodeRef,
     /// Its path's length (its path is `chain[..path_len]`).
     path_len: usize,
     /// Its children's names, one after another.
@@ -40,18 +45,28 @@ struct Open {
 }
 
 impl Loader {
-    /// Puts the root under "/" (the snapshot writes its path as "").
+    /// Makes `node` the root of `tree`, which must have no other node (the
+    /// snapshot writes the root's path as "").
     pub(super) fn add_root(
         &mut self,
         tree: &mut DataTree,
         node: NodeBox,
     ) -> Result<(), DecodeError> {
         self.close_all(tree)?;
-        if tree.nodes.insert("/".into(), node).is_some() {
+        if self.root_read {
             return Err(DUPLICATE);
         }
-        self.open_node("/");
+        self.root_read = true;
+        // The root keeps its allocation; `node`'s goes.
+        let node: &mut super::Node = &mut NodeBox::into_inner(node);
+        std::mem::swap(&mut *tree.root, node);
+        self.open_node("/", NodeRef::of(&tree.root));
         Ok(())
+    }
+
+    /// Whether the root was read.
+    pub(super) fn root_read(&self) -> bool {
+        self.root_read
     }
 
     /// Puts `node` at `path` (not the root) under its parent, which must
@@ -69,25 +84,29 @@ impl Loader {
             }
             self.close(tree)?;
         }
+        let node = node.into_ref();
         match self.open.last_mut() {
             Some(top) => {
                 top.names.push_str(name);
-                top.children.push((top.names.len(), NodeRef::of(&node)));
+                top.children.push((top.names.len(), node));
             }
             None => {
-                let parent = tree
-                    .nodes
+                let added = tree
                     .get_mut(parent)
-                    .ok_or(DecodeError::Invalid("node read before its parent"))?;
-                if !parent.children.insert(name, NodeRef::of(&node)) {
-                    return Err(DUPLICATE);
+                    .filter(|_| self.root_read)
+                    .map(|parent| parent.children.insert(name, node));
+                if added != Some(true) {
+                    // SAFETY: `node` was given up above and not added.
+                    drop(unsafe { NodeBox::from_ref(node) });
+                    return Err(match added {
+                        None => DecodeError::Invalid("node read before its parent"),
+                        Some(_) => DUPLICATE,
+                    });
                 }
             }
         }
-        self.open_node(&path);
-        if tree.nodes.insert(path.into_boxed_str(), node).is_some() {
-            return Err(DUPLICATE);
-        }
+        tree.count += 1;
+        self.open_node(&path, node);
         Ok(())
     }
 
@@ -96,13 +115,24 @@ impl Loader {
         self.close_all(tree)
     }
 
-    /// Makes `path` (a child of the deepest open node, or any path when
-    /// none is open) the deepest open node.
-    fn open_node(&mut self, path: &str) {
+    /// Makes `node` at `path` (a child of the deepest open node, or any
+    /// node when none is open) the deepest open node.
+    fn open_node(&mut self, path: &str, node: NodeRef) {
         self.chain.clear();
         self.chain.push_str(path);
-        let mut open = self.spare.pop().unwrap_or_default();
-        open.path_len = path.len();
+        let open = match self.spare.pop() {
+            Some(mut open) => {
+                open.node = node;
+                open.path_len = path.len();
+                open
+            }
+            None => Open {
+                node,
+                path_len: path.len(),
+                names: String::new(),
+                children: Vec::new(),
+            },
+        };
         self.open.push(open);
     }
 
@@ -117,10 +147,10 @@ impl Loader {
     fn close(&mut self, tree: &mut DataTree) -> Result<(), DecodeError> {
         let mut open = self.open.pop().expect("a node is open");
         if !open.children.is_empty() {
-            let node = tree
-                .nodes
-                .get_mut(&self.chain[..open.path_len])
-                .expect("an open node is in the path table");
+            // SAFETY: an open node is in `tree` (added before it was
+            // opened, and nothing is freed while loading), which is
+            // borrowed mutably here.
+            let node = unsafe { open.node.get_mut(tree) };
             let (names, children) = (open.names.as_str(), &open.children);
             let start = |i: usize| if i == 0 { 0 } else { children[i - 1].0 };
             let added = node.children.insert_many(
@@ -129,6 +159,17 @@ impl Loader {
                 |i| children[i].1,
             );
             if !added {
+                // A name twice: the set holds the node read last of it; free
+                // the others (the load fails, the tree goes with the rest).
+                for (i, &(_, child)) in children.iter().enumerate() {
+                    let name = &names[start(i)..children[i].0];
+                    if node.children.get(name) != Some(child) {
+                        // SAFETY: gathered, and not in the set.
+                        let mut child = unsafe { NodeBox::from_ref(child) };
+                        free_below(&mut child, 0, |_, _| {});
+                    }
+                }
+                open.children.clear();
                 return Err(DUPLICATE);
             }
             open.names.clear();
@@ -136,5 +177,18 @@ impl Loader {
         }
         self.spare.push(open);
         Ok(())
+    }
+}
+
+impl Drop for Loader {
+    /// Frees the nodes gathered and not yet added (a load that failed).
+    fn drop(&mut self) {
+        for open in &mut self.open {
+            for (_, child) in open.children.drain(..) {
+                // SAFETY: gathered children are the loader's until added.
+                let mut child = unsafe { NodeBox::from_ref(child) };
+                free_below(&mut child, 0, |_, _| {});
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
-//! The in-memory data tree (ZooKeeper's DataTree): nodes by path, their persisted
-//! Stat, shared ACLs, and the indexes of ephemeral, container and TTL nodes.
+//! The in-memory data tree (ZooKeeper's DataTree): nodes found by path, their
+//! persisted Stat, shared ACLs, and the indexes of ephemeral, container and
+//! TTL nodes.
 //!
 //! The tree only changes through `txn::apply`, which calls the mutators here with
 //! values that `txn::prep` already validated; a mutator that finds the tree in a
@@ -22,9 +23,8 @@ pub mod sharded;
 use crate::jute::records::{Acl, Stat, StatPersisted};
 use crate::proto::ErrorCode;
 use acl_cache::{read_acl_unsafe, AclCache, OPEN_ACL_INDEX};
-use children::Children;
+use children::{Children, Listed};
 use ephemerals::EphemeralSet;
-use sharded::ShardedMap;
 use std::collections::{BTreeSet, HashMap};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -78,15 +78,15 @@ pub fn nodes_freed() -> u64 {
     NODES_FREED.load(Ordering::Relaxed)
 }
 
-/// The address of a node in a tree's path table (each node is allocated on
-/// its own there, [`NodeBox`], so it keeps its address while the table
-/// grows), kept by its parent's child set so that a walk need not look every
-/// child up by path.
+/// The address of a node (each node is allocated on its own, [`NodeBox`],
+/// so it keeps its address), held by its parent's child set, which owns the
+/// node through it: the tree frees a node only when it takes it out of its
+/// parent's set (a delete) or when the tree itself is dropped.
 ///
 /// A node is only freed by dropping it, which counts in [`nodes_freed`], so
 /// a `NodeRef` read while its node was alive may be dereferenced as long as
 /// that count has not moved since ([`NodeRef::get`]).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NodeRef(NonNull<Node>);
 
 // SAFETY: a NodeRef is only an address until `get`, whose caller holds the
@@ -114,13 +114,25 @@ impl NodeRef {
         // the shared borrow of its tree keeps it from being changed.
         unsafe { self.0.as_ref() }
     }
+
+    /// The node, mutable.
+    ///
+    /// # Safety
+    /// The node is in `tree` (borrowed mutably, so nothing else reaches it).
+    unsafe fn get_mut(mut self, tree: &mut DataTree) -> &mut Node {
+        let _ = tree;
+        // SAFETY: the node is alive and the tree's mutable borrow makes the
+        // access unique (the caller's contract).
+        unsafe { self.0.as_mut() }
+    }
 }
 
-/// A node's own allocation, owned by the path table: a `Box` that moving
-/// does not reassert. Moving a `Box` claims unique access to what it points
-/// to, which would void the [`NodeRef`]s taken from it whenever the table
-/// moves its entries; this owner is only an address until it is
-/// dereferenced, so they stay valid until the node is dropped.
+/// A node's own allocation: a `Box` that moving does not reassert, and that
+/// can be handed to a child set as a [`NodeRef`] (`into_ref`) and taken back
+/// (`from_ref`). Moving a `Box` claims unique access to what it points to,
+/// which would void the [`NodeRef`]s taken from it; this owner is only an
+/// address until it is dereferenced, so they stay valid until the node is
+/// dropped.
 #[derive(Debug)]
 struct NodeBox(NonNull<Node>);
 
@@ -133,6 +145,31 @@ impl NodeBox {
     /// Moves `node` into an allocation of its own.
     fn new(node: Node) -> NodeBox {
         NodeBox(NonNull::from(Box::leak(Box::new(node))))
+    }
+
+    /// Gives up the node to the owner of the returned address (a child set).
+    fn into_ref(self) -> NodeRef {
+        let node = NodeRef(self.0);
+        std::mem::forget(self);
+        node
+    }
+
+    /// The node, out of its allocation.
+    fn into_inner(self) -> Node {
+        // SAFETY: the allocation is this NodeBox's, from Box::leak in `new`,
+        // and `self` is forgotten below so it is not freed twice.
+        let node = unsafe { Box::from_raw(self.0.as_ptr()) };
+        std::mem::forget(self);
+        *node
+    }
+
+    /// Takes back a node given up by [`into_ref`](Self::into_ref).
+    ///
+    /// # Safety
+    /// `node` came from `into_ref` and is taken back once: its owner (a child
+    /// set) no longer holds it.
+    unsafe fn from_ref(node: NodeRef) -> NodeBox {
+        NodeBox(node.0)
     }
 }
 
@@ -160,7 +197,8 @@ impl Drop for NodeBox {
     }
 }
 
-/// One znode. Children are stored by name; the full path is the map key.
+/// One znode. Its children are stored by name, each owned by this node's
+/// child set; a node's path is the names on the way down from the root.
 #[derive(Debug)]
 pub struct Node {
     /// The data; `None` when a client created it with null data (returned as length −1).
@@ -181,6 +219,22 @@ impl Node {
             stat,
             children: Children::default(),
         }
+    }
+
+    /// Child `name`.
+    pub fn child(&self, name: &str) -> Option<&Node> {
+        let node = self.children.get(name)?;
+        // SAFETY: the child set owns the node (see NodeRef); borrowing this
+        // node borrows it.
+        Some(unsafe { node.0.as_ref() })
+    }
+
+    /// Child `name`, mutable.
+    fn child_mut(&mut self, name: &str) -> Option<&mut Node> {
+        let mut node = self.children.get(name)?;
+        // SAFETY: as for `child`; the mutable borrow of this node makes the
+        // access unique.
+        Some(unsafe { node.0.as_mut() })
     }
 
     /// The Stat clients see: derived counts filled in, client-visible cversion
@@ -252,13 +306,13 @@ pub const CONFIG_PATH: &str = "/zookeeper/config";
 /// The data tree.
 #[derive(Debug)]
 pub struct DataTree {
-    /// Every node by full path ("/" is the root). Each node is allocated on
-    /// its own ([`NodeBox`]): the table then holds 24-byte entries, so its
-    /// spare buckets cost little memory (a table is up to half empty),
-    /// growing it moves little under a create flood, and a node keeps its
-    /// address ([`NodeRef`]).
-    /// Sharded: growing rehashes a 64th of the paths at a time.
-    nodes: ShardedMap<Box<str>, NodeBox>,
+    /// The root, "/". Every other node is owned by its parent's child set
+    /// and found by walking down from here, one name at a time: there is no
+    /// table of every path (at 1,000,000 znodes it held ~65 MiB of entries
+    /// and path strings, a sixth of the server's memory).
+    root: NodeBox,
+    /// Nodes in the tree, the root included.
+    count: usize,
     /// Shared ACL lists.
     acls: AclCache,
     /// Ephemeral paths by owning session, each set ordered as ZooKeeper's.
@@ -279,8 +333,10 @@ impl DataTree {
     /// A tree holding only "/", "/zookeeper", "/zookeeper/quota" and "/zookeeper/config",
     /// with zero Stats as in ZooKeeper.
     pub fn new(extended_types: bool) -> DataTree {
+        let empty = || Some(Vec::new().into_boxed_slice());
         let mut tree = DataTree {
-            nodes: ShardedMap::default(),
+            root: NodeBox::new(Node::new(empty(), OPEN_ACL_INDEX, StatPersisted::default())),
+            count: 1,
             acls: AclCache::default(),
             ephemerals: HashMap::new(),
             containers: BTreeSet::new(),
@@ -289,11 +345,6 @@ impl DataTree {
             extended_types,
             approximate_data_size: 0,
         };
-        let empty = || Some(Vec::new().into_boxed_slice());
-        tree.nodes.insert(
-            "/".into(),
-            NodeBox::new(Node::new(empty(), OPEN_ACL_INDEX, StatPersisted::default())),
-        );
         tree.attach(
             "/",
             "zookeeper",
@@ -322,13 +373,14 @@ impl DataTree {
         let path = path::join(parent, name);
         self.approximate_data_size +=
             (path.len() + node.data.as_ref().map_or(0, |d| d.len())) as u64;
-        let node = NodeBox::new(node);
-        self.nodes
+        let node = NodeBox::new(node).into_ref();
+        let added = self
             .get_mut(parent)
             .expect("parent exists")
             .children
-            .insert(name, NodeRef::of(&node));
-        self.nodes.insert(path.into(), node);
+            .insert(name, node);
+        assert!(added, "a new tree's nodes are attached once");
+        self.count += 1;
     }
 
     /// Whether TTL encodings are recognised (zookeeper.extendedTypesEnabled).
@@ -338,7 +390,43 @@ impl DataTree {
 
     /// The node at `path`.
     pub fn get(&self, path: &str) -> Option<&Node> {
-        self.nodes.get(path).map(|n| &**n)
+        let mut node: &Node = &self.root;
+        for name in path::components(path)? {
+            node = node.child(name)?;
+        }
+        Some(node)
+    }
+
+    /// The node at `path`, mutable.
+    fn get_mut(&mut self, path: &str) -> Option<&mut Node> {
+        descend_mut(&mut self.root, path)
+    }
+
+    /// Calls `visit` with the path and node of `top` and of every node below
+    /// it, parents before their children; nothing when `top` does not exist.
+    /// (An explicit stack: a path may be ~1 MB deep.)
+    pub(crate) fn visit_subtree(&self, top: &str, mut visit: impl FnMut(&str, &Node)) {
+        let Some(node) = self.get(top) else {
+            return;
+        };
+        let mut path = top.to_owned();
+        visit(&path, node);
+        let mut stack = vec![(node.children.iter_nodes(), path.len())];
+        while let Some((children, parent_len)) = stack.last_mut() {
+            let Some((name, child)) = children.next() else {
+                stack.pop();
+                continue;
+            };
+            path.truncate(*parent_len);
+            if path != "/" {
+                path.push('/');
+            }
+            path.push_str(name);
+            // SAFETY: the child set of a node of this (borrowed) tree owns it.
+            let child = unsafe { child.get(self) };
+            visit(&path, child);
+            stack.push((child.children.iter_nodes(), path.len()));
+        }
     }
 
     /// The client-visible Stat of the node at `path`.
@@ -353,24 +441,18 @@ impl DataTree {
 
     /// Number of nodes as ZooKeeper counts them (its map holds the root twice, as "" and "/").
     pub fn node_count(&self) -> usize {
-        self.nodes.len() + 1
+        self.count + 1
     }
 
     /// Number of descendants of `path` (all levels); `None` if it does not exist.
     pub fn all_children_number(&self, path: &str) -> Option<usize> {
         if path == "/" {
-            return self.nodes.contains_key("/").then(|| self.nodes.len() - 1);
+            return Some(self.count - 1);
         }
-        let node = self.nodes.get(path)?;
+        self.get(path)?;
         let mut count = 0;
-        let mut stack: Vec<String> = node.children.iter().map(|c| path::join(path, c)).collect();
-        while let Some(p) = stack.pop() {
-            count += 1;
-            if let Some(n) = self.nodes.get(p.as_str()) {
-                stack.extend(n.children.iter().map(|c| path::join(&p, c)));
-            }
-        }
-        Some(count)
+        self.visit_subtree(path, |_, _| count += 1);
+        Some(count - 1)
     }
 
     /// Ephemeral paths owned by `session_id`, in the order of ZooKeeper's
@@ -414,7 +496,7 @@ impl DataTree {
     /// child (or, when `max_never_used_ms` > 0, were created that long ago),
     /// and childless TTL nodes not modified for their TTL.
     pub fn reapable(&self, now_ms: i64, max_never_used_ms: i64) -> Vec<String> {
-        let childless = |p: &str| self.nodes.get(p).filter(|n| n.children.is_empty());
+        let childless = |p: &str| self.get(p).filter(|n| n.children.is_empty());
         let mut out = Vec::new();
         for path in self.containers() {
             let Some(n) = childless(path) else { continue };
@@ -452,10 +534,7 @@ impl DataTree {
     /// version −1, `mtime_ms` (the start time) and the configuration's
     /// version as mzxid (0 for a static configuration).
     pub fn set_ensemble_config(&mut self, text: &[u8], mtime_ms: i64, version: i64) {
-        let node = self
-            .nodes
-            .get_mut(CONFIG_PATH)
-            .expect("/zookeeper/config exists");
+        let node = self.get_mut(CONFIG_PATH).expect("/zookeeper/config exists");
         let old_len = node.data.as_ref().map_or(0, |d| d.len());
         node.data = Some(text.to_vec().into_boxed_slice());
         node.stat.version = -1;
@@ -490,7 +569,7 @@ impl DataTree {
         events: &mut Vec<TreeEvent>,
     ) -> Result<Stat, ErrorCode> {
         let (parent_path, name) = path::split(path).ok_or(ErrorCode::NoNode)?;
-        let parent = self.nodes.get_mut(parent_path).ok_or(ErrorCode::NoNode)?;
+        let parent = descend_mut(&mut self.root, parent_path).ok_or(ErrorCode::NoNode)?;
         if parent.children.contains(name) {
             return Err(ErrorCode::NodeExists);
         }
@@ -507,8 +586,10 @@ impl DataTree {
             pzxid: zxid,
         };
         let node = NodeBox::new(Node::new(data.map(Box::from), self.acls.intern(acl), stat));
-        parent.children.insert(name, NodeRef::of(&node));
         let client_stat = node.client_stat(self.extended_types);
+        prefault::note_node(self.count, &*node);
+        parent.children.insert(name, node.into_ref());
+        self.count += 1;
         self.approximate_data_size += (path.len() + data.map_or(0, <[u8]>::len)) as u64;
         let key: Box<str> = path.into();
         match EphemeralType::of(ephemeral_owner, self.extended_types) {
@@ -526,8 +607,6 @@ impl DataTree {
             }
             EphemeralType::Void => {}
         }
-        prefault::note_node(self.nodes.len(), &*node);
-        self.nodes.insert(key, node);
         events.push(TreeEvent::Created { path: path.into() });
         Ok(client_stat)
     }
@@ -540,15 +619,27 @@ impl DataTree {
         events: &mut Vec<TreeEvent>,
     ) -> Result<(), ErrorCode> {
         let (parent_path, name) = path::split(path).ok_or(ErrorCode::NoNode)?;
-        let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
+        let parent = self.get_mut(parent_path).ok_or(ErrorCode::NoNode)?;
+        let node = parent.children.take(name).ok_or(ErrorCode::NoNode)?;
+        if zxid > parent.stat.pzxid {
+            parent.stat.pzxid = zxid;
+        }
+        // SAFETY: taken out of its parent's set, which owned it.
+        let mut node = unsafe { NodeBox::from_ref(node) };
+        self.count -= 1;
         self.acls.release(node.acl);
         self.approximate_data_size -=
             (path.len() + node.data.as_ref().map_or(0, |d| d.len())) as u64;
-        if let Some(parent) = self.nodes.get_mut(parent_path) {
-            parent.children.remove(name);
-            if zxid > parent.stat.pzxid {
-                parent.stat.pzxid = zxid;
-            }
+        if !node.children.is_empty() {
+            // Only a replay over a fuzzy snapshot deletes a node that has
+            // children (prep refuses it): they go with it, as a later txn
+            // of the log re-creates them.
+            free_below(&mut node, path.len(), |freed, len| {
+                self.count -= 1;
+                self.acls.release(freed.acl);
+                self.approximate_data_size -=
+                    (len + freed.data.as_ref().map_or(0, |d| d.len())) as u64;
+            });
         }
         match EphemeralType::of(node.stat.ephemeral_owner, self.extended_types) {
             EphemeralType::Container => {
@@ -581,7 +672,7 @@ impl DataTree {
         time: i64,
         events: &mut Vec<TreeEvent>,
     ) -> Result<Stat, ErrorCode> {
-        let node = self.nodes.get_mut(path).ok_or(ErrorCode::NoNode)?;
+        let node = descend_mut(&mut self.root, path).ok_or(ErrorCode::NoNode)?;
         let old_len = node.data.as_ref().map_or(0, |d| d.len()) as u64;
         node.data = data.map(Box::from);
         node.stat.mtime = time;
@@ -597,7 +688,7 @@ impl DataTree {
     /// Replaces a node's ACL and sets its aversion (ZooKeeper's `setACL`).
     pub fn set_acl(&mut self, path: &str, acl: &[Acl], aversion: i32) -> Result<Stat, ErrorCode> {
         let new_index = self.acls.intern(acl);
-        let Some(node) = self.nodes.get_mut(path) else {
+        let Some(node) = descend_mut(&mut self.root, path) else {
             self.acls.release(new_index);
             return Err(ErrorCode::NoNode);
         };
@@ -606,6 +697,43 @@ impl DataTree {
         let stat = node.client_stat(self.extended_types);
         self.acls.release(old_index);
         Ok(stat)
+    }
+}
+
+/// The node at `path` below `root`, mutable (a function of the root alone,
+/// so that the tree's other fields stay free to borrow).
+fn descend_mut<'a>(root: &'a mut Node, path: &str) -> Option<&'a mut Node> {
+    let mut node = root;
+    for name in path::components(path)? {
+        node = node.child_mut(name)?;
+    }
+    Some(node)
+}
+
+/// Frees every node below `node`, whose path is `path_len` bytes long,
+/// one at a time (a recursive drop could overflow the stack on a deep
+/// tree), first calling `freed` with each and the length of its path.
+fn free_below(node: &mut Node, path_len: usize, mut freed: impl FnMut(&Node, usize)) {
+    let mut below: Vec<(Listed, usize)> = node
+        .children
+        .drain()
+        .into_iter()
+        .map(|c| (c, path_len))
+        .collect();
+    while let Some((child, parent_len)) = below.pop() {
+        let Some(node) = child.node else { continue };
+        // SAFETY: drained from its parent's set, which owned it.
+        let mut node = unsafe { NodeBox::from_ref(node) };
+        let len = parent_len + 1 + child.name.len();
+        freed(&node, len);
+        below.extend(node.children.drain().into_iter().map(|c| (c, len)));
+    }
+}
+
+impl Drop for DataTree {
+    /// Frees every node.
+    fn drop(&mut self) {
+        free_below(&mut self.root, 1, |_, _| {});
     }
 }
 

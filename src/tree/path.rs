@@ -16,6 +16,19 @@ pub fn join_into(out: &mut String, parent: &str, name: &str) {
     out.push_str(name);
 }
 
+/// The names along `path` from the root down (none for "/"); `None` when it
+/// does not start with '/'. An empty name (from "//" or a trailing '/')
+/// names no node.
+pub fn components(path: &str) -> Option<impl Iterator<Item = &str>> {
+    let below_root = path.strip_prefix('/')?;
+    Some(
+        Some(below_root)
+            .filter(|r| !r.is_empty())
+            .into_iter()
+            .flat_map(|r| r.split('/')),
+    )
+}
+
 /// Splits a path at its last '/' into parent path and child name; the parent of
 /// a top-level node is "/". `None` for a path without '/' or for "/".
 pub fn split(path: &str) -> Option<(&str, &str)> {
@@ -66,6 +79,20 @@ fn allowed_char(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn components_name_each_level() {
+        fn names(p: &str) -> Option<Vec<&str>> {
+            components(p).map(|c| c.collect())
+        }
+        assert_eq!(names("/"), Some(vec![]));
+        assert_eq!(names("/a"), Some(vec!["a"]));
+        assert_eq!(names("/a/bc/d"), Some(vec!["a", "bc", "d"]));
+        assert_eq!(names("/a//b"), Some(vec!["a", "", "b"]));
+        assert_eq!(names("/a/"), Some(vec!["a", ""]));
+        assert_eq!(names(""), None);
+        assert_eq!(names("a/b"), None);
+    }
 
     #[test]
     fn validation_matches_zookeeper_rules() {

@@ -1,8 +1,8 @@
-//! The hasher of the tree's path and child-name tables.
+//! The hasher of the tree's child-name tables.
 //!
 //! std's default SipHash-1-3 took over a third of the time of loading a
-//! 1,000,000-node snapshot (every node is hashed into the path table and its
-//! parent's child table, and again whenever a table grows). This hasher
+//! 1,000,000-node snapshot (every node was hashed into a table of paths and
+//! its parent's child table, and again whenever a table grows). This hasher
 //! multiplies eight bytes at a time into the state instead, several times
 //! faster on paths of a few dozen bytes. Each table gets a random seed, so
 //! which paths share a bucket differs between tables and between runs; it is

@@ -139,11 +139,7 @@ impl DataTree {
     pub fn max_prefix_with_quota(&self, path: &str) -> Option<String> {
         // Most trees have no quota at all: every write asks, so answer that
         // without building a limits path per ancestor.
-        if self
-            .nodes
-            .get(QUOTA_PATH)
-            .is_none_or(|q| q.children.is_empty())
-        {
+        if self.get(QUOTA_PATH).is_none_or(|q| q.children.is_empty()) {
             return None;
         }
         let mut limits = String::new();
@@ -151,7 +147,7 @@ impl DataTree {
         while candidate != "/" && !candidate.is_empty() {
             limits.clear();
             limits.extend([QUOTA_PATH, candidate, "/", LIMITS_NODE]);
-            if self.nodes.contains_key(limits.as_str()) {
+            if self.get(&limits).is_some() {
                 return Some(candidate.to_owned());
             }
             candidate = path::parent_of(candidate)?;
@@ -182,11 +178,10 @@ impl DataTree {
     /// Recounts every quota's stats node from the tree (ZooKeeper's setupQuota
     /// after a snapshot is loaded).
     pub fn recount_quotas(&mut self) {
-        let prefixes: Vec<String> = self
-            .nodes
-            .keys()
-            .filter_map(|p| quota_owner(p, LIMITS_NODE))
-            .collect();
+        let mut prefixes = Vec::new();
+        self.visit_subtree(QUOTA_PATH, |p, _| {
+            prefixes.extend(quota_owner(p, LIMITS_NODE));
+        });
         for prefix in prefixes {
             self.recount_quota(&prefix);
         }
@@ -197,7 +192,7 @@ impl DataTree {
         let Some(prefix) = self.max_prefix_with_quota(path) else {
             return;
         };
-        let Some(node) = self.nodes.get_mut(stats_path(&prefix).as_str()) else {
+        let Some(node) = self.get_mut(&stats_path(&prefix)) else {
             return;
         };
         let mut stats = StatsTrack::parse(node.data.as_deref().unwrap_or_default());
@@ -210,19 +205,14 @@ impl DataTree {
     /// of the subtree at `prefix` (ZooKeeper's updateQuotaForPath).
     fn recount_quota(&mut self, prefix: &str) {
         let (mut count, mut bytes) = (0i64, 0i64);
-        let mut stack = vec![prefix.to_owned()];
-        while let Some(p) = stack.pop() {
-            let Some(node) = self.nodes.get(p.as_str()) else {
-                continue;
-            };
+        self.visit_subtree(prefix, |_, node| {
             count += 1;
             bytes += node.data.as_ref().map_or(0, |d| d.len()) as i64;
-            stack.extend(node.children.iter().map(|c| path::join(&p, c)));
-        }
+        });
         let mut stats = StatsTrack::default();
         stats.set("count", count);
         stats.set("bytes", bytes);
-        if let Some(node) = self.nodes.get_mut(stats_path(prefix).as_str()) {
+        if let Some(node) = self.get_mut(&stats_path(prefix)) {
             node.data = Some(stats.to_text().into_bytes().into_boxed_slice());
         }
     }
@@ -235,8 +225,7 @@ impl DataTree {
             return QuotaCheck::default();
         };
         let data = |p: String| {
-            self.nodes
-                .get(p.as_str())
+            self.get(&p)
                 .map(|n| StatsTrack::parse(n.data.as_deref().unwrap_or_default()))
         };
         let (Some(limits), Some(current)) = (data(limits_path(&prefix)), data(stats_path(&prefix)))

@@ -22,8 +22,7 @@
 
 use super::acl_cache::OPEN_ACL_INDEX;
 use super::load::Loader;
-use super::sharded::ShardedMap;
-use super::{AclCache, DataTree, EphemeralType, Node, NodeBox};
+use super::{free_below, AclCache, DataTree, EphemeralType, Node, NodeBox};
 use crate::jute::records::{Acl, StatPersisted};
 use crate::jute::{write_buffer, write_ustring, DecodeError, JResult, Record};
 use std::collections::{BTreeSet, HashMap};
@@ -32,9 +31,6 @@ use std::sync::Arc;
 /// The path that ends the node list (no real node has it: the root is "").
 pub(super) const TERMINATOR: &str = "/";
 
-/// Bytes a typical node takes in a snapshot, for sizing the table on load.
-const NODE_BYTES_GUESS: usize = 180;
-
 impl DataTree {
     /// Appends the ACL cache, every node in pre-order and the terminator, in
     /// ZooKeeper's snapshot layout. ACL indices are the cache's own, so every
@@ -42,19 +38,19 @@ impl DataTree {
     pub fn write_snapshot_part(&self, out: &mut Vec<u8>) {
         // Per node: path and data (counted in approximate_data_size) plus
         // 76 bytes of lengths, ACL index and stat.
-        out.reserve(self.approximate_data_size as usize + 76 * self.nodes.len());
+        out.reserve(self.approximate_data_size as usize + 76 * self.count);
         self.write_acl_cache(out);
         self.write_nodes(out);
         write_ustring(out, Some(TERMINATOR));
     }
 
     fn write_acl_cache(&self, out: &mut Vec<u8>) {
-        let used: BTreeSet<i64> = self
-            .nodes
-            .values()
-            .map(|n| n.acl)
-            .filter(|&i| i != OPEN_ACL_INDEX)
-            .collect();
+        let mut used = BTreeSet::new();
+        self.visit_subtree("/", |_, n| {
+            if n.acl != OPEN_ACL_INDEX {
+                used.insert(n.acl);
+            }
+        });
         (used.len() as i32).write(out);
         for index in used {
             index.write(out);
@@ -65,20 +61,22 @@ impl DataTree {
     }
 
     fn write_nodes(&self, out: &mut Vec<u8>) {
-        let root = self.nodes.get("/").expect("the root always exists");
+        let root = &*self.root;
         write_node(out, "", root);
         // Explicit stack: a path may be ~1 MB deep, far beyond the call stack.
         let mut path = String::new();
         let mut stack = vec![(root.children.java_order().iter(), 0usize)];
         while let Some((children, parent_len)) = stack.last_mut() {
-            let Some(name) = children.next() else {
+            let Some(child) = children.next() else {
                 stack.pop();
                 continue;
             };
             path.truncate(*parent_len);
             path.push('/');
-            path.push_str(name);
-            let node = self.nodes.get(path.as_str()).expect("children exist");
+            path.push_str(child);
+            let node = child.node.expect("a child has its node");
+            // SAFETY: listed from a node of this tree, borrowed meanwhile.
+            let node = unsafe { node.get(self) };
             write_node(out, &path, node);
             stack.push((node.children.java_order().iter(), path.len()));
         }
@@ -96,14 +94,11 @@ impl DataTree {
     ) -> Result<(DataTree, &[u8]), DecodeError> {
         let (mut rest, file_acls) = nom_result(read_acl_cache(input))?;
         let mut tree = DataTree::new(extended_types);
-        tree.nodes = ShardedMap::default();
+        // Only the root's allocation is kept: the snapshot's root replaces it.
+        free_below(&mut tree.root, 1, |_, _| {});
+        tree.count = 1;
         tree.acls = AclCache::default();
         tree.approximate_data_size = 0;
-        // Room for the nodes of a typical snapshot (a path of a few dozen bytes
-        // and ~100 bytes of data each): growing the table from empty rehashed
-        // it twenty times while loading 1,000,000 nodes. A larger guess would
-        // leave table memory unused for the server's life.
-        tree.nodes.reserve(input.len() / NODE_BYTES_GUESS);
         let mut loader = Loader::default();
         loop {
             let (after_path, path) = nom_result(String::read(rest))?;
@@ -123,10 +118,10 @@ impl DataTree {
             tree.insert_read_node(&mut loader, path, Node::new(node.0, acl, node.2))?;
             rest = after_node;
         }
-        loader.finish(&mut tree)?;
-        if !tree.nodes.contains_key("/") {
+        if !loader.root_read() {
             return Err(DecodeError::Invalid("snapshot has no root node"));
         }
+        loader.finish(&mut tree)?;
         // As ZooKeeper after loading a snapshot: recount every quota'd subtree.
         tree.recount_quotas();
         Ok((tree, rest))
@@ -148,7 +143,7 @@ impl DataTree {
         // As `DataTree::new`, the root's path and data are not counted.
         let data_len = node.data.as_ref().map_or(0, |d| d.len());
         self.approximate_data_size += (snap_path.len() + data_len) as u64;
-        super::prefault::note_node(self.nodes.len(), &*node);
+        super::prefault::note_node(self.count, &*node);
         loader.add(self, snap_path, node)
     }
 
@@ -175,7 +170,7 @@ impl DataTree {
     /// its pzxid to `zxid`, when that cversion is higher than the current one.
     /// Returns false, changing nothing, when `parent` does not exist.
     pub fn raise_cversion_pzxid(&mut self, parent: &str, parent_cversion: i32, zxid: i64) -> bool {
-        let Some(node) = self.nodes.get_mut(parent) else {
+        let Some(node) = self.get_mut(parent) else {
             return false;
         };
         super::raise_cversion(&mut node.stat, parent_cversion, zxid);

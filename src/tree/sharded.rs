@@ -1,22 +1,24 @@
-//! A string-keyed hash table that splits into 64 shards once it holds more
-//! than [`SPLIT_AT`] entries, so that growing it rehashes one shard at a time.
+//! A string-keyed hash table (a child set's names) that splits into 64
+//! shards once it holds more than [`SPLIT_AT`] entries, so that growing it
+//! rehashes one shard at a time.
 //!
-//! One table rehashes every entry when it grows: at 460,000 paths that was a
-//! stall of ~190 ms of the core under a create flood (the path table and the
-//! child table of the parent grow together), which every request in flight
-//! waited for. With 64 shards each growth moves a 64th of the entries, and
-//! the shards, filled evenly, grow at different moments.
+//! One table rehashes every entry when it grows: at 460,000 children that
+//! was a stall of ~190 ms of the core under a create flood, which every
+//! request in flight waited for. With 64 shards each growth moves a 64th of
+//! the entries, and the shards, filled evenly, grow at different moments.
 //!
-//! Which shard a key falls in is the map's [`ShardPick`]: a seeded hash of
-//! its own by default ([`SeededPick`]), or, for child sets, the key's Java
-//! bucket ([`JavaBucketPick`]), so that a shard holds whole Java buckets and
-//! a snapshot walk can list a large child set one shard at a time
-//! (`tree::fuzzy`).
+//! A key's shard is the low bits of its Java `HashMap` hash
+//! (`children::java_hash`), so that a shard holds whole Java buckets and a
+//! snapshot walk can list a large child set one shard at a time
+//! (`tree::fuzzy`). Names spread over the shards as over Java's buckets
+//! (evenly for the usual names; names made to collide in Java's hash all
+//! land in one shard, which then grows as one table would). Within a shard
+//! a table of its own seeded hasher ([`PathHashBuilder`]) finds them.
 
 use super::path_hash::PathHashBuilder;
 use std::borrow::Borrow;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash};
+use std::hash::Hash;
 
 /// Entries above which the single table splits into shards.
 const SPLIT_AT: usize = 1 << 14;
@@ -27,78 +29,44 @@ const SHARD_BITS: u32 = 6;
 /// Keys from which [`ShardedMap::insert_many`] uses a second thread.
 const PARALLEL_MIN: usize = 1 << 16;
 
-/// Picks the shard of a key in a split map.
-pub trait ShardPick: Default {
-    /// The shard of `key`, below `1 << SHARD_BITS`; the same for equal keys.
-    fn shard(&self, key: &str) -> usize;
-}
-
-/// Picks shards by a seeded hash of the key, independent of the shards' own
-/// seeds: keys spread evenly whatever their names.
-#[derive(Debug, Clone, Default)]
-pub struct SeededPick(PathHashBuilder);
-
-impl ShardPick for SeededPick {
-    fn shard(&self, key: &str) -> usize {
-        (self.0.hash_one(key) >> (u64::BITS - SHARD_BITS)) as usize
-    }
-}
-
-/// Picks shards by the low bits of the key's Java `HashMap` hash
-/// (`children::java_hash`): keys in one bucket of a Java table of 64 buckets
-/// or more share a shard. Names spread over the shards as over Java's
-/// buckets (evenly for the usual names; names made to collide in Java's hash
-/// all land in one shard, which then grows as one table would).
-#[derive(Debug, Clone, Default)]
-pub struct JavaBucketPick;
-
-impl ShardPick for JavaBucketPick {
-    fn shard(&self, key: &str) -> usize {
-        (super::children::java_hash(key) & ((1 << SHARD_BITS) - 1)) as usize
-    }
+/// The shard of `key` in a split map: keys in one bucket of a Java table of
+/// 64 buckets or more share a shard.
+fn split_shard(key: &str) -> usize {
+    (super::children::java_hash(key) & ((1 << SHARD_BITS) - 1)) as usize
 }
 
 /// A map from string keys (`K` borrows as `str`) to `V`.
 #[derive(Debug, Clone)]
-pub struct ShardedMap<K, V, P = SeededPick> {
+pub struct ShardedMap<K, V> {
     /// One table, or `1 << SHARD_BITS` of them.
     shards: Box<[HashMap<K, V, PathHashBuilder>]>,
-    /// Picks a key's shard once split.
-    pick: P,
     /// Entries over all shards.
     len: usize,
 }
 
-impl<K, V, P: ShardPick> Default for ShardedMap<K, V, P> {
+impl<K, V> Default for ShardedMap<K, V> {
     /// An empty map (one empty table).
     fn default() -> Self {
         ShardedMap {
             shards: Box::new([HashMap::default()]),
-            pick: P::default(),
             len: 0,
         }
     }
 }
 
-impl<K: Borrow<str> + Hash + Eq, V, P: ShardPick> ShardedMap<K, V, P> {
+impl<K: Borrow<str> + Hash + Eq, V> ShardedMap<K, V> {
     /// The shard that holds `key`.
     fn shard(&self, key: &str) -> usize {
         if self.shards.len() == 1 {
             0
         } else {
-            self.pick.shard(key)
+            split_shard(key)
         }
     }
 
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&V> {
         self.shards[self.shard(key)].get(key)
-    }
-
-    /// The value of `key`, mutable.
-    pub fn get_mut(&mut self, key: &str) -> Option<&mut V> {
-        let i = self.shard(key);
-        self.shards[i].get_mut(key)
     }
 
     /// True when `key` is present.
@@ -137,17 +105,6 @@ impl<K: Borrow<str> + Hash + Eq, V, P: ShardPick> ShardedMap<K, V, P> {
         self.len == 0
     }
 
-    /// Makes room for `additional` more entries (spread evenly once split).
-    pub fn reserve(&mut self, additional: usize) {
-        if self.shards.len() == 1 && self.len + additional > SPLIT_AT {
-            self.split();
-        }
-        let shards = self.shards.len();
-        // A shard's share varies a little; an eighth more covers it.
-        let each = additional.div_ceil(shards) + additional / shards / 8;
-        self.shards.iter_mut().for_each(|s| s.reserve(each));
-    }
-
     /// Makes room for `keys`, about to be inserted: each shard for exactly
     /// the keys that fall in it, so that inserting them rehashes nothing.
     fn reserve_keys<'a>(&mut self, keys: impl ExactSizeIterator<Item = &'a str>) {
@@ -183,7 +140,6 @@ impl<K: Borrow<str> + Hash + Eq, V, P: ShardPick> ShardedMap<K, V, P> {
     where
         K: From<&'a str> + Send,
         V: Send,
-        P: Sync,
     {
         self.reserve_keys((0..count).map(&key));
         if self.shards.len() == 1 || count < PARALLEL_MIN {
@@ -193,7 +149,6 @@ impl<K: Borrow<str> + Hash + Eq, V, P: ShardPick> ShardedMap<K, V, P> {
             }
             return self.len == before + count;
         }
-        let pick = &self.pick;
         let (low, high) = self.shards.split_at_mut(self.shards.len() / 2);
         let first_high = low.len();
         // Inserts the keys that fall in `shards` (from shard `first` on);
@@ -202,8 +157,7 @@ impl<K: Borrow<str> + Hash + Eq, V, P: ShardPick> ShardedMap<K, V, P> {
             let mut added = 0;
             for i in 0..count {
                 let k = key(i);
-                if let Some(shard) = pick
-                    .shard(k)
+                if let Some(shard) = split_shard(k)
                     .checked_sub(first)
                     .and_then(|s| shards.get_mut(s))
                 {
@@ -246,11 +200,6 @@ impl<K: Borrow<str> + Hash + Eq, V, P: ShardPick> ShardedMap<K, V, P> {
         self.iter().map(|(k, _)| k)
     }
 
-    /// Every value, in no particular order.
-    pub fn values(&self) -> impl Iterator<Item = &V> {
-        self.iter().map(|(_, v)| v)
-    }
-
     /// Moves the single table's entries into the shards (once).
     fn split(&mut self) {
         let shard_count = 1usize << SHARD_BITS;
@@ -260,7 +209,7 @@ impl<K: Borrow<str> + Hash + Eq, V, P: ShardPick> ShardedMap<K, V, P> {
             .collect();
         let one = std::mem::take(&mut self.shards[0]);
         for (k, v) in one {
-            shards[self.pick.shard(k.borrow())].insert(k, v);
+            shards[split_shard(k.borrow())].insert(k, v);
         }
         self.shards = shards;
     }
@@ -288,18 +237,16 @@ mod tests {
         for i in 0..n {
             assert_eq!(m.contains_key(&format!("/n{i}")), i % 3 != 0);
         }
-        *m.get_mut("/n1").expect("present") = 100;
-        assert_eq!(m.get("/n1"), Some(&100));
+        assert_eq!(m.get("/n1"), Some(&1));
         assert_eq!(m.keys().count(), m.len());
-        let sum: u64 = m.values().map(|&v| u64::from(v)).sum();
-        // /n7 holds 70 and /n1 holds 100 instead of their numbers.
-        let expected: u64 = (0..n).filter(|i| i % 3 != 0).map(u64::from).sum::<u64>() + 63 + 99;
+        let sum: u64 = m.iter().map(|(_, &v)| u64::from(v)).sum();
+        // /n7 holds 70 instead of its number.
+        let expected: u64 = (0..n).filter(|i| i % 3 != 0).map(u64::from).sum::<u64>() + 63;
         assert_eq!(sum, expected);
     }
 
-    fn fill_evenly<P: ShardPick>(key: impl Fn(usize) -> String) {
-        let mut m: ShardedMap<Box<str>, (), P> = ShardedMap::default();
-        m.reserve(SPLIT_AT * 4);
+    fn fill_evenly(key: impl Fn(usize) -> String) {
+        let mut m: ShardedMap<Box<str>, ()> = ShardedMap::default();
         for i in 0..SPLIT_AT * 4 {
             m.insert(key(i).into(), ());
         }
@@ -315,16 +262,15 @@ mod tests {
 
     #[test]
     fn shards_fill_evenly() {
-        fill_evenly::<SeededPick>(|i| format!("/bench/c-{i:010}"));
-        // Child names, picked by Java bucket.
-        fill_evenly::<JavaBucketPick>(|i| format!("c-{i:010}"));
-        fill_evenly::<JavaBucketPick>(|i| format!("n{i}"));
-        fill_evenly::<JavaBucketPick>(|i| format!("lock-{i:x}-{}", i * 7919));
+        fill_evenly(|i| format!("c-{i:010}"));
+        fill_evenly(|i| format!("n{i}"));
+        fill_evenly(|i| format!("lock-{i:x}-{}", i * 7919));
+        fill_evenly(|i| format!("{:08x}-{i}", i * 2_654_435_761));
     }
 
     #[test]
     fn one_java_bucket_is_one_shard() {
-        let mut m: ShardedMap<Box<str>, (), JavaBucketPick> = ShardedMap::default();
+        let mut m: ShardedMap<Box<str>, ()> = ShardedMap::default();
         for i in 0..SPLIT_AT * 2 {
             m.insert(format!("k{i}").into(), ());
         }

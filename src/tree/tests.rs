@@ -120,3 +120,56 @@ fn snapshot_after_listing_and_deleting_children_sees_the_current_children() {
     let mut out = Vec::new();
     tree.write_snapshot_part(&mut out);
 }
+
+#[test]
+fn paths_are_found_by_walking_down_their_names() {
+    let mut tree = DataTree::new(false);
+    create(&mut tree, "/a", 0, 1);
+    create(&mut tree, "/a/b", 0, 2);
+    create(&mut tree, "/a/b/c", 0, 3);
+    assert_eq!(tree.stat("/a/b/c").unwrap().czxid, 3);
+    assert_eq!(tree.stat("/a/b").unwrap().num_children, 1);
+    for missing in ["", "a", "/a/", "/a//b", "/a/b/c/d", "/b", "/a/b/"] {
+        assert!(tree.get(missing).is_none(), "{missing:?}");
+    }
+    assert_eq!(tree.all_children_number("/a"), Some(2));
+    assert_eq!(tree.all_children_number("/"), Some(6));
+    assert_eq!(tree.all_children_number("/nope"), None);
+    assert_eq!(tree.node_count(), 8);
+}
+
+#[test]
+fn a_replayed_delete_of_a_node_with_children_takes_them_with_it() {
+    let mut tree = DataTree::new(false);
+    let fresh_size = tree.approximate_data_size();
+    create(&mut tree, "/p", 0, 1);
+    create(&mut tree, "/p/q", 0, 2);
+    create(&mut tree, "/p/q/r", 0, 3);
+    create(&mut tree, "/p/s", 0, 4);
+    tree.delete_node("/p", 5, &mut Vec::new()).unwrap();
+    assert_eq!(tree.node_count(), 5, "as a fresh tree");
+    assert_eq!(tree.approximate_data_size(), fresh_size);
+    assert!(tree.get("/p/q").is_none());
+    // A later create of the log puts them back.
+    create(&mut tree, "/p", 0, 6);
+    create(&mut tree, "/p/q", 0, 7);
+    assert_eq!(tree.stat("/p/q").unwrap().czxid, 7);
+}
+
+#[test]
+fn a_deep_tree_is_dropped_without_recursion() {
+    let mut tree = DataTree::new(false);
+    let mut path = String::new();
+    for depth in 0..3000 {
+        path.push_str("/d");
+        create(&mut tree, &path, 0, depth + 1);
+    }
+    assert_eq!(tree.all_children_number("/d"), Some(2999));
+    // A recursive drop of 3,000 levels needs far more than this stack.
+    std::thread::Builder::new()
+        .stack_size(32 << 10)
+        .spawn(move || drop(tree))
+        .unwrap()
+        .join()
+        .unwrap();
+}

@@ -147,9 +147,10 @@ impl Loader {
     fn close(&mut self, tree: &mut DataTree) -> Result<(), DecodeError> {
         let mut open = self.open.pop().expect("a node is open");
         if !open.children.is_empty() {
-            // SAFETY: an open node is in `tree` (added before it was
-            // opened, and nothing is freed while loading), which is
-            // borrowed mutably here.
+            // SAFETY: an open node is the tree's root or a node gathered
+            // for its parent, which the loader holds until the parent
+            // closes: alive, and reached only through the loader and the
+            // tree, both borrowed mutably here.
             let node = unsafe { open.node.get_mut(tree) };
             let (names, children) = (open.names.as_str(), &open.children);
             let start = |i: usize| if i == 0 { 0 } else { children[i - 1].0 };

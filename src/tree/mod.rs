@@ -118,7 +118,8 @@ impl NodeRef {
     /// The node, mutable.
     ///
     /// # Safety
-    /// The node is in `tree` (borrowed mutably, so nothing else reaches it).
+    /// The node is alive and reached only through `tree`, borrowed mutably
+    /// (a node of the tree, or one the snapshot loader holds for it).
     unsafe fn get_mut(mut self, tree: &mut DataTree) -> &mut Node {
         let _ = tree;
         // SAFETY: the node is alive and the tree's mutable borrow makes the

@@ -173,3 +173,125 @@ fn a_deep_tree_is_dropped_without_recursion() {
         .join()
         .unwrap();
 }
+
+mod model {
+    //! Random creates, deletes (of leaves, and of nodes with children as
+    //! only a replay does), setData and snapshot reloads against a map of
+    //! path to data.
+    use super::super::acl_cache::{open_acl_unsafe, read_acl_unsafe};
+    use super::super::fuzzy::{ChunkPool, FuzzyNodes};
+    use super::super::DataTree;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Create {
+            parent: usize,
+            name: usize,
+            len: usize,
+        },
+        Delete {
+            node: usize,
+        },
+        SetData {
+            node: usize,
+            len: usize,
+        },
+        Reload {
+            fuzzy: bool,
+        },
+    }
+
+    const NAMES: [&str; 4] = ["a", "b", "c", "a-name-longer-than-twenty-two-bytes"];
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0..64usize, 0..NAMES.len(), 0..40usize)
+                .prop_map(|(parent, name, len)| Op::Create { parent, name, len }),
+            2 => (0..64usize).prop_map(|node| Op::Delete { node }),
+            1 => (0..64usize, 0..40usize).prop_map(|(node, len)| Op::SetData { node, len }),
+            1 => any::<bool>().prop_map(|fuzzy| Op::Reload { fuzzy }),
+        ]
+    }
+
+    fn reload(tree: &DataTree, fuzzy: bool) -> DataTree {
+        let mut part = Vec::new();
+        if fuzzy {
+            let mut walk = FuzzyNodes::start(tree, &ChunkPool::default());
+            while !walk.step(tree, 3) {}
+            let chunks = walk.take_full_chunks();
+            let end = walk.finish();
+            part.extend(end.acls);
+            chunks.iter().for_each(|c| part.extend_from_slice(c));
+            part.extend(end.rest);
+        } else {
+            tree.write_snapshot_part(&mut part);
+        }
+        let (read, rest) = DataTree::read_snapshot_part(&part, false).unwrap();
+        assert!(rest.is_empty());
+        read
+    }
+
+    proptest! {
+        #[test]
+        fn the_tree_matches_a_map_of_paths(ops in proptest::collection::vec(op(), 1..80)) {
+            let mut tree = DataTree::new(false);
+            let fresh_size = tree.approximate_data_size();
+            let mut model: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+            let mut zxid = 0;
+            for op in &ops {
+                zxid += 1;
+                let paths: Vec<String> = model.keys().cloned().collect();
+                match *op {
+                    Op::Create { parent, name, len } => {
+                        let parent = if parent % (paths.len() + 1) == 0 {
+                            ""
+                        } else {
+                            paths[parent % (paths.len() + 1) - 1].as_str()
+                        };
+                        let path = format!("{parent}/{}", NAMES[name]);
+                        let data = vec![len as u8; len];
+                        let acl = if len % 2 == 0 { open_acl_unsafe() } else { read_acl_unsafe() };
+                        let made = tree.create_node(&path, Some(&data), &acl, 0, -1, zxid, 0, &mut Vec::new());
+                        prop_assert_eq!(made.is_ok(), !model.contains_key(&path));
+                        model.entry(path).or_insert(data);
+                    }
+                    Op::Delete { node } if !paths.is_empty() => {
+                        let path = &paths[node % paths.len()];
+                        tree.delete_node(path, zxid, &mut Vec::new()).unwrap();
+                        let below = format!("{path}/");
+                        model.retain(|p, _| p != path && !p.starts_with(&below));
+                    }
+                    Op::SetData { node, len } if !paths.is_empty() => {
+                        let path = &paths[node % paths.len()];
+                        let data = vec![7; len];
+                        tree.set_data(path, Some(&data), 1, zxid, 0, &mut Vec::new()).unwrap();
+                        model.insert(path.clone(), data);
+                    }
+                    Op::Reload { fuzzy } => tree = reload(&tree, fuzzy),
+                    _ => {}
+                }
+                prop_assert_eq!(tree.node_count(), model.len() + 5);
+                prop_assert_eq!(tree.all_children_number("/"), Some(model.len() + 3));
+                let size: usize = model.iter().map(|(p, d)| p.len() + d.len()).sum();
+                prop_assert_eq!(tree.approximate_data_size(), fresh_size + size as u64);
+                for (path, data) in &model {
+                    let node = tree.get(path);
+                    prop_assert!(node.is_some(), "{} missing", path);
+                    let node = node.unwrap();
+                    prop_assert_eq!(node.data.as_deref(), Some(&data[..]));
+                    let below = format!("{path}/");
+                    let children = model
+                        .keys()
+                        .filter(|p| p.strip_prefix(&below).is_some_and(|rest| !rest.contains('/')))
+                        .count();
+                    prop_assert_eq!(node.children.len(), children);
+                }
+                for path in paths.iter().filter(|p| !model.contains_key(*p)) {
+                    prop_assert!(tree.get(path).is_none(), "{} still there", path);
+                }
+            }
+        }
+    }
+}

@@ -4,8 +4,8 @@
 //! 1,000,000-node snapshot (every node was hashed into a table of paths and
 //! its parent's child table, and again whenever a table grows). This hasher
 //! multiplies eight bytes at a time into the state instead, several times
-//! faster on paths of a few dozen bytes. Each table gets a random seed, so
-//! which paths share a bucket differs between tables and between runs; it is
+//! faster on names of a few dozen bytes. Each table gets a random seed, so
+//! which names share a bucket differs between tables and between runs; it is
 //! not a keyed cryptographic hash, so a client that could observe bucket
 //! timing might still aim for collisions (as with Java's `String.hashCode`,
 //! which ZooKeeper's own tables use).

@@ -1,5 +1,6 @@
-//! Feeds arbitrary bytes to every Jute record decoder: decoding may fail but
-//! must never panic, hang or allocate beyond the input's size; whatever
+//! Feeds arbitrary bytes to every Jute record decoder, and to the other
+//! decoders of bytes from a peer or a disk: decoding may fail but must never
+//! panic, hang, leak or allocate beyond the input's size; whatever record
 //! decodes must re-encode to the bytes it consumed.
 
 #![no_main]
@@ -53,6 +54,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = paddock::proto::decode_connect_request(data);
     // The txn decoder reads the log and peers' proposals.
     let _ = paddock::txn::Txn::from_bytes(data);
+    // A snapshot's tree part (ACL cache, nodes): the loader puts each node
+    // under its parent and frees what it gathered when the input is bad.
+    let _ = paddock::tree::DataTree::read_snapshot_part(data, false);
     check_quorum_wire(data);
 });
 

@@ -439,18 +439,7 @@ mod tests {
         assert_eq!(part.len(), whole.len());
         let (read, rest) = DataTree::read_snapshot_part(&part, false).unwrap();
         assert!(rest.is_empty());
-        for p in ["/", "/p", "/p/c-0000000003"] {
-            let order = |t: &DataTree| -> Vec<String> {
-                let node = t.get(p).unwrap();
-                node.children
-                    .java_order()
-                    .iter()
-                    .map(|n| n.to_string())
-                    .collect()
-            };
-            assert_eq!(order(&read), order(&tree), "{p}");
-            assert_eq!(read.stat(p), tree.stat(p), "{p}");
-        }
+        crate::tree::tests::assert_same_listing(&read, &tree, &["/", "/p", "/p/c-0000000003"]);
     }
 
     #[test]

@@ -364,18 +364,11 @@ mod tests {
         let written = bytes(&tree);
         let (back, _) = DataTree::read_snapshot_part(&written, false).unwrap();
         assert_eq!(bytes(&back), written);
-        for p in ["/", "/p", "/p/c-0000000007", "/q"] {
-            let names = |t: &DataTree| -> Vec<String> {
-                let node = t.get(p).unwrap();
-                node.children
-                    .java_order()
-                    .iter()
-                    .map(|n| n.to_string())
-                    .collect()
-            };
-            assert_eq!(names(&back), names(&tree), "{p}");
-            assert_eq!(back.stat(p), tree.stat(p), "{p}");
-        }
+        crate::tree::tests::assert_same_listing(
+            &back,
+            &tree,
+            &["/", "/p", "/p/c-0000000007", "/q"],
+        );
     }
 
     #[test]

@@ -1,6 +1,23 @@
 use super::acl_cache::open_acl_unsafe;
 use super::*;
 
+/// Asserts that `read` (a reloaded tree) lists the children of each of
+/// `paths` in the order `tree` does, with the same Stat.
+pub(super) fn assert_same_listing(read: &DataTree, tree: &DataTree, paths: &[&str]) {
+    for &p in paths {
+        let order = |t: &DataTree| -> Vec<String> {
+            let node = t.get(p).unwrap();
+            node.children
+                .java_order()
+                .iter()
+                .map(|n| n.to_string())
+                .collect()
+        };
+        assert_eq!(order(read), order(tree), "{p}");
+        assert_eq!(read.stat(p), tree.stat(p), "{p}");
+    }
+}
+
 fn create(tree: &mut DataTree, path: &str, owner: i64, zxid: i64) -> Stat {
     tree.create_node(
         path,

@@ -193,9 +193,8 @@ pub(super) struct Core {
 /// sessions of that moment; log replay from that zxid makes it exact.
 struct FuzzySnapshot {
     zxid: i64,
-    sessions: Vec<(i64, u32)>,
     nodes: FuzzyNodes,
-    /// Spools the nodes as the walk fills chunks.
+    /// Writes the nodes as the walk fills chunks.
     writer: SnapshotWriter,
     started: Instant,
 }
@@ -907,16 +906,21 @@ impl Core {
                 return;
             }
             let zxid = self.tree.last_processed_zxid();
+            let nodes = FuzzyNodes::start(&self.tree, &self.snapshot_chunks);
+            let start = (
+                self.sessions.sessions().collect(),
+                nodes.acls_at_start().to_vec(),
+            );
             self.snapshot = Some(FuzzySnapshot {
                 zxid,
-                sessions: self.sessions.sessions().collect(),
-                nodes: FuzzyNodes::start(&self.tree, &self.snapshot_chunks),
                 writer: SnapshotWriter::start(
                     storage::snap_dir(&self.settings.data_dir),
                     zxid,
+                    start,
                     &self.snapshot_busy,
                     &self.snapshot_chunks,
                 ),
+                nodes,
                 started: Instant::now(),
             });
         }
@@ -997,7 +1001,6 @@ impl Core {
         );
         let _ = self.log_tx.send(LogCommand::Snapshot(FinishedSnapshot {
             writer: snap.writer,
-            sessions: snap.sessions,
             end: snap.nodes.finish(),
         }));
     }

@@ -189,13 +189,12 @@ pub(super) struct Core {
     replica: Option<ensemble::Replica>,
 }
 
-/// A snapshot in progress: named after the zxid it started at, its file
-/// begun with the sessions and ACL cache of that moment; log replay from
-/// that zxid makes it exact.
+/// A snapshot in progress: named after the zxid it started at, with the
+/// sessions of that moment; log replay from that zxid makes it exact.
 struct FuzzySnapshot {
     zxid: i64,
     nodes: FuzzyNodes,
-    /// Writes the file: the start, then the nodes as the walk fills chunks.
+    /// Writes the nodes as the walk fills chunks.
     writer: SnapshotWriter,
     started: Instant,
 }

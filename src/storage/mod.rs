@@ -40,9 +40,8 @@
 //!   walks the tree a slice at a time between txns (`tree::fuzzy`), each node
 //!   captured as it is when reached, and recovery replays every txn after the
 //!   zxid the walk started at (replay tolerates what the snapshot already
-//!   holds). The file starts with the sessions and ACL cache of the walk's
-//!   start and the walked nodes go into it as they come ([`SnapshotSpool`]);
-//!   it is complete, fsynced and renamed once the walk ends. A snapshot
+//!   holds). The walked nodes go to disk as they come ([`SnapshotSpool`]);
+//!   the file is complete, fsynced and renamed once the walk ends. A snapshot
 //!   of a tree at one zxid ([`snapshot_bytes`], [`write_snapshot`]) serves
 //!   tests, `import` and a learner's first snapshot.
 //! - Recovery ([`recover`]) tolerates a torn tail (truncates it and says so)

@@ -193,8 +193,9 @@ pub(super) struct Core {
 /// sessions of that moment; log replay from that zxid makes it exact.
 struct FuzzySnapshot {
     zxid: i64,
+    sessions: Vec<(i64, u32)>,
     nodes: FuzzyNodes,
-    /// Writes the nodes as the walk fills chunks.
+    /// Spools the nodes as the walk fills chunks.
     writer: SnapshotWriter,
     started: Instant,
 }
@@ -906,21 +907,16 @@ impl Core {
                 return;
             }
             let zxid = self.tree.last_processed_zxid();
-            let nodes = FuzzyNodes::start(&self.tree, &self.snapshot_chunks);
-            let start = (
-                self.sessions.sessions().collect(),
-                nodes.acls_at_start().to_vec(),
-            );
             self.snapshot = Some(FuzzySnapshot {
                 zxid,
+                sessions: self.sessions.sessions().collect(),
+                nodes: FuzzyNodes::start(&self.tree, &self.snapshot_chunks),
                 writer: SnapshotWriter::start(
                     storage::snap_dir(&self.settings.data_dir),
                     zxid,
-                    start,
                     &self.snapshot_busy,
                     &self.snapshot_chunks,
                 ),
-                nodes,
                 started: Instant::now(),
             });
         }
@@ -1001,6 +997,7 @@ impl Core {
         );
         let _ = self.log_tx.send(LogCommand::Snapshot(FinishedSnapshot {
             writer: snap.writer,
+            sessions: snap.sessions,
             end: snap.nodes.finish(),
         }));
     }

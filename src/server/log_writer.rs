@@ -40,8 +40,10 @@ pub enum LogCommand {
 /// A fuzzy snapshot whose walk is complete: what its writer thread still
 /// needs to complete `snapshot.<zxid>`.
 pub struct FinishedSnapshot {
-    /// The thread that has written the walked nodes.
+    /// The thread that has spooled the walked nodes.
     pub writer: SnapshotWriter,
+    /// The sessions (id, timeout ms) as of the start.
+    pub sessions: Vec<(i64, u32)>,
     /// The end of the walk.
     pub end: FuzzyEnd,
 }
@@ -111,7 +113,7 @@ fn run(
                 }
                 LogCommand::Snapshot(snapshot) => {
                     log.roll();
-                    snapshot.writer.finish(snapshot.end);
+                    snapshot.writer.finish(snapshot.sessions, snapshot.end);
                 }
                 LogCommand::Resume => refusing = false,
                 LogCommand::Truncate { zxid, done } => {

@@ -1,11 +1,10 @@
 //! The thread that writes one fuzzy snapshot while the core walks the tree:
-//! the file ([`SnapshotSpool`]) starts with the sessions and ACL cache of the
-//! walk's start, node chunks are written as the walk hands them over, so a
+//! node chunks go to a [`SnapshotSpool`] as the walk hands them over, so a
 //! large tree's image is never held in memory, and the file is completed once
 //! the log thread has rolled the log (see `log_writer`).
 //!
 //! A snapshot that cannot be written (the disk is full) is given up with a
-//! warning and its file removed; the log still holds every txn, so nothing
+//! warning and its spool removed; the log still holds every txn, so nothing
 //! is lost, and the next snapshot tries again.
 
 use crate::storage::{SnapshotSpool, StorageError};
@@ -20,8 +19,11 @@ use tracing::{info, warn};
 enum Piece {
     /// Node bytes, in snapshot order.
     Nodes(Vec<u8>),
-    /// The walk is over and the log rolled: complete the file.
-    End(FuzzyEnd),
+    /// The walk is over and the log rolled: write the file.
+    End {
+        sessions: Vec<(i64, u32)>,
+        end: FuzzyEnd,
+    },
 }
 
 /// Whether a snapshot's writer thread is still at work (shared by the core,
@@ -49,23 +51,15 @@ impl Drop for ClearOnDrop {
 }
 
 /// The sending side of one snapshot's writer thread. Dropped without
-/// [`finish`](Self::finish), the snapshot is abandoned and its file removed.
+/// [`finish`](Self::finish), the snapshot is abandoned and its spool removed.
 pub struct SnapshotWriter {
     tx: mpsc::Sender<Piece>,
 }
 
 impl SnapshotWriter {
-    /// Starts the thread writing `snapshot.<zxid hex>` into `dir`, beginning
-    /// with `sessions` (id, timeout ms) and the ACL cache `acls` (the snapshot's
-    /// layout) as of the walk's start; `busy` says so until the thread ends.
-    /// Chunks, once written, go back to `pool`.
-    pub fn start(
-        dir: PathBuf,
-        zxid: i64,
-        start: (Vec<(i64, u32)>, Vec<u8>),
-        busy: &Busy,
-        pool: &ChunkPool,
-    ) -> SnapshotWriter {
+    /// Starts the thread writing `snapshot.<zxid hex>` into `dir`; `busy`
+    /// says so until the thread ends. Chunks, once spooled, go back to `pool`.
+    pub fn start(dir: PathBuf, zxid: i64, busy: &Busy, pool: &ChunkPool) -> SnapshotWriter {
         let (tx, rx) = mpsc::channel();
         busy.0.store(true, Ordering::Release);
         let clear = ClearOnDrop(busy.clone());
@@ -74,7 +68,7 @@ impl SnapshotWriter {
             .name("paddock-snapshot".into())
             .spawn(move || {
                 let _clear = clear;
-                if let Err(e) = write(&dir, zxid, &start, rx, &pool) {
+                if let Err(e) = write(&dir, zxid, rx, &pool) {
                     warn!("snapshot failed (the log still holds every txn): {e}");
                 }
             });
@@ -90,39 +84,36 @@ impl SnapshotWriter {
         let _ = self.tx.send(Piece::Nodes(chunk));
     }
 
-    /// Completes the snapshot with the end of the walk; the thread writes
-    /// and installs the file, then exits.
-    pub fn finish(self, end: FuzzyEnd) {
-        let _ = self.tx.send(Piece::End(end));
+    /// Completes the snapshot with the sessions of its start and the end of
+    /// the walk; the thread writes and installs the file, then exits.
+    pub fn finish(self, sessions: Vec<(i64, u32)>, end: FuzzyEnd) {
+        let _ = self.tx.send(Piece::End { sessions, end });
     }
 }
 
-/// The writer thread: writes the start, then chunks until the end arrives,
-/// then completes the file. Returns early (dropping the unfinished file) on
-/// the first error, or when the sender is dropped without an end.
+/// The writer thread: spools chunks until the end arrives, then installs the
+/// file. Returns early (dropping the spool) on the first error, or when the
+/// sender is dropped without an end.
 fn write(
     dir: &std::path::Path,
     zxid: i64,
-    (sessions, acls): &(Vec<(i64, u32)>, Vec<u8>),
     rx: mpsc::Receiver<Piece>,
     pool: &ChunkPool,
 ) -> Result<(), StorageError> {
-    let mut spool = SnapshotSpool::create(dir, zxid, sessions, acls)?;
+    let mut spool = SnapshotSpool::create(dir, zxid)?;
     while let Ok(piece) = rx.recv() {
         match piece {
             Piece::Nodes(chunk) => {
                 spool.append(&chunk)?;
                 pool.give(chunk);
             }
-            Piece::End(end) => {
+            Piece::End { sessions, end } => {
                 let started = Instant::now();
-                let nodes = spool.len();
-                let rewritten = end.acls.is_some();
-                let path = spool.finish(end.acls.as_deref(), &end.rest)?;
+                let bytes = spool.len() + (end.acls.len() + end.rest.len()) as u64;
+                let path = spool.finish(&sessions, &end.acls, &end.rest)?;
                 info!(
                     path = %path.display(),
-                    node_bytes = nodes + end.rest.len() as u64,
-                    rewritten,
+                    bytes,
                     ms = started.elapsed().as_millis() as u64,
                     "snapshot written"
                 );
@@ -178,11 +169,9 @@ mod tests {
         let zxid = tree.last_processed_zxid();
         let busy = Busy::default();
         let pool = ChunkPool::default();
-        let mut walk = FuzzyNodes::start(&tree, &pool);
-        let sessions = vec![(0x11, 30_000)];
-        let start = (sessions.clone(), walk.acls_at_start().to_vec());
-        let writer = SnapshotWriter::start(dir.path().to_path_buf(), zxid, start, &busy, &pool);
+        let writer = SnapshotWriter::start(dir.path().to_path_buf(), zxid, &busy, &pool);
         assert!(busy.is_busy());
+        let mut walk = FuzzyNodes::start(&tree, &pool);
         let mut chunks = 0;
         while !walk.step(&tree, 100) {
             for chunk in walk.take_full_chunks() {
@@ -191,7 +180,8 @@ mod tests {
             }
         }
         assert!(chunks >= 2, "3 MB of nodes went over in chunks");
-        writer.finish(walk.finish());
+        let sessions = vec![(0x11, 30_000)];
+        writer.finish(sessions.clone(), walk.finish());
         let path = dir.path().join("snapshot.0");
         wait_for(&path);
         for _ in 0..500 {
@@ -210,63 +200,13 @@ mod tests {
     }
 
     #[test]
-    fn an_acl_new_since_the_walk_started_is_in_the_file() {
-        let dir = crate::storage::test_dir::TestDir::new();
-        let mut tree = tree_of(50);
-        let zxid = tree.last_processed_zxid();
-        let pool = ChunkPool::default();
-        let mut walk = FuzzyNodes::start(&tree, &pool);
-        let start = (vec![], walk.acls_at_start().to_vec());
-        let writer = SnapshotWriter::start(
-            dir.path().to_path_buf(),
-            zxid,
-            start,
-            &Busy::default(),
-            &pool,
-        );
-        walk.step(&tree, 5);
-        // Under the root's last child, which the walk reaches last: the new
-        // node is walked, with a list the cache did not hold at the start.
-        let last = tree
-            .get("/")
-            .unwrap()
-            .children
-            .java_order()
-            .last()
-            .unwrap()
-            .to_string();
-        let created = format!("/{last}/late");
-        // (Not READ-only for anyone: a new tree's /zookeeper/config has that.)
-        let mut acl = crate::tree::acl_cache::read_acl_unsafe();
-        acl[0].perms |= crate::proto::codes::perms::WRITE;
-        tree.create_node(&created, None, &acl, 0, -1, 100, 0, &mut Vec::new())
-            .unwrap();
-        while !walk.step(&tree, 5) {
-            walk.take_full_chunks()
-                .into_iter()
-                .for_each(|c| writer.nodes(c));
-        }
-        walk.take_full_chunks()
-            .into_iter()
-            .for_each(|c| writer.nodes(c));
-        let end = walk.finish();
-        assert!(end.acls.is_some(), "the cache of the start lacks the list");
-        writer.finish(end);
-        let path = dir.path().join(format!("snapshot.{zxid:x}"));
-        wait_for(&path);
-        let (back, _, _) = read_snapshot(&path, false).unwrap();
-        let node = back.get(&created).expect("walked");
-        assert_eq!(&**back.acl_of(node), &acl[..]);
-    }
-
-    #[test]
     fn an_abandoned_snapshot_leaves_nothing() {
         let dir = crate::storage::test_dir::TestDir::new();
         let (tx, rx) = mpsc::channel();
         tx.send(Piece::Nodes(vec![1; 100])).unwrap();
         drop(tx);
-        // The thread's body, run here: it writes, sees the sender gone, stops.
-        write(dir.path(), 7, &(vec![], vec![]), rx, &ChunkPool::default()).unwrap();
+        // The thread's body, run here: it spools, sees the sender gone, stops.
+        write(dir.path(), 7, rx, &ChunkPool::default()).unwrap();
         assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
     }
 }

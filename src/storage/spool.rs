@@ -1,103 +1,70 @@
 //! A running server's snapshot, written while its tree is still being walked.
 //!
-//! The file is written as the walk goes: header and sessions, the ACL cache
-//! as it was when the walk started, then the nodes in the chunks the walk
-//! (`tree::fuzzy`) hands over, summed as they are written and flushed every
-//! [`SYNC_EVERY`] bytes, to `snapshot.<zxid hex>.nodes.tmp`. A large tree's
-//! image is never held in memory, and each byte goes into the page cache
-//! once. When the walk ends the rest of the tree part and the seal are
-//! appended and the file renamed to `snapshot.<zxid hex>`.
-//!
-//! The ACL cache comes before the nodes in the file but a node walked late
-//! may name an ACL interned after the walk started. Then (rare: a setACL or
-//! create with a new list during the walk) the snapshot is written anew by
-//! [`install_snapshot`] with the ACL cache the walk ends with, the nodes
-//! copied from the first file by the kernel; the first file is removed.
-//! [`remove_unfinished_snapshots`] removes the files a crash left behind.
+//! A snapshot file holds the ACL cache before the nodes, but a fuzzy walk
+//! (`tree::fuzzy`) only knows every ACL its nodes name once it has reached the
+//! last node. Rather than hold a million nodes' bytes in memory until then
+//! (hundreds of MiB, alive beside the tree), the walk hands its nodes over in
+//! chunks and they go to a spool file, `snapshot.<zxid hex>.nodes.tmp`, summed
+//! as they are written. When the walk ends, the snapshot is written as
+//! [`install_snapshot`] writes any snapshot: head, ACL cache, the spooled
+//! nodes (copied file to file by the kernel, never read back into memory,
+//! and flushed as they go), the rest of the tree part and the seal, whose
+//! checksum joins the sums of the pieces. The spool file is removed when the spool is finished or
+//! dropped; [`remove_unfinished_snapshots`] removes those a crash left behind.
 
 use super::snapshot::{install_snapshot, seal, snapshot_head, Adler32, SNAP_PREFIX};
-use super::{sync_dir, StorageError};
+use super::StorageError;
 use std::fs::File;
-use std::io::{Seek, SeekFrom, Write};
+use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
 
-/// What ends the name of a snapshot being written.
+/// What ends a spool file's name.
 const SPOOL_SUFFIX: &str = ".nodes.tmp";
 
-/// Bytes of nodes written between two flushes of the file. Flushed once at
-/// its end, a 1,000,000-node snapshot (~200 MB) went to the disk in one
-/// burst that every log fsync of that moment waited behind (create flood
-/// p99 57-80 ms); flushed every 16 MiB, the log's fsyncs slip in between
-/// (19-23 ms) at the same throughput.
+/// Bytes of spooled nodes copied into the snapshot between two flushes of
+/// the file. Flushed once at the end, a 1,000,000-node snapshot (~200 MB)
+/// went to the disk in one burst that every log fsync of that moment waited
+/// behind (create flood p99 57-80 ms); flushed every 16 MiB, the log's
+/// fsyncs slip in between (19-23 ms) at the same throughput.
 const SYNC_EVERY: u64 = 16 << 20;
 
-/// A snapshot being written as its walk goes.
+/// Nodes of a snapshot in progress, on disk.
 pub struct SnapshotSpool {
     /// The snapshot directory.
     dir: PathBuf,
     /// The zxid that names the snapshot.
     zxid: i64,
-    /// The file's path until it is complete.
+    /// The spool file's path.
     path: PathBuf,
-    /// The file, open for reading and writing.
+    /// The spool file, open for writing.
     file: File,
-    /// The file header and sessions, which begin the file.
-    head: Vec<u8>,
-    /// Bytes before the nodes: `head` and the ACL cache of the walk's start.
-    before_len: u64,
-    /// Sum of the bytes before the nodes.
-    before_sum: Adler32,
-    /// Sum of the node bytes written.
+    /// Sum of the bytes spooled.
     sum: Adler32,
-    /// Node bytes written.
+    /// Bytes spooled.
     len: u64,
-    /// Bytes written since the file was last flushed.
-    unsynced: u64,
-    /// Whether the file has become the snapshot (nothing left to remove).
-    installed: bool,
 }
 
 impl SnapshotSpool {
-    /// Starts the snapshot `zxid` in `dir` (created if missing) with the
-    /// sessions (id, timeout ms) and the ACL cache (`acls`, in the
-    /// snapshot's layout) as of the walk's start.
-    pub fn create(
-        dir: &Path,
-        zxid: i64,
-        sessions: &[(i64, u32)],
-        acls: &[u8],
-    ) -> Result<SnapshotSpool, StorageError> {
+    /// Creates the spool file of the snapshot `zxid` in `dir` (created if missing).
+    pub fn create(dir: &Path, zxid: i64) -> Result<SnapshotSpool, StorageError> {
         std::fs::create_dir_all(dir).map_err(|e| StorageError::io(dir, e))?;
         let path = dir.join(format!("{SNAP_PREFIX}{:x}{SPOOL_SUFFIX}", zxid as u64));
-        // Read as well: a snapshot written anew copies the nodes from it.
-        let mut file = std::fs::OpenOptions::new()
+        // Read as well: finishing copies it into the snapshot file.
+        let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(true)
             .open(&path)
             .map_err(|e| StorageError::io(&path, e))?;
-        let head = snapshot_head(sessions);
-        let mut before_sum = Adler32::default();
-        before_sum.update(&head);
-        before_sum.update(acls);
-        let written = file.write_all(&head).and_then(|()| file.write_all(acls));
-        let spool = SnapshotSpool {
+        Ok(SnapshotSpool {
             dir: dir.to_path_buf(),
             zxid,
             path,
             file,
-            before_len: (head.len() + acls.len()) as u64,
-            head,
-            before_sum,
             sum: Adler32::default(),
             len: 0,
-            unsynced: 0,
-            installed: false,
-        };
-        // On an error the spool drops here, removing the file.
-        written.map_err(|e| StorageError::io(&spool.path, e))?;
-        Ok(spool)
+        })
     }
 
     /// Appends node bytes (in the order they go into the snapshot).
@@ -107,70 +74,41 @@ impl SnapshotSpool {
             .map_err(|e| StorageError::io(&self.path, e))?;
         self.sum.update(nodes);
         self.len += nodes.len() as u64;
-        self.unsynced += nodes.len() as u64;
-        if self.unsynced >= SYNC_EVERY {
-            self.file
-                .sync_data()
-                .map_err(|e| StorageError::io(&self.path, e))?;
-            self.unsynced = 0;
-        }
         Ok(())
     }
 
-    /// Node bytes written so far.
+    /// Bytes spooled so far.
     pub fn len(&self) -> u64 {
         self.len
     }
 
-    /// True when no node bytes were written.
+    /// True when nothing was spooled.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
-    /// Completes `snapshot.<zxid hex>` with `after` (the last nodes and the
-    /// terminator) and the seal; durable when it returns `Ok`. `acls` is
-    /// `None` when the ACL cache of the start holds every ACL the nodes
-    /// name, else the cache to write instead (the snapshot is then written
-    /// anew). The unfinished file is removed either way.
-    pub fn finish(mut self, acls: Option<&[u8]>, after: &[u8]) -> Result<PathBuf, StorageError> {
-        match acls {
-            None => self.complete(after),
-            Some(acls) => self.rewrite(acls, after),
-        }
-    }
-
-    /// Appends `after` and the seal, then gives the file its name.
-    fn complete(&mut self, after: &[u8]) -> Result<PathBuf, StorageError> {
-        let mut sum = self.before_sum.then(self.sum, self.len);
-        sum.update(after);
-        self.file
-            .write_all(after)
-            .and_then(|()| self.file.write_all(&seal(sum)))
-            .and_then(|()| self.file.sync_all())
-            .map_err(|e| StorageError::io(&self.path, e))?;
-        let final_path = self
-            .dir
-            .join(format!("{SNAP_PREFIX}{:x}", self.zxid as u64));
-        std::fs::rename(&self.path, &final_path).map_err(|e| StorageError::io(&final_path, e))?;
-        self.installed = true;
-        sync_dir(&self.dir)?;
-        Ok(final_path)
-    }
-
-    /// Writes the snapshot anew with `acls` for its ACL cache, the nodes
-    /// copied from this file.
-    fn rewrite(&mut self, acls: &[u8], after: &[u8]) -> Result<PathBuf, StorageError> {
+    /// Writes `snapshot.<zxid hex>`: the head with `sessions`, `before` (the
+    /// ACL cache), the spooled nodes, `after` (the last nodes and the
+    /// terminator), the seal; durable when it returns `Ok`. The spool file is
+    /// removed either way.
+    pub fn finish(
+        mut self,
+        sessions: &[(i64, u32)],
+        before: &[u8],
+        after: &[u8],
+    ) -> Result<PathBuf, StorageError> {
+        let head = snapshot_head(sessions);
         let mut sum = Adler32::default();
-        sum.update(&self.head);
-        sum.update(acls);
+        sum.update(&head);
+        sum.update(before);
         sum = sum.then(self.sum, self.len);
         sum.update(after);
-        let (head, len, before_len) = (&self.head, self.len, self.before_len);
         let spool = &mut self.file;
+        let len = self.len;
         install_snapshot(&self.dir, self.zxid, |out| {
-            out.write_all(head)?;
-            out.write_all(acls)?;
-            spool.seek(SeekFrom::Start(before_len))?;
+            out.write_all(&head)?;
+            out.write_all(before)?;
+            spool.rewind()?;
             let mut copied = 0u64;
             while copied < len {
                 let step = (len - copied).min(SYNC_EVERY);
@@ -183,7 +121,7 @@ impl SnapshotSpool {
             }
             if copied != len {
                 return Err(std::io::Error::other(format!(
-                    "the first file holds {copied} of {len} node bytes"
+                    "spool file holds {copied} of {len} bytes"
                 )));
             }
             out.write_all(after)?;
@@ -193,11 +131,9 @@ impl SnapshotSpool {
 }
 
 impl Drop for SnapshotSpool {
-    /// Removes the file unless it became the snapshot.
+    /// Removes the spool file.
     fn drop(&mut self) {
-        if !self.installed {
-            let _ = std::fs::remove_file(&self.path);
-        }
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
@@ -240,12 +176,12 @@ mod tests {
         names
     }
 
-    /// Writes `chunks` through a spool started with ACL cache `acls` and
-    /// finished with `end_acls`; the file and the image it must hold.
-    fn spooled(dir: &Path, acls: &[u8], end_acls: Option<&[u8]>) -> (PathBuf, Vec<u8>) {
+    #[test]
+    fn a_spooled_snapshot_is_the_image_written_in_one_go() {
+        let dir = TestDir::new();
         let sessions = [(7i64, 30_000u32), (9, 4_000)];
         let chunks: Vec<Vec<u8>> = (0..5u8).map(|i| vec![i; 70_000 + i as usize]).collect();
-        let mut spool = SnapshotSpool::create(dir, 0x1f, &sessions, acls).unwrap();
+        let mut spool = SnapshotSpool::create(dir.path(), 0x1f).unwrap();
         assert!(spool.is_empty());
         for chunk in &chunks {
             spool.append(chunk).unwrap();
@@ -254,35 +190,22 @@ mod tests {
             spool.len(),
             chunks.iter().map(|c| c.len() as u64).sum::<u64>()
         );
-        let path = spool.finish(end_acls, b"last nodes, end").unwrap();
+        let path = spool
+            .finish(&sessions, b"acls", b"last nodes, end")
+            .unwrap();
         let image = snapshot_image(&sessions, |out| {
-            out.extend_from_slice(end_acls.unwrap_or(acls));
+            out.extend_from_slice(b"acls");
             chunks.iter().for_each(|c| out.extend_from_slice(c));
             out.extend_from_slice(b"last nodes, end");
         });
-        (path, image)
-    }
-
-    #[test]
-    fn a_spooled_snapshot_is_the_image_written_in_one_go() {
-        let dir = TestDir::new();
-        let (path, image) = spooled(dir.path(), b"acls", None);
         assert_eq!(std::fs::read(&path).unwrap(), image);
-        assert_eq!(names(dir.path()), ["snapshot.1f"], "renamed, nothing left");
-    }
-
-    #[test]
-    fn acls_new_since_the_start_write_the_snapshot_anew_with_them() {
-        let dir = TestDir::new();
-        let (path, image) = spooled(dir.path(), b"acls", Some(b"acls of the end"));
-        assert_eq!(std::fs::read(&path).unwrap(), image);
-        assert_eq!(names(dir.path()), ["snapshot.1f"], "the first file is gone");
+        assert_eq!(names(dir.path()), ["snapshot.1f"], "the spool file is gone");
     }
 
     #[test]
     fn a_dropped_spool_leaves_no_file() {
         let dir = TestDir::new();
-        let mut spool = SnapshotSpool::create(dir.path(), 3, &[], b"").unwrap();
+        let mut spool = SnapshotSpool::create(dir.path(), 3).unwrap();
         spool.append(b"nodes").unwrap();
         assert_eq!(names(dir.path()), ["snapshot.3.nodes.tmp"]);
         drop(spool);

@@ -97,13 +97,6 @@ impl AclCache {
             .unwrap_or(&self.open)
     }
 
-    /// Every stored list with its index (−1 excluded), in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (i64, &Arc<[Acl]>)> {
-        self.by_index
-            .iter()
-            .map(|(&index, (list, _))| (index, list))
-    }
-
     /// Number of distinct stored lists (−1 excluded).
     pub fn len(&self) -> usize {
         self.by_index.len()

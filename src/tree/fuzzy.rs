@@ -29,19 +29,17 @@
 //! snapshot. The file then holds such a set's names in an order a reader
 //! turns into the same getChildren order.
 //!
-//! The ACL cache comes first in the file, before any node is walked: the
-//! walk gives the cache as it starts ([`FuzzyNodes::acls_at_start`]), hands
-//! the nodes out in chunks as they fill ([`FuzzyNodes::take_full_chunks`],
-//! for the server to write to the file), and ends with what is left and,
-//! only if a walked node names an ACL interned after the start, the cache
-//! the file must hold instead ([`FuzzyNodes::finish`]).
+//! The ACL cache comes first in the file but is known last, so the nodes are
+//! handed out in chunks as they fill ([`FuzzyNodes::take_full_chunks`], for
+//! the server to spool to disk) and the walk ends with the ACL cache and what
+//! is left ([`FuzzyNodes::finish`]).
 
 use super::acl_cache::OPEN_ACL_INDEX;
 use super::children::Listed;
 use super::{nodes_freed, path, DataTree, Node};
 use crate::jute::records::Acl;
 use crate::jute::{write_ustring, Record};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// One level of the walk: a written node's path and the children it had when
@@ -124,21 +122,15 @@ pub struct FuzzyNodes {
     pool: ChunkPool,
     /// Every ACL index named by a written node, with its list at that time.
     acls: BTreeMap<i64, Arc<[Acl]>>,
-    /// The ACL cache when the walk started, in the snapshot's layout.
-    acls_at_start: Vec<u8>,
-    /// The indexes in that cache.
-    indexes_at_start: BTreeSet<i64>,
     /// Nodes written so far.
     count: u64,
 }
 
-/// The end of a walk: the tree part of the snapshot is the ACL cache
-/// (`acls`, or [`FuzzyNodes::acls_at_start`] when `None`), every chunk taken
-/// during the walk in order, then `rest`.
+/// The end of a walk: the tree part of the snapshot is `acls`, every chunk
+/// taken during the walk in order, then `rest`.
 pub struct FuzzyEnd {
-    /// The ACL cache the snapshot must hold instead of the one of the start,
-    /// when a walked node names an ACL interned after the start.
-    pub acls: Option<Vec<u8>>,
+    /// The ACL cache as the snapshot must hold it.
+    pub acls: Vec<u8>,
     /// The nodes written since the last full chunk was taken, and the terminator.
     pub rest: Vec<u8>,
 }
@@ -147,15 +139,12 @@ impl FuzzyNodes {
     /// Starts a walk at the root (written at once, as path ""), filling
     /// chunks taken from `pool`.
     pub fn start(tree: &DataTree, pool: &ChunkPool) -> FuzzyNodes {
-        let cache: BTreeMap<i64, &Arc<[Acl]>> = tree.acls.iter().collect();
         let mut walk = FuzzyNodes {
             stack: Vec::new(),
             full: Vec::new(),
             filling: pool.take(),
             pool: pool.clone(),
             acls: BTreeMap::new(),
-            acls_at_start: acl_section(cache.iter().map(|(&i, &l)| (i, l))),
-            indexes_at_start: cache.into_keys().collect(),
             count: 0,
         };
         if let Some(root) = tree.get("/") {
@@ -250,13 +239,6 @@ impl FuzzyNodes {
         self.count
     }
 
-    /// The tree's ACL cache as the walk started, in the snapshot's layout:
-    /// what the file holds before the nodes unless [`finish`](Self::finish)
-    /// says otherwise.
-    pub fn acls_at_start(&self) -> &[u8] {
-        &self.acls_at_start
-    }
-
     /// Takes the chunks of written nodes that are full (up to 1 MiB each),
     /// oldest first; they are not kept (give them back to the pool once
     /// their bytes are stored).
@@ -264,33 +246,21 @@ impl FuzzyNodes {
         std::mem::take(&mut self.full)
     }
 
-    /// Ends the walk: the nodes not yet taken followed by the terminator,
-    /// and the ACL cache of the walked nodes if that of the start lacks one
-    /// they name (see [`FuzzyEnd`] for the order).
+    /// Ends the walk: the captured ACL cache, and the nodes not yet taken
+    /// followed by the terminator (see [`FuzzyEnd`] for the order).
     pub fn finish(mut self) -> FuzzyEnd {
-        let acls = (!self
-            .acls
-            .keys()
-            .all(|index| self.indexes_at_start.contains(index)))
-        .then(|| acl_section(self.acls.iter().map(|(&i, l)| (i, l))));
+        let mut acls = Vec::new();
+        (self.acls.len() as i32).write(&mut acls);
+        for (index, list) in &self.acls {
+            index.write(&mut acls);
+            (list.len() as i32).write(&mut acls);
+            list.iter().for_each(|acl| acl.write(&mut acls));
+        }
         let mut rest: Vec<u8> = self.full.concat();
         rest.append(&mut self.filling);
         write_ustring(&mut rest, Some(super::serialize::TERMINATOR));
         FuzzyEnd { acls, rest }
     }
-}
-
-/// An ACL cache in the snapshot's layout: the count, then each index with
-/// its list, in the order given.
-fn acl_section<'a>(acls: impl ExactSizeIterator<Item = (i64, &'a Arc<[Acl]>)>) -> Vec<u8> {
-    let mut out = Vec::new();
-    (acls.len() as i32).write(&mut out);
-    for (index, list) in acls {
-        index.write(&mut out);
-        (list.len() as i32).write(&mut out);
-        list.iter().for_each(|acl| acl.write(&mut out));
-    }
-    out
 }
 
 #[cfg(test)]
@@ -313,9 +283,8 @@ mod tests {
             taken.extend(walk.take_full_chunks());
         }
         let chunks = taken.iter().map(|c| (c.len(), c.capacity())).collect();
-        let at_start = walk.acls_at_start().to_vec();
         let end = walk.finish();
-        let part = [end.acls.unwrap_or(at_start), taken.concat(), end.rest].concat();
+        let part = [end.acls, taken.concat(), end.rest].concat();
         (part, chunks)
     }
 

@@ -238,9 +238,8 @@ mod model {
             let mut walk = FuzzyNodes::start(tree, &ChunkPool::default());
             while !walk.step(tree, 3) {}
             let chunks = walk.take_full_chunks();
-            let at_start = walk.acls_at_start().to_vec();
             let end = walk.finish();
-            part.extend(end.acls.unwrap_or(at_start));
+            part.extend(end.acls);
             chunks.iter().for_each(|c| part.extend_from_slice(c));
             part.extend(end.rest);
         } else {

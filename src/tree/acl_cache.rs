@@ -97,6 +97,15 @@ impl AclCache {
             .unwrap_or(&self.open)
     }
 
+    /// Every stored list with its index (−1 excluded), in no particular
+    /// order: exactly the lists some node names, since each node holds one
+    /// reference to its list.
+    pub fn iter(&self) -> impl Iterator<Item = (i64, &Arc<[Acl]>)> {
+        self.by_index
+            .iter()
+            .map(|(&index, (list, _))| (index, list))
+    }
+
     /// Number of distinct stored lists (−1 excluded).
     pub fn len(&self) -> usize {
         self.by_index.len()

@@ -404,11 +404,11 @@ impl DataTree {
     }
 
     /// Calls `visit` with the path and node of `top` and of every node below
-    /// it, parents before their children; nothing when `top` does not exist.
-    /// (An explicit stack: a path may be ~1 MB deep.)
-    pub(crate) fn visit_subtree(&self, top: &str, mut visit: impl FnMut(&str, &Node)) {
+    /// it, parents before their children; false, calling nothing, when `top`
+    /// does not exist. (An explicit stack: a path may be ~1 MB deep.)
+    pub(crate) fn visit_subtree(&self, top: &str, mut visit: impl FnMut(&str, &Node)) -> bool {
         let Some(node) = self.get(top) else {
-            return;
+            return false;
         };
         let mut path = top.to_owned();
         visit(&path, node);
@@ -428,6 +428,7 @@ impl DataTree {
             visit(&path, child);
             stack.push((child.children.iter_nodes(), path.len()));
         }
+        true
     }
 
     /// The client-visible Stat of the node at `path`.
@@ -450,10 +451,9 @@ impl DataTree {
         if path == "/" {
             return Some(self.count - 1);
         }
-        self.get(path)?;
         let mut count = 0;
-        self.visit_subtree(path, |_, _| count += 1);
-        Some(count - 1)
+        self.visit_subtree(path, |_, _| count += 1)
+            .then(|| count - 1)
     }
 
     /// Ephemeral paths owned by `session_id`, in the order of ZooKeeper's

@@ -25,7 +25,7 @@ use super::load::Loader;
 use super::{free_below, AclCache, DataTree, EphemeralType, Node, NodeBox};
 use crate::jute::records::{Acl, StatPersisted};
 use crate::jute::{write_buffer, write_ustring, DecodeError, JResult, Record};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// The path that ends the node list (no real node has it: the root is "").
@@ -45,16 +45,12 @@ impl DataTree {
     }
 
     fn write_acl_cache(&self, out: &mut Vec<u8>) {
-        let mut used = BTreeSet::new();
-        self.visit_subtree("/", |_, n| {
-            if n.acl != OPEN_ACL_INDEX {
-                used.insert(n.acl);
-            }
-        });
+        // The cache holds exactly the lists some node names (one reference
+        // per node), so it is the used set without walking the nodes.
+        let used: BTreeMap<i64, &Arc<[Acl]>> = self.acls.iter().collect();
         (used.len() as i32).write(out);
-        for index in used {
+        for (index, acls) in used {
             index.write(out);
-            let acls = self.acls.get(index);
             (acls.len() as i32).write(out);
             acls.iter().for_each(|acl| acl.write(out));
         }

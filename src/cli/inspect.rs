@@ -125,7 +125,7 @@ pub(crate) fn print_snapshot(
             )?;
         }
         if with_data {
-            match &node.data {
+            match node.data.as_deref() {
                 Some(d) => writeln!(out, "  data {}", String::from_utf8_lossy(d))?,
                 None => writeln!(out, "  data null")?,
             }

@@ -147,14 +147,20 @@ fn read_len(input: &[u8]) -> JResult<'_, Option<usize>> {
 /// values: ZooKeeper stores and returns null node data as length −1.
 impl Record for Option<Vec<u8>> {
     fn read(input: &[u8]) -> JResult<'_, Self> {
-        let (rest, len) = read_len(input)?;
-        match len {
-            None => Ok((rest, None)),
-            Some(n) => Ok((&rest[n..], Some(rest[..n].to_vec()))),
-        }
+        let (rest, data) = read_buffer(input)?;
+        Ok((rest, data.map(<[u8]>::to_vec)))
     }
     fn write(&self, out: &mut Vec<u8>) {
         write_buffer(out, self.as_deref());
+    }
+}
+
+/// Reads a Jute `buffer` (null as `None`) without copying it.
+pub fn read_buffer(input: &[u8]) -> JResult<'_, Option<&[u8]>> {
+    let (rest, len) = read_len(input)?;
+    match len {
+        None => Ok((rest, None)),
+        Some(n) => Ok((&rest[n..], Some(&rest[..n]))),
     }
 }
 

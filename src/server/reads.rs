@@ -248,7 +248,7 @@ impl Core {
 
     fn data_response(&self, node: &Node) -> GetDataResponse {
         GetDataResponse {
-            data: node.data.as_ref().map(|d| d.to_vec()),
+            data: node.data.as_deref().map(<[u8]>::to_vec),
             stat: node.client_stat(self.tree.extended_types()),
         }
     }

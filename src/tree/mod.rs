@@ -9,6 +9,7 @@
 
 pub mod acl_cache;
 pub mod children;
+pub mod data;
 pub mod ephemerals;
 pub mod fuzzy;
 mod load;
@@ -24,6 +25,7 @@ use crate::jute::records::{Acl, Stat, StatPersisted};
 use crate::proto::ErrorCode;
 use acl_cache::{read_acl_unsafe, AclCache, OPEN_ACL_INDEX};
 use children::{Children, Listed};
+use data::NodeData;
 use ephemerals::EphemeralSet;
 use std::collections::{BTreeSet, HashMap};
 use std::ptr::NonNull;
@@ -202,8 +204,8 @@ impl Drop for NodeBox {
 /// child set; a node's path is the names on the way down from the root.
 #[derive(Debug)]
 pub struct Node {
-    /// The data; `None` when a client created it with null data (returned as length −1).
-    pub data: Option<Box<[u8]>>,
+    /// The data; null when a client created it with null data (returned as length −1).
+    pub data: NodeData,
     /// Index into the tree's [`AclCache`].
     pub acl: i64,
     /// The persisted Stat (cversion counts child creations only).
@@ -213,7 +215,7 @@ pub struct Node {
 }
 
 impl Node {
-    fn new(data: Option<Box<[u8]>>, acl: i64, stat: StatPersisted) -> Node {
+    fn new(data: NodeData, acl: i64, stat: StatPersisted) -> Node {
         Node {
             data,
             acl,
@@ -257,7 +259,7 @@ impl Node {
             cversion: s.cversion.wrapping_mul(2).wrapping_sub(num_children),
             aversion: s.aversion,
             ephemeral_owner: owner,
-            data_length: self.data.as_ref().map_or(0, |d| d.len() as i32),
+            data_length: self.data.len() as i32,
             num_children,
             pzxid: s.pzxid,
         }
@@ -334,7 +336,7 @@ impl DataTree {
     /// A tree holding only "/", "/zookeeper", "/zookeeper/quota" and "/zookeeper/config",
     /// with zero Stats as in ZooKeeper.
     pub fn new(extended_types: bool) -> DataTree {
-        let empty = || Some(Vec::new().into_boxed_slice());
+        let empty = || NodeData::new(Some(&[]));
         let mut tree = DataTree {
             root: NodeBox::new(Node::new(empty(), OPEN_ACL_INDEX, StatPersisted::default())),
             count: 1,
@@ -372,8 +374,7 @@ impl DataTree {
 
     fn attach(&mut self, parent: &str, name: &str, node: Node) {
         let path = path::join(parent, name);
-        self.approximate_data_size +=
-            (path.len() + node.data.as_ref().map_or(0, |d| d.len())) as u64;
+        self.approximate_data_size += (path.len() + node.data.len()) as u64;
         let node = NodeBox::new(node).into_ref();
         let added = self
             .get_mut(parent)
@@ -536,8 +537,8 @@ impl DataTree {
     /// version as mzxid (0 for a static configuration).
     pub fn set_ensemble_config(&mut self, text: &[u8], mtime_ms: i64, version: i64) {
         let node = self.get_mut(CONFIG_PATH).expect("/zookeeper/config exists");
-        let old_len = node.data.as_ref().map_or(0, |d| d.len());
-        node.data = Some(text.to_vec().into_boxed_slice());
+        let old_len = node.data.len();
+        node.data = NodeData::new(Some(text));
         node.stat.version = -1;
         node.stat.mtime = mtime_ms;
         node.stat.mzxid = version;
@@ -586,7 +587,7 @@ impl DataTree {
             ephemeral_owner,
             pzxid: zxid,
         };
-        let node = NodeBox::new(Node::new(data.map(Box::from), self.acls.intern(acl), stat));
+        let node = NodeBox::new(Node::new(NodeData::new(data), self.acls.intern(acl), stat));
         let client_stat = node.client_stat(self.extended_types);
         prefault::note_node(self.count, &*node);
         parent.children.insert(name, node.into_ref());
@@ -629,8 +630,7 @@ impl DataTree {
         let mut node = unsafe { NodeBox::from_ref(node) };
         self.count -= 1;
         self.acls.release(node.acl);
-        self.approximate_data_size -=
-            (path.len() + node.data.as_ref().map_or(0, |d| d.len())) as u64;
+        self.approximate_data_size -= (path.len() + node.data.len()) as u64;
         if !node.children.is_empty() {
             // Only a replay over a fuzzy snapshot deletes a node that has
             // children (prep refuses it): they go with it, as a later txn
@@ -638,8 +638,7 @@ impl DataTree {
             free_below(&mut node, path.len(), |freed, len| {
                 self.count -= 1;
                 self.acls.release(freed.acl);
-                self.approximate_data_size -=
-                    (len + freed.data.as_ref().map_or(0, |d| d.len())) as u64;
+                self.approximate_data_size -= (len + freed.data.len()) as u64;
             });
         }
         match EphemeralType::of(node.stat.ephemeral_owner, self.extended_types) {
@@ -674,8 +673,8 @@ impl DataTree {
         events: &mut Vec<TreeEvent>,
     ) -> Result<Stat, ErrorCode> {
         let node = descend_mut(&mut self.root, path).ok_or(ErrorCode::NoNode)?;
-        let old_len = node.data.as_ref().map_or(0, |d| d.len()) as u64;
-        node.data = data.map(Box::from);
+        let old_len = node.data.len() as u64;
+        node.data = NodeData::new(data);
         node.stat.mtime = time;
         node.stat.mzxid = zxid;
         node.stat.version = version;

@@ -18,7 +18,7 @@
 //! PathTrie of quota'd paths holds (added when a limits node is created,
 //! removed when it is deleted, rebuilt from the tree at load).
 
-use super::{path, DataTree, QUOTA_PATH};
+use super::{path, DataTree, NodeData, QUOTA_PATH};
 use std::collections::BTreeMap;
 
 /// Name of the node holding a quota's limits.
@@ -198,7 +198,7 @@ impl DataTree {
         let mut stats = StatsTrack::parse(node.data.as_deref().unwrap_or_default());
         stats.set("count", stats.count() + count_diff);
         stats.set("bytes", stats.bytes() + bytes_diff);
-        node.data = Some(stats.to_text().into_bytes().into_boxed_slice());
+        node.data = NodeData::new(Some(stats.to_text().as_bytes()));
     }
 
     /// Replaces the stats node of `prefix` by `count=<nodes>,bytes=<data bytes>`
@@ -207,13 +207,13 @@ impl DataTree {
         let (mut count, mut bytes) = (0i64, 0i64);
         self.visit_subtree(prefix, |_, node| {
             count += 1;
-            bytes += node.data.as_ref().map_or(0, |d| d.len()) as i64;
+            bytes += node.data.len() as i64;
         });
         let mut stats = StatsTrack::default();
         stats.set("count", count);
         stats.set("bytes", bytes);
         if let Some(node) = self.get_mut(&stats_path(prefix)) {
-            node.data = Some(stats.to_text().into_bytes().into_boxed_slice());
+            node.data = NodeData::new(Some(stats.to_text().as_bytes()));
         }
     }
 

@@ -22,9 +22,9 @@
 
 use super::acl_cache::OPEN_ACL_INDEX;
 use super::load::Loader;
-use super::{free_below, AclCache, DataTree, EphemeralType, Node, NodeBox};
+use super::{free_below, AclCache, DataTree, EphemeralType, Node, NodeBox, NodeData};
 use crate::jute::records::{Acl, StatPersisted};
-use crate::jute::{write_buffer, write_ustring, DecodeError, JResult, Record};
+use crate::jute::{read_buffer, write_buffer, write_ustring, DecodeError, JResult, Record};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -137,7 +137,7 @@ impl DataTree {
         }
         self.index_owner(&snap_path, node.stat.ephemeral_owner);
         // As `DataTree::new`, the root's path and data are not counted.
-        let data_len = node.data.as_ref().map_or(0, |d| d.len());
+        let data_len = node.data.len();
         self.approximate_data_size += (snap_path.len() + data_len) as u64;
         super::prefault::note_node(self.count, &*node);
         loader.add(self, snap_path, node)
@@ -177,7 +177,7 @@ impl DataTree {
 /// The bytes [`write_node`] writes for `node` at `path`: the path's and the
 /// data's lengths and bytes, the ACL index and the 60-byte StatPersisted.
 pub(super) fn node_bytes(path: &str, node: &Node) -> usize {
-    4 + path.len() + 4 + node.data.as_ref().map_or(0, |d| d.len()) + 8 + 60
+    4 + path.len() + 4 + node.data.len() + 8 + 60
 }
 
 pub(super) fn write_node(out: &mut Vec<u8>, path: &str, node: &Node) {
@@ -188,13 +188,13 @@ pub(super) fn write_node(out: &mut Vec<u8>, path: &str, node: &Node) {
 }
 
 /// A node as stored: data, file ACL index, persisted Stat.
-type StoredNode = (Option<Box<[u8]>>, i64, StatPersisted);
+type StoredNode = (NodeData, i64, StatPersisted);
 
 fn read_node(input: &[u8]) -> JResult<'_, StoredNode> {
-    let (input, data) = Option::<Vec<u8>>::read(input)?;
+    let (input, data) = read_buffer(input)?;
     let (input, acl) = i64::read(input)?;
     let (input, stat) = StatPersisted::read(input)?;
-    Ok((input, (data.map(Vec::into_boxed_slice), acl, stat)))
+    Ok((input, (NodeData::new(data), acl, stat)))
 }
 
 fn read_acl_cache(input: &[u8]) -> JResult<'_, HashMap<i64, Arc<[Acl]>>> {
@@ -371,7 +371,7 @@ mod tests {
     fn a_child_after_its_parents_subtree_ended_is_still_added() {
         let mut out = Vec::new();
         0i32.write(&mut out);
-        let node = || Node::new(None, -1, StatPersisted::default());
+        let node = || Node::new(NodeData::new(None), -1, StatPersisted::default());
         for p in ["", "/a", "/a/x", "/b", "/a/y", "/b/z"] {
             write_node(&mut out, p, &node());
         }
@@ -406,12 +406,16 @@ mod tests {
     fn orphan_node_and_unknown_acl_are_refused() {
         let mut out = Vec::new();
         0i32.write(&mut out);
-        write_node(&mut out, "", &Node::new(None, -1, StatPersisted::default()));
+        write_node(
+            &mut out,
+            "",
+            &Node::new(NodeData::new(None), -1, StatPersisted::default()),
+        );
         let mut orphan = out.clone();
         write_node(
             &mut orphan,
             "/x/y",
-            &Node::new(None, -1, StatPersisted::default()),
+            &Node::new(NodeData::new(None), -1, StatPersisted::default()),
         );
         write_ustring(&mut orphan, Some("/"));
         assert!(DataTree::read_snapshot_part(&orphan, false).is_err());
@@ -419,7 +423,7 @@ mod tests {
         write_node(
             &mut bad_acl,
             "/x",
-            &Node::new(None, 7, StatPersisted::default()),
+            &Node::new(NodeData::new(None), 7, StatPersisted::default()),
         );
         write_ustring(&mut bad_acl, Some("/"));
         assert!(DataTree::read_snapshot_part(&bad_acl, false).is_err());

@@ -354,7 +354,7 @@ impl Prep {
             stat: Some(node.stat.clone()),
             child_count: node.children.len() as i32,
             acl: tree.acl_of(node).clone(),
-            data_len: node.data.as_ref().map_or(0, |d| d.len()),
+            data_len: node.data.len(),
         })
     }
 

@@ -35,6 +35,19 @@ pub fn respond(
     }
 }
 
+/// Characters ZooKeeper's word writer (a `BufferedWriter`) holds before
+/// it hands them on; each hand-on is sent as one packet.
+const WORD_WRITER_BUFFER: usize = 8192;
+
+/// How many packets ZooKeeper's server counts (`Sent`, `zk_packets_sent`)
+/// for writing `text` as a word's answer: one per full buffer of
+/// [`WORD_WRITER_BUFFER`] characters (UTF-16 units, as Java counts) and one
+/// for the rest, so nothing for an empty answer (`mntr`, ~16,000 characters:
+/// 2; `srvr`: 1).
+pub fn reply_packets(text: &str) -> i64 {
+    text.encode_utf16().count().div_ceil(WORD_WRITER_BUFFER) as i64
+}
+
 /// Runs `word` against `view` and returns its exact text. `payload` holds
 /// the [`FourLetterWord::payload_len`] bytes read after the word: for `stmk`,
 /// the new trace mask as a big-endian i64 (missing bytes count as zero).

@@ -39,7 +39,7 @@ mod stats;
 mod view;
 mod word;
 
-pub use commands::{execute, respond, NOT_SERVING};
+pub use commands::{execute, reply_packets, respond, NOT_SERVING};
 pub use environment::{
     dir_size, environment, max_file_descriptor_count, open_file_descriptor_count,
 };

@@ -319,6 +319,18 @@ pub(super) fn run(server: &mut FakeServer, word: FourLetterWord) -> String {
 }
 
 #[test]
+fn a_words_answer_counts_as_zookeeper_sends_it() {
+    // ZooKeeper 3.8, measured: srvr (~200 characters) 1 packet, mntr
+    // (16,319) 2, envi (21,741) 3; nothing written, nothing sent.
+    assert_eq!(super::reply_packets(""), 0);
+    assert_eq!(super::reply_packets("imok"), 1);
+    assert_eq!(super::reply_packets(&"x".repeat(8192)), 1);
+    assert_eq!(super::reply_packets(&"x".repeat(8193)), 2);
+    assert_eq!(super::reply_packets(&"x".repeat(16_319)), 2);
+    assert_eq!(super::reply_packets(&"x".repeat(21_741)), 3);
+}
+
+#[test]
 fn ruok_isro_gtmk_match_zookeeper() {
     let mut server = captured_server();
     assert_eq!(run(&mut server, FourLetterWord::Ruok), expected("ruok"));

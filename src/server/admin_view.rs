@@ -3,11 +3,17 @@
 //! one consistent moment of the pipeline.
 
 use super::core::Core;
+
+/// ZooKeeper's `zookeeper.nio.sessionlessCnxnTimeout` default: how long a
+/// connection without a session may idle, and the width of the buckets its
+/// connection expiry queue rounds to.
+const SESSIONLESS_TIMEOUT_MS: u64 = 10_000;
 use crate::admin::{
     self, BufferStats, ConfView, ConnectionEntry, ConnectionInfo, ExpiryBucket, FourLetterWord,
     GlobalSessions, Metrics, MonitorView, ServerMode, ServerView, SessionDump, SessionWatches,
     StatsView, Summary,
 };
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -68,6 +74,13 @@ impl Core {
         let text = admin::respond(word, payload, &whitelist, self);
         self.admin_peer = None;
         text
+    }
+
+    /// Maps a time of the session tracker's clock to ms since the Unix epoch
+    /// (ZooKeeper's `Time.elapsedTimeToDate`), for `dump`.
+    fn tracker_to_wall(&self) -> impl Fn(u64) -> i64 {
+        let offset = super::core::wall_ms() - self.now_ms() as i64;
+        move |at| offset + at as i64
     }
 
     /// Milliseconds on the monotonic clock the per-connection stats use.
@@ -170,11 +183,12 @@ impl ServerView for Core {
     }
 
     fn session_dump(&self) -> SessionDump {
+        let to_wall = self.tracker_to_wall();
         let buckets = self
             .sessions
             .expiry_buckets()
             .map(|(at, ids)| ExpiryBucket {
-                expire_at_ms: at as i64,
+                expire_at_ms: to_wall(at),
                 members: ids.collect(),
             })
             .collect();
@@ -195,8 +209,47 @@ impl ServerView for Core {
             .collect()
     }
 
+    /// As ZooKeeper's default (NIO) connection factory: every connection,
+    /// this word's own included, expires `timeout` after its last packet
+    /// (the session timeout once it has a session, 10 s before), rounded
+    /// up to the next 10 s on the tracker's clock.
     fn connection_dump(&self) -> Option<Vec<ExpiryBucket<ConnectionEntry>>> {
-        None
+        let bucket_of = |last_ms: u64, timeout_ms: u64| {
+            (last_ms + timeout_ms) / SESSIONLESS_TIMEOUT_MS * SESSIONLESS_TIMEOUT_MS
+                + SESSIONLESS_TIMEOUT_MS
+        };
+        let mut buckets: BTreeMap<u64, Vec<ConnectionEntry>> = BTreeMap::new();
+        for c in self.conns.values() {
+            let timeout_ms = match c.session_id {
+                0 => SESSIONLESS_TIMEOUT_MS,
+                _ => u64::from(c.timeout_ms),
+            };
+            let entry = ConnectionEntry {
+                remote: c.remote,
+                session_id: c.session_id,
+            };
+            buckets
+                .entry(bucket_of(c.last_packet_ms, timeout_ms))
+                .or_default()
+                .push(entry);
+        }
+        if let Some(remote) = self.admin_peer {
+            let at = bucket_of(self.now_ms(), SESSIONLESS_TIMEOUT_MS);
+            let entry = ConnectionEntry {
+                remote,
+                session_id: 0,
+            };
+            buckets.entry(at).or_default().push(entry);
+        }
+        let to_wall = self.tracker_to_wall();
+        let list = buckets
+            .into_iter()
+            .map(|(at, members)| ExpiryBucket {
+                expire_at_ms: to_wall(at),
+                members,
+            })
+            .collect();
+        Some(list)
     }
 
     fn monitor(&self) -> MonitorView {

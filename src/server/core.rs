@@ -112,6 +112,12 @@ pub(super) struct Conn {
     pub established_ms: i64,
     /// The negotiated session timeout.
     pub timeout_ms: u32,
+    /// When the handshake arrived, on the clock of [`Core::mono_ms`] (the
+    /// latency of a new session's handshake counts as ZooKeeper's `SESS`).
+    handshake_ms: i64,
+    /// When a packet last came in, on the clock of the session tracker
+    /// ([`Core::now_ms`]): the connection's place in `dump`'s expiry queue.
+    pub last_packet_ms: u64,
     /// Where this connection's SASL DIGEST-MD5 exchange stands.
     sasl: DigestServer,
 }
@@ -211,7 +217,7 @@ const ZAB_TICK_MS: u64 = 50;
 /// Messages handled before commits are flushed, at most.
 const BATCH_MESSAGES: usize = 256;
 
-fn wall_ms() -> i64 {
+pub(super) fn wall_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
@@ -308,7 +314,8 @@ impl Core {
         })
     }
 
-    fn now_ms(&self) -> u64 {
+    /// Milliseconds since the core started: the session tracker's clock.
+    pub(super) fn now_ms(&self) -> u64 {
         self.epoch.elapsed().as_millis() as u64
     }
 
@@ -396,7 +403,9 @@ impl Core {
                 reply,
             } => {
                 self.stats.packets_received += 1;
-                let _ = reply.send(self.four_letter(remote, word, &payload));
+                let text = self.four_letter(remote, word, &payload);
+                self.stats.packets_sent += crate::admin::reply_packets(&text);
+                let _ = reply.send(text);
             }
         }
     }
@@ -411,6 +420,8 @@ impl Core {
         out: OutTx,
         done: oneshot::Sender<bool>,
     ) {
+        // ZooKeeper counts the handshake as a packet received, even one it refuses.
+        self.stats.packets_received += 1;
         let read_only = self.is_read_only();
         if !self.ensemble_serving() || (read_only && req.read_only != Some(true)) {
             info!(%remote, read_only, "not serving (no leader or no quorum; read-only mode takes only read-only clients); closing the client connection");
@@ -430,6 +441,8 @@ impl Core {
             scheme: "ip".into(),
             id: remote.ip().to_string(),
         }];
+        let mut stats = crate::admin::ConnectionStats::default();
+        stats.packets_received = 1; // the handshake
         let state = Conn {
             out,
             remote,
@@ -438,9 +451,11 @@ impl Core {
             queue: VecDeque::new(),
             writes_in_flight: 0,
             read_only_flag: req.read_only,
-            stats: Default::default(),
+            stats,
             established_ms: wall_ms(),
             timeout_ms,
+            handshake_ms: self.mono_ms(),
+            last_packet_ms: self.now_ms(),
             sasl: DigestServer::Start,
         };
         self.conns.insert(conn, state);
@@ -527,6 +542,20 @@ impl Core {
             "session established"
         );
         self.send_connect_response(conn, &reply);
+    }
+
+    /// Counts a new session's handshake as ZooKeeper's FinalRequestProcessor
+    /// does: `lop=SESS`, cxid 0, the session's zxid, and its latency in the
+    /// connection's and the server's figures. (A reconnect to a live session
+    /// makes no txn, and ZooKeeper then records nothing.)
+    fn record_session_created(&mut self, conn: ConnId, zxid: i64) {
+        let now = self.mono_ms();
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        c.stats
+            .record_response(OpCode::CreateSession, 0, zxid, c.handshake_ms, now);
+        self.stats.latency_ms.add(now - c.handshake_ms);
     }
 
     fn send_connect_response(&mut self, conn: ConnId, reply: &ConnectResponse) {
@@ -617,6 +646,7 @@ impl Core {
             return;
         };
         c.stats.packets_received += 1;
+        c.last_packet_ms = now;
         self.stats.packets_received += 1;
         self.stats.metrics.add("bytes_received_count", bytes as i64);
         let (session_id, timeout_ms) = (c.session_id, c.timeout_ms);
@@ -1023,6 +1053,7 @@ impl Core {
                 let now = self.now_ms();
                 self.sessions.add(session_id, timeout_ms, now);
                 if self.conns.contains_key(&conn) {
+                    self.record_session_created(conn, zxid);
                     self.establish(conn, session_id, timeout_ms);
                     let _ = done.send(true);
                 }

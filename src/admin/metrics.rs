@@ -201,6 +201,10 @@ enum Slot {
     Percentile(usize),
 }
 
+/// A counter of [`Metrics`], found by name once ([`Metrics::counter_id`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CounterId(usize);
+
 /// ZooKeeper's registered counters and summaries, all starting at zero.
 /// Pass [`Metrics::lines`] as [`super::MonitorView::extra`].
 #[derive(Debug, Clone)]
@@ -249,10 +253,24 @@ impl Metrics {
     /// # Panics
     /// When `name` is not one of [`COUNTERS`]: a programmer error.
     pub fn add(&mut self, name: &str, delta: i64) {
+        self.add_to(self.counter_id(name), delta);
+    }
+
+    /// The counter `name`, resolved once for [`add_to`](Self::add_to) on a
+    /// hot path.
+    ///
+    /// # Panics
+    /// When `name` is not one of [`COUNTERS`]: a programmer error.
+    pub fn counter_id(&self, name: &str) -> CounterId {
         match self.index.get(name) {
-            Some(Slot::Counter(i)) => self.counters[*i] += delta,
+            Some(Slot::Counter(i)) => CounterId(*i),
             _ => panic!("{name} is not a ZooKeeper counter"),
         }
+    }
+
+    /// Adds `delta` to the counter `id` (no lookup).
+    pub fn add_to(&mut self, id: CounterId, delta: i64) {
+        self.counters[id.0] += delta;
     }
 
     /// Adds one value to the summary `name`.

@@ -43,7 +43,7 @@ pub use commands::{execute, reply_packets, respond, NOT_SERVING};
 pub use environment::{
     dir_size, environment, max_file_descriptor_count, open_file_descriptor_count,
 };
-pub use metrics::{Metrics, COUNTERS, PERCENTILE_SUMMARIES, SUMMARIES};
+pub use metrics::{CounterId, Metrics, COUNTERS, PERCENTILE_SUMMARIES, SUMMARIES};
 pub use monitor::summary_metrics;
 pub use stats::{BufferStats, ConnectionStats, Summary};
 pub use view::{

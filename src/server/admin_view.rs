@@ -9,9 +9,9 @@ use super::core::Core;
 /// connection expiry queue rounds to.
 const SESSIONLESS_TIMEOUT_MS: u64 = 10_000;
 use crate::admin::{
-    self, BufferStats, ConfView, ConnectionEntry, ConnectionInfo, ExpiryBucket, FourLetterWord,
-    GlobalSessions, Metrics, MonitorView, ServerMode, ServerView, SessionDump, SessionWatches,
-    StatsView, Summary,
+    self, BufferStats, ConfView, ConnectionEntry, ConnectionInfo, CounterId, ExpiryBucket,
+    FourLetterWord, GlobalSessions, Metrics, MonitorView, ServerMode, ServerView, SessionDump,
+    SessionWatches, StatsView, Summary,
 };
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -42,15 +42,41 @@ pub struct ServerStats {
     pub proposal_sizes: BufferStats,
     /// Named counters and summaries for `mntr`.
     pub metrics: Metrics,
+    /// Counters of `metrics` bumped per request, resolved once.
+    pub per_request: PerRequestCounters,
     /// When the server started serving.
     pub started: Instant,
     /// The trace mask (`gtmk`/`stmk`); kept for compatibility, nothing traces by it.
     pub trace_mask: i64,
 }
 
+/// The [`Metrics`] counters updated for every request.
+#[derive(Debug, Clone, Copy)]
+pub struct PerRequestCounters {
+    /// `bytes_received_count`.
+    pub bytes_received: CounterId,
+    /// `prep_processor_request_queued`: requests entering ZooKeeper's
+    /// PrepRequestProcessor.
+    pub prep_queued: CounterId,
+    /// `sync_processor_request_queued`: requests entering its
+    /// SyncRequestProcessor.
+    pub sync_queued: CounterId,
+}
+
+impl PerRequestCounters {
+    fn of(metrics: &Metrics) -> PerRequestCounters {
+        PerRequestCounters {
+            bytes_received: metrics.counter_id("bytes_received_count"),
+            prep_queued: metrics.counter_id("prep_processor_request_queued"),
+            sync_queued: metrics.counter_id("sync_processor_request_queued"),
+        }
+    }
+}
+
 impl ServerStats {
     /// Zeroed counters.
     pub fn new() -> ServerStats {
+        let metrics = Metrics::new();
         ServerStats {
             packets_received: 0,
             packets_sent: 0,
@@ -58,7 +84,8 @@ impl ServerStats {
             auth_failed: 0,
             response_sizes: BufferStats::default(),
             proposal_sizes: BufferStats::default(),
-            metrics: Metrics::new(),
+            per_request: PerRequestCounters::of(&metrics),
+            metrics,
             started: Instant::now(),
             trace_mask: admin::DEFAULT_TRACE_MASK,
         }

@@ -420,8 +420,10 @@ impl Core {
         out: OutTx,
         done: oneshot::Sender<bool>,
     ) {
-        // ZooKeeper counts the handshake as a packet received, even one it refuses.
+        // ZooKeeper counts the handshake as a packet received and a
+        // connection request, even one it refuses.
         self.stats.packets_received += 1;
+        self.stats.metrics.add("connection_request_count", 1);
         let read_only = self.is_read_only();
         if !self.ensemble_serving() || (read_only && req.read_only != Some(true)) {
             info!(%remote, read_only, "not serving (no leader or no quorum; read-only mode takes only read-only clients); closing the client connection");
@@ -476,6 +478,7 @@ impl Core {
             let session_id = self.sessions.next_session_id();
             let ctx = self.server_ctx(session_id);
             let txn = self.prep.create_session(&ctx, timeout_ms as i32);
+            self.count_submitted();
             self.in_flight.push_back(InFlight {
                 txn,
                 origin: Origin::Connect {
@@ -575,6 +578,7 @@ impl Core {
             }
             let ctx = self.server_ctx(session_id);
             let txn = self.prep.close_session(&self.tree, &ctx);
+            self.count_submitted();
             self.in_flight.push_back(InFlight {
                 txn,
                 origin: Origin::Expiry,
@@ -648,21 +652,24 @@ impl Core {
         c.stats.packets_received += 1;
         c.last_packet_ms = now;
         self.stats.packets_received += 1;
-        self.stats.metrics.add("bytes_received_count", bytes as i64);
+        let ids = self.stats.per_request;
+        self.stats.metrics.add_to(ids.bytes_received, bytes as i64);
         let (session_id, timeout_ms) = (c.session_id, c.timeout_ms);
         self.sessions.touch(session_id, now);
         self.touch_remote(session_id, timeout_ms);
         match inbound {
-            Inbound::Request(Request::Ping) => {
-                let zxid = self.tree.last_processed_zxid();
-                let now = self.mono_ms();
-                self.reply_now(conn, xid, op, now, header_only(xid, zxid, ErrorCode::Ok));
-            }
             Inbound::Request(Request::Auth(packet)) => self.auth(conn, packet),
             Inbound::Request(Request::Sasl(request)) => {
                 self.sasl(conn, xid, request.token.as_deref().unwrap_or_default())
             }
+            Inbound::Request(Request::Ping) => {
+                self.count_submitted();
+                let zxid = self.tree.last_processed_zxid();
+                let now = self.mono_ms();
+                self.reply_now(conn, xid, op, now, header_only(xid, zxid, ErrorCode::Ok));
+            }
             inbound => {
+                self.count_submitted();
                 let received_ms = self.mono_ms();
                 if let Some(c) = self.conns.get_mut(&conn) {
                     c.queue.push_back(Queued {
@@ -675,6 +682,20 @@ impl Core {
                 }
                 self.pump(conn);
             }
+        }
+    }
+
+    /// Counts a request ZooKeeper would submit to its processor chain (every
+    /// client request but auth and SASL packets, and the txns the server
+    /// makes for new and expired sessions). Standalone, that chain starts
+    /// with the PrepRequestProcessor and passes every request through the
+    /// SyncRequestProcessor. (In an ensemble those processors see other
+    /// streams, per role; Paddock leaves both counters at 0 there.)
+    fn count_submitted(&mut self) {
+        if self.replica.is_none() {
+            let ids = self.stats.per_request;
+            self.stats.metrics.add_to(ids.prep_queued, 1);
+            self.stats.metrics.add_to(ids.sync_queued, 1);
         }
     }
 

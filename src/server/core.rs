@@ -22,7 +22,8 @@ use super::log_writer::{self, FinishedSnapshot, LogCommand, LogEvent};
 use super::snapshot_writer::{Busy, SnapshotWriter};
 use super::Settings;
 use crate::auth::sasl::DigestServer;
-use crate::jute::records::Id;
+use crate::jute::records::{Acl, Id};
+use crate::proto::codes::{event_type, perms};
 use crate::proto::reply::{frame, header_only, watch_event};
 use crate::proto::{ConnectRequest, ConnectResponse, ErrorCode, OpCode, Request};
 use crate::session::{check_password, session_password, SessionTracker};
@@ -1122,21 +1123,55 @@ impl Core {
         }
         let mut out: Vec<(u64, WatchEvent)> = Vec::new();
         for e in events {
-            match e {
-                TreeEvent::Created { path } => {
-                    self.watches
-                        .node_created(path, parent_of(path).unwrap_or("/"), &mut out)
+            let (acl, parent_acl) = match e {
+                TreeEvent::Created {
+                    path,
+                    acl,
+                    parent_acl,
+                } => {
+                    let parent = parent_of(path).unwrap_or("/");
+                    self.watches.node_created(path, parent, &mut out);
+                    (acl, Some(parent_acl))
                 }
-                TreeEvent::Deleted { path } => {
-                    self.watches
-                        .node_deleted(path, parent_of(path).unwrap_or("/"), &mut out)
+                TreeEvent::Deleted {
+                    path,
+                    acl,
+                    parent_acl,
+                } => {
+                    let parent = parent_of(path).unwrap_or("/");
+                    self.watches.node_deleted(path, parent, &mut out);
+                    (acl, Some(parent_acl))
                 }
-                TreeEvent::DataChanged { path } => self.watches.data_changed(path, &mut out),
+                TreeEvent::DataChanged { path, acl } => {
+                    self.watches.data_changed(path, &mut out);
+                    (acl, None)
+                }
+            };
+            for (watcher, ev) in out.drain(..) {
+                // NodeChildrenChanged names the parent; every other event
+                // the node itself.
+                let acl = match parent_acl {
+                    Some(parent_acl) if ev.event_type == event_type::NODE_CHILDREN_CHANGED => {
+                        parent_acl
+                    }
+                    _ => acl,
+                };
+                if self.may_hear(watcher, acl) {
+                    self.send(watcher, watch_event(ev.event_type, &ev.path));
+                }
             }
         }
-        for (watcher, ev) in out {
-            self.send(watcher, watch_event(ev.event_type, &ev.path));
+    }
+
+    /// Whether `conn` may be told of a change to a node whose ACL is `acl`:
+    /// ZooKeeper checks READ, as for a read, when it delivers each watch
+    /// event (the watch is used up either way).
+    fn may_hear(&self, conn: ConnId, acl: &[Acl]) -> bool {
+        if self.settings.skip_acl {
+            return true;
         }
+        let ids = self.conns.get(&conn).map_or(&[][..], |c| c.auth.as_slice());
+        crate::auth::check_acl(acl, perms::READ, ids)
     }
 
     /// Queues a reply on `conn` and records its latency.

@@ -288,15 +288,38 @@ fn raise_cversion(parent: &mut StatPersisted, parent_cversion: i32, zxid: i64) {
     }
 }
 
-/// A change the tree made, for the watch manager (in the order made).
+/// A change the tree made, for the watch manager (in the order made), with
+/// the ACLs that decide who may hear of it: ZooKeeper (3.8.4 and later, and
+/// Debian's 3.8.0 with the CVE-2024-23944 fix) delivers a watch event only to
+/// sessions that may READ the node it names, or for NodeChildrenChanged its
+/// parent, as the ACLs stood when the change was made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TreeEvent {
     /// A node was created.
-    Created { path: Arc<str> },
+    Created {
+        /// The new node.
+        path: Arc<str>,
+        /// Its ACL.
+        acl: Arc<[Acl]>,
+        /// Its parent's ACL.
+        parent_acl: Arc<[Acl]>,
+    },
     /// A node was deleted.
-    Deleted { path: Arc<str> },
+    Deleted {
+        /// The node that went.
+        path: Arc<str>,
+        /// Its ACL.
+        acl: Arc<[Acl]>,
+        /// Its parent's ACL.
+        parent_acl: Arc<[Acl]>,
+    },
     /// A node's data was set.
-    DataChanged { path: Arc<str> },
+    DataChanged {
+        /// The node.
+        path: Arc<str>,
+        /// Its ACL.
+        acl: Arc<[Acl]>,
+    },
 }
 
 /// Paths that always exist and may not be deleted.
@@ -576,6 +599,7 @@ impl DataTree {
             return Err(ErrorCode::NodeExists);
         }
         raise_cversion(&mut parent.stat, parent_cversion, zxid);
+        let parent_acl = parent.acl;
         let stat = StatPersisted {
             czxid: zxid,
             mzxid: zxid,
@@ -587,7 +611,8 @@ impl DataTree {
             ephemeral_owner,
             pzxid: zxid,
         };
-        let node = NodeBox::new(Node::new(NodeData::new(data), self.acls.intern(acl), stat));
+        let acl_index = self.acls.intern(acl);
+        let node = NodeBox::new(Node::new(NodeData::new(data), acl_index, stat));
         let client_stat = node.client_stat(self.extended_types);
         prefault::note_node(self.count, &*node);
         parent.children.insert(name, node.into_ref());
@@ -609,7 +634,11 @@ impl DataTree {
             }
             EphemeralType::Void => {}
         }
-        events.push(TreeEvent::Created { path: path.into() });
+        events.push(TreeEvent::Created {
+            path: path.into(),
+            acl: self.acls.get(acl_index).clone(),
+            parent_acl: self.acls.get(parent_acl).clone(),
+        });
         Ok(client_stat)
     }
 
@@ -626,9 +655,12 @@ impl DataTree {
         if zxid > parent.stat.pzxid {
             parent.stat.pzxid = zxid;
         }
+        let parent_acl_index = parent.acl;
+        let parent_acl = self.acls.get(parent_acl_index).clone();
         // SAFETY: taken out of its parent's set, which owned it.
         let mut node = unsafe { NodeBox::from_ref(node) };
         self.count -= 1;
+        let acl = self.acls.get(node.acl).clone();
         self.acls.release(node.acl);
         self.approximate_data_size -= (path.len() + node.data.len()) as u64;
         if !node.children.is_empty() {
@@ -658,7 +690,11 @@ impl DataTree {
             }
             EphemeralType::Void => {}
         }
-        events.push(TreeEvent::Deleted { path: path.into() });
+        events.push(TreeEvent::Deleted {
+            path: path.into(),
+            acl,
+            parent_acl,
+        });
         Ok(())
     }
 
@@ -681,7 +717,11 @@ impl DataTree {
         let stat = node.client_stat(self.extended_types);
         self.approximate_data_size =
             self.approximate_data_size - old_len + data.map_or(0, <[u8]>::len) as u64;
-        events.push(TreeEvent::DataChanged { path: path.into() });
+        let acl = self.acls.get(node.acl).clone();
+        events.push(TreeEvent::DataChanged {
+            path: path.into(),
+            acl,
+        });
         Ok(stat)
     }
 

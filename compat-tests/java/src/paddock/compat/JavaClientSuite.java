@@ -52,6 +52,7 @@ public final class JavaClientSuite {
             JavaClientWatches.run(a);
             JavaClientSessions.run(a);
             JavaClientReaping.run(zk);
+            JavaClientWatches.runAclFiltering(a);
             zk.close();
         });
     }

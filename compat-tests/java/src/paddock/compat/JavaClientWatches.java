@@ -123,6 +123,49 @@ final class JavaClientWatches {
         rw.expectNone(QUIET_MS);
     }
 
+    /**
+     * A persistent recursive watch on a node A may read hears of a child A
+     * may not read: ZooKeeper with the CVE-2024-23944 fix (3.8.4+, and
+     * Debian's 3.8.0) checks READ on the node each event names and drops
+     * the event otherwise; B, which created the hidden node, hears of it.
+     * Run last, outside /jc: earlier checks depend on /jc's child count and
+     * on the zxids so far.
+     */
+    static void runAclFiltering(Zk.Client a) throws Exception {
+        Zk.Client b = Zk.open("B", Check.firstServer(), JavaClientSuite.TIMEOUT_MS);
+        recursiveReadable(a.zk, b.zk);
+        b.zk.close();
+    }
+
+    private static void recursiveReadable(ZooKeeper a, ZooKeeper b) throws Exception {
+        Check.section("persistent recursive watch and ACLs");
+        b.addAuthInfo("digest", bytes("b:secret"));
+        b.create("/jc-rr", null, Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
+        Events seenByA = new Events("recursive-a");
+        Events seenByB = new Events("recursive-b");
+        a.addWatch("/jc-rr", seenByA, AddWatchMode.PERSISTENT_RECURSIVE);
+        b.addWatch("/jc-rr", seenByB, AddWatchMode.PERSISTENT_RECURSIVE);
+        b.create("/jc-rr/hidden", null, Ids.CREATOR_ALL_ACL, CreateMode.PERSISTENT);
+        b.setData("/jc-rr/hidden", bytes("1"), -1);
+        b.create("/jc-rr/open", null, Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
+        b.delete("/jc-rr/hidden", -1);
+        b.delete("/jc-rr/open", -1);
+        seenByA.expect("NodeCreated /jc-rr/open");
+        seenByA.expect("NodeDeleted /jc-rr/open");
+        seenByA.expectNone(QUIET_MS);
+        seenByB.expect("NodeCreated /jc-rr/hidden");
+        seenByB.expect("NodeDataChanged /jc-rr/hidden");
+        seenByB.expect("NodeCreated /jc-rr/open");
+        seenByB.expect("NodeDeleted /jc-rr/hidden");
+        seenByB.expect("NodeDeleted /jc-rr/open");
+        seenByB.expectNone(QUIET_MS);
+        a.removeAllWatches("/jc-rr", WatcherType.Any, false);
+        b.removeAllWatches("/jc-rr", WatcherType.Any, false);
+        seenByA.expect("PersistentWatchRemoved /jc-rr");
+        seenByB.expect("PersistentWatchRemoved /jc-rr");
+        b.delete("/jc-rr", -1);
+    }
+
     private static void remove(ZooKeeper a, ZooKeeper b) throws Exception {
         Check.section("removeWatches");
         b.create("/jc/rm", null, Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);

@@ -10,6 +10,7 @@ suite exit 1 from `Transcript.finish()`.
 import logging
 import os
 import re
+import socket
 import sys
 import time
 
@@ -92,6 +93,19 @@ def wait_for(condition, timeout_s=10.0, interval_s=0.05):
         time.sleep(interval_s)
         value = condition()
     return value
+
+
+def four_letter_word(word, connect=None):
+    """A four-letter word's whole answer from the first server of `connect`
+    (default CONNECT), over a socket of its own: kazoo's command() reads at
+    most 8,192 bytes and needs a live session."""
+    host, port = (connect or CONNECT).split(",")[0].rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(word.encode())
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+    return out.decode()
 
 
 def mask_times(text):

@@ -65,6 +65,17 @@ pub fn fixup_acl(
     Ok(out)
 }
 
+/// True when every session may do `perm` on a node whose ACL is `acl` (no
+/// ACL, or world:anyone granted it): [`check_acl`] without the identities.
+pub fn anyone_may(acl: &[Acl], perm: i32) -> bool {
+    acl.is_empty() || acl.iter().any(|a| a.perms & perm != 0 && is_anyone(a))
+}
+
+/// Whether `a` names world:anyone.
+fn is_anyone(a: &Acl) -> bool {
+    a.id.scheme == "world" && a.id.id == "anyone"
+}
+
 /// True when `ids` may do `perm` on a node whose ACL is `acl`
 /// (ZooKeeper's checkACL, without skipACL, which the caller applies).
 pub fn check_acl(acl: &[Acl], perm: i32, ids: &[Id]) -> bool {
@@ -72,7 +83,7 @@ pub fn check_acl(acl: &[Acl], perm: i32, ids: &[Id]) -> bool {
         return true;
     }
     acl.iter().filter(|a| a.perms & perm != 0).any(|a| {
-        if a.id.scheme == "world" && a.id.id == "anyone" {
+        if is_anyone(a) {
             return true;
         }
         ids.iter()
@@ -191,6 +202,22 @@ mod tests {
                 scheme: scheme.into(),
                 id: id.into(),
             },
+        }
+    }
+
+    #[test]
+    fn anyone_may_only_under_world_anyone_or_no_acl() {
+        let read = crate::proto::codes::perms::READ;
+        assert!(anyone_may(&[], read));
+        assert!(anyone_may(&[acl(read, "world", "anyone")], read));
+        assert!(!anyone_may(&[acl(2, "world", "anyone")], read));
+        assert!(!anyone_may(
+            &[acl(31, "digest", "u:x"), acl(31, "ip", "127.0.0.1")],
+            read
+        ));
+        // Whatever anyone_may allows, check_acl allows for every identity.
+        for a in [vec![], vec![acl(read, "world", "anyone")]] {
+            assert!(check_acl(&a, read, &[]));
         }
     }
 

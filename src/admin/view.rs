@@ -294,8 +294,9 @@ pub trait ServerView {
     /// The effective configuration.
     fn conf(&self) -> ConfView;
 
-    /// Total bytes of the files under the snapshot directory and under the
-    /// log directory (see [`super::dir_size`]).
+    /// The two sizes `conf` and `dirs` print first and second, in bytes of
+    /// the files under a directory (see [`super::dir_size`]); ZooKeeper 3.8
+    /// prints the log directory's first and the snapshot directory's second.
     fn dir_sizes(&self) -> (u64, u64);
 
     /// Data watches grouped by session.

@@ -191,10 +191,14 @@ impl ServerView for Core {
         }
     }
 
+    /// Swapped, as ZooKeeper 3.8 reports them: its getDataDirSize measures
+    /// the transaction log directory (FileTxnSnapLog's "dataDir") and
+    /// getLogDirSize the snapshot directory, so with separate directories
+    /// `conf`'s dataDirSize and `dirs`' datadir_size are the log's bytes.
     fn dir_sizes(&self) -> (u64, u64) {
         (
-            admin::dir_size(&self.settings.data_dir),
             admin::dir_size(&self.settings.data_log_dir),
+            admin::dir_size(&self.settings.data_dir),
         )
     }
 

@@ -3,11 +3,6 @@
 //! one consistent moment of the pipeline.
 
 use super::core::Core;
-
-/// ZooKeeper's `zookeeper.nio.sessionlessCnxnTimeout` default: how long a
-/// connection without a session may idle, and the width of the buckets its
-/// connection expiry queue rounds to.
-const SESSIONLESS_TIMEOUT_MS: u64 = 10_000;
 use crate::admin::{
     self, BufferStats, ConfView, ConnectionEntry, ConnectionInfo, CounterId, ExpiryBucket,
     FourLetterWord, GlobalSessions, Metrics, MonitorView, ServerMode, ServerView, SessionDump,
@@ -16,6 +11,11 @@ use crate::admin::{
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Instant;
+
+/// ZooKeeper's `zookeeper.nio.sessionlessCnxnTimeout` default: how long a
+/// connection without a session may idle, and the width of the buckets its
+/// connection expiry queue rounds to.
+const SESSIONLESS_TIMEOUT_MS: u64 = 10_000;
 
 /// A four-letter word recognised on a new connection.
 pub type Word = FourLetterWord;

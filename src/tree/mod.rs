@@ -599,7 +599,7 @@ impl DataTree {
             return Err(ErrorCode::NodeExists);
         }
         raise_cversion(&mut parent.stat, parent_cversion, zxid);
-        let parent_acl = parent.acl;
+        let parent_acl_index = parent.acl;
         let stat = StatPersisted {
             czxid: zxid,
             mzxid: zxid,
@@ -637,7 +637,7 @@ impl DataTree {
         events.push(TreeEvent::Created {
             path: path.into(),
             acl: self.acls.get(acl_index).clone(),
-            parent_acl: self.acls.get(parent_acl).clone(),
+            parent_acl: self.acls.get(parent_acl_index).clone(),
         });
         Ok(client_stat)
     }

@@ -67,7 +67,7 @@ fn stops_cleanly_on(signal: &str) {
     let port = free_port();
     let cfg = write_cfg(
         &dir,
-        &format!("tickTime=2000\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n4lw.commands.whitelist=ruok\n", dir.0.display()),
+        &format!("tickTime=2000\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n4lw.commands.whitelist=ruok\n", dir.0.display()),
     );
     let mut child = spawn(&cfg);
     wait_until_serving(port);

@@ -296,7 +296,7 @@ fn wchp(view: &dyn ServerView) -> String {
 }
 
 /// The sessions holding at least one data watch, in the view's order.
-fn watching_sessions(view: &dyn ServerView) -> Vec<SessionWatches> {
+pub(super) fn watching_sessions(view: &dyn ServerView) -> Vec<SessionWatches> {
     let mut watches = view.data_watches();
     watches.retain(|session| !session.paths.is_empty());
     watches
@@ -304,7 +304,7 @@ fn watching_sessions(view: &dyn ServerView) -> Vec<SessionWatches> {
 
 /// The watches inverted: each path, in order of first appearance, with the
 /// sessions watching it in the given session order.
-fn by_path(watches: &[SessionWatches]) -> Vec<(&str, Vec<i64>)> {
+pub(super) fn by_path(watches: &[SessionWatches]) -> Vec<(&str, Vec<i64>)> {
     let mut paths: Vec<(&str, Vec<i64>)> = Vec::new();
     let mut index: HashMap<&str, usize> = HashMap::new();
     for session in watches {

@@ -32,7 +32,9 @@
 
 mod commands;
 mod environment;
+mod http_commands;
 mod java;
+mod json;
 mod metrics;
 mod monitor;
 mod stats;
@@ -43,6 +45,7 @@ pub use commands::{execute, reply_packets, respond, NOT_SERVING};
 pub use environment::{
     dir_size, environment, max_file_descriptor_count, open_file_descriptor_count,
 };
+pub use http_commands::{run_command, COMMANDS};
 pub use metrics::{CounterId, Metrics, COUNTERS, PERCENTILE_SUMMARIES, SUMMARIES};
 pub use monitor::summary_metrics;
 pub use stats::{BufferStats, ConnectionStats, Summary};

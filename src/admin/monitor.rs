@@ -24,6 +24,16 @@ pub fn summary_metrics(name: &str, summary: &Summary) -> Vec<(String, MetricValu
 
 /// The whole `mntr` text for a serving server.
 pub(super) fn monitor(view: &dyn ServerView) -> String {
+    let mut out = String::new();
+    for (key, value) in monitor_values(view) {
+        let _ = writeln!(out, "zk_{key}\t{}", render(&value));
+    }
+    out
+}
+
+/// `mntr`'s keys (without `zk_`) and values, in its order; the AdminServer's
+/// `monitor` answers the same pairs.
+pub(super) fn monitor_values(view: &dyn ServerView) -> Vec<(String, MetricValue)> {
     let stats = view.stats();
     let monitor = view.monitor();
     let mut lines: Vec<(String, MetricValue)> = vec![
@@ -44,11 +54,7 @@ pub(super) fn monitor(view: &dyn ServerView) -> String {
     }
     lines.extend(gauges(view, &stats, &monitor));
     lines.extend(monitor.extra);
-    let mut out = String::new();
-    for (key, value) in lines {
-        let _ = writeln!(out, "zk_{key}\t{}", render(&value));
-    }
-    out
+    lines
 }
 
 /// Gauge names in the order ZooKeeper 3.8.0 printed them on a leader.

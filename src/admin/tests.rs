@@ -649,3 +649,33 @@ fn default_environment_fills_every_envi_key() {
     assert_eq!(env[0], ("zookeeper.version".to_owned(), VERSION.to_owned()));
     assert!(VERSION.starts_with("3.8.0-paddock-"));
 }
+
+#[test]
+fn admin_server_commands_answer_by_name_or_alias() {
+    let mut server = captured_server();
+    let monitor = super::run_command("mntr", &mut server);
+    assert!(
+        monitor.contains("\"server_state\" : \"standalone\""),
+        "{monitor}"
+    );
+    assert!(
+        monitor.ends_with("\"command\" : \"monitor\",\n  \"error\" : null\n}"),
+        "{monitor}"
+    );
+    assert_eq!(
+        super::run_command("nosuch", &mut server),
+        "{\n  \"command\" : \"nosuch\",\n  \"error\" : \"Unknown command: nosuch\"\n}"
+    );
+    server.serving = false;
+    assert!(super::run_command("ruok", &mut server).contains(super::NOT_SERVING));
+    assert!(super::run_command("environment", &mut server).contains("\"error\" : null"));
+    for name in super::COMMANDS {
+        server.serving = true;
+        let answer = super::run_command(name, &mut server);
+        assert!(
+            answer.contains(&format!("\"command\" : \"{name}\"")),
+            "{name}: {answer}"
+        );
+        assert!(answer.contains("\"error\" : null"), "{name}: {answer}");
+    }
+}

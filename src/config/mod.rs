@@ -460,7 +460,7 @@ impl Config {
             global_outstanding_limit: 1000,
             force_sync: true,
             max_cnxns: 0,
-            admin: default_admin(),
+            admin: AdminConfig::default(),
             my_id: None,
             properties: BTreeMap::new(),
             unsupported_keys: Vec::new(),
@@ -529,20 +529,22 @@ fn read_data_dir(keys: &Settings<'_>) -> Result<PathBuf, ConfigError> {
     }
 }
 
-/// The admin defaults.
-fn default_admin() -> AdminConfig {
-    AdminConfig {
-        enable_server: true,
-        server_address: "0.0.0.0".to_string(),
-        server_port: 8080,
-        command_url: "/commands".to_string(),
-        idle_timeout_ms: 30_000,
+impl Default for AdminConfig {
+    /// ZooKeeper's defaults: enabled, 0.0.0.0:8080, `/commands`, 30 s idle.
+    fn default() -> AdminConfig {
+        AdminConfig {
+            enable_server: true,
+            server_address: "0.0.0.0".to_string(),
+            server_port: 8080,
+            command_url: "/commands".to_string(),
+            idle_timeout_ms: 30_000,
+        }
     }
 }
 
 /// Reads the `zookeeper.admin.*` properties.
 fn read_admin(props: &Settings<'_>) -> Result<AdminConfig, ConfigError> {
-    let defaults = default_admin();
+    let defaults = AdminConfig::default();
     let string = |name: &str, default: String| props.get(name).map_or(default, |s| s.value.clone());
     Ok(AdminConfig {
         enable_server: props.parsed_or(

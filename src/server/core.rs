@@ -80,6 +80,11 @@ pub enum CoreMsg {
         payload: Vec<u8>,
         reply: oneshot::Sender<String>,
     },
+    /// An AdminServer command (`GET <commandURL>/<name>`); the reply is its JSON.
+    AdminCommand {
+        name: String,
+        reply: oneshot::Sender<String>,
+    },
 }
 
 /// A request waiting its turn in its session's queue.
@@ -407,6 +412,9 @@ impl Core {
                 let text = self.four_letter(remote, word, &payload);
                 self.stats.packets_sent += crate::admin::reply_packets(&text);
                 let _ = reply.send(text);
+            }
+            CoreMsg::AdminCommand { name, reply } => {
+                let _ = reply.send(crate::admin::run_command(&name, self));
             }
         }
     }

@@ -11,6 +11,7 @@
 //! ensemble member, `peers` carries election notifications and quorum packets
 //! between the core's `zab::Peer` and the other members.
 
+mod admin_http;
 mod admin_view;
 mod conn;
 mod core;
@@ -60,6 +61,13 @@ pub async fn run(
         core::Core::new(settings.clone(), net).map_err(|e| std::io::Error::other(e.to_string()))?;
     loaded();
     let mut core = tokio::spawn(core_state.run(core_rx, peer_rx));
+    let admin_server = admin_http::bind(&settings.admin).await.map(|l| {
+        tokio::spawn(admin_http::serve(
+            l,
+            settings.admin.clone(),
+            core_tx.clone(),
+        ))
+    });
     let per_ip: Arc<Mutex<HashMap<IpAddr, u32>>> = Arc::default();
     let purger = (settings.autopurge_purge_interval_hours > 0)
         .then(|| tokio::spawn(autopurge(settings.clone())));
@@ -96,6 +104,9 @@ pub async fn run(
     core.abort();
     if let Some(p) = purger {
         p.abort();
+    }
+    if let Some(a) = admin_server {
+        a.abort();
     }
     Ok(())
 }

@@ -61,6 +61,8 @@ pub struct Settings {
     pub data_log_dir: PathBuf,
     /// The client port, for `conf`.
     pub client_port: u16,
+    /// The AdminServer (HTTP) settings.
+    pub admin: crate::config::AdminConfig,
     /// The ensemble this server is a member of; `None` for a standalone server.
     pub ensemble: Option<Arc<Ensemble>>,
 }
@@ -152,6 +154,10 @@ impl Settings {
             data_log_dir: data_dir.clone(),
             data_dir,
             client_port: 0,
+            admin: crate::config::AdminConfig {
+                enable_server: false,
+                ..crate::config::AdminConfig::default()
+            },
             ensemble: None,
         }
     }
@@ -185,6 +191,7 @@ impl Settings {
             data_dir: c.data_dir.clone(),
             data_log_dir: c.data_log_dir.clone(),
             client_port: c.client_port.unwrap_or(0),
+            admin: c.admin.clone(),
             ensemble: (!c.is_standalone()).then(|| {
                 Arc::new(Ensemble {
                     my_id: c.my_id.unwrap_or(0),

@@ -43,8 +43,14 @@ pub async fn bind(admin: &AdminConfig) -> Option<TcpListener> {
 pub async fn serve(listener: TcpListener, admin: AdminConfig, core: mpsc::Sender<CoreMsg>) {
     let idle = Duration::from_millis(admin.idle_timeout_ms.max(1).into());
     loop {
-        let Ok((stream, remote)) = listener.accept().await else {
-            continue;
+        let (stream, remote) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of descriptors, say: wait rather than spin.
+                debug!("AdminServer accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
         };
         let core = core.clone();
         let url = admin.command_url.clone();

@@ -46,7 +46,7 @@ impl Json {
                 let _ = write!(out, "{i}");
             }
             Json::Double(d) => out.push_str(&java::double(*d)),
-            Json::Str(s) => write_string(out, s),
+            Json::Str(s) => write_quoted(out, s),
             Json::Array(items) if items.is_empty() => out.push_str("[ ]"),
             Json::Array(items) => {
                 out.push_str("[ ");
@@ -64,7 +64,7 @@ impl Json {
                 for (i, (key, value)) in pairs.iter().enumerate() {
                     out.push_str(if i > 0 { ",\n" } else { "\n" });
                     indent(out, level + 1);
-                    write_string(out, key);
+                    write_quoted(out, key);
                     out.push_str(" : ");
                     value.write(out, level + 1);
                 }
@@ -82,9 +82,16 @@ fn indent(out: &mut String, level: usize) {
     }
 }
 
-/// A JSON string literal, escaped as Jackson escapes (control characters as
-/// `\uXXXX` but for the usual short forms).
-fn write_string(out: &mut String, s: &str) {
+/// `s` as a JSON string literal (escaped as [`write_quoted`] escapes).
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    write_quoted(&mut out, s);
+    out
+}
+
+/// Appends `s` as a JSON string literal, escaped as Jackson escapes
+/// (control characters as `\uXXXX` but for the usual short forms).
+fn write_quoted(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {

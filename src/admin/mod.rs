@@ -34,7 +34,7 @@ mod commands;
 mod environment;
 mod http_commands;
 mod java;
-mod json;
+pub mod json;
 mod metrics;
 mod monitor;
 mod stats;

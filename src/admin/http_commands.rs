@@ -5,9 +5,9 @@
 //! command's primary name, and `error`, null or the reason).
 //!
 //! Served: [`COMMANDS`]. ZooKeeper also has hash, initial_configuration,
-//! last_snapshot, leader, observers, observer_connection_stat_reset,
-//! set_trace_mask, system_properties, voting_view and zabstate; Paddock
-//! answers those (and any other name) as ZooKeeper answers an unknown one.
+//! last_snapshot, leader, observers, system_properties, voting_view and
+//! zabstate; Paddock answers those (and any other name) as ZooKeeper
+//! answers an unknown one.
 
 use super::commands::{by_path, watching_sessions, NOT_SERVING};
 use super::java;
@@ -17,7 +17,7 @@ use super::stats::BufferStats;
 use super::view::{ConnectionInfo, GlobalSessions, MetricValue, ServerMode, ServerView, StatsView};
 
 /// Primary names of the commands served, as the command list shows them.
-pub const COMMANDS: [&str; 16] = [
+pub const COMMANDS: [&str; 18] = [
     "configuration",
     "connection_stat_reset",
     "connections",
@@ -27,8 +27,10 @@ pub const COMMANDS: [&str; 16] = [
     "get_trace_mask",
     "is_read_only",
     "monitor",
+    "observer_connection_stat_reset",
     "ruok",
     "server_stats",
+    "set_trace_mask",
     "stat_reset",
     "stats",
     "watch_summary",
@@ -49,8 +51,10 @@ fn primary(name: &str) -> Option<&'static str> {
         "get_trace_mask" | "gtmk" => "get_trace_mask",
         "is_read_only" | "isro" => "is_read_only",
         "monitor" | "mntr" => "monitor",
+        "observer_connection_stat_reset" | "orst" => "observer_connection_stat_reset",
         "ruok" => "ruok",
         "server_stats" | "srvr" => "server_stats",
+        "set_trace_mask" | "stmk" => "set_trace_mask",
         "stat_reset" | "srst" => "stat_reset",
         "stats" | "stat" => "stats",
         "watch_summary" | "wchs" => "watch_summary",
@@ -60,14 +64,15 @@ fn primary(name: &str) -> Option<&'static str> {
     })
 }
 
-/// The JSON answer to command `name`.
-pub fn run_command(name: &str, view: &mut dyn ServerView) -> String {
+/// The JSON answer to command `name`; `query` is the request's query string
+/// (`set_trace_mask` reads `traceMask=<long>` from it).
+pub fn run_command(name: &str, query: &str, view: &mut dyn ServerView) -> String {
     let Some(command) = primary(name) else {
         return finish(Vec::new(), name, Some(format!("Unknown command: {name}")));
     };
     // These read no server state, so ZooKeeper answers them even when the
     // server is not running.
-    let server_free = matches!(command, "environment" | "get_trace_mask");
+    let server_free = matches!(command, "environment" | "get_trace_mask" | "set_trace_mask");
     if !server_free && !view.is_serving() {
         return finish(Vec::new(), command, Some(NOT_SERVING.to_owned()));
     }
@@ -105,7 +110,22 @@ pub fn run_command(name: &str, view: &mut dyn ServerView) -> String {
                 .collect();
             return finish_pairs(pairs, command);
         }
+        "observer_connection_stat_reset" => Vec::new(), // no observer connections here
         "server_stats" => server_stats(view),
+        "set_trace_mask" => {
+            let mask = query
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("traceMask="))
+                .and_then(|value| value.parse::<i64>().ok());
+            let Some(mask) = mask else {
+                // ZooKeeper puts this error before the command's name.
+                let error = Json::Str("setTraceMask requires long traceMask argument".into());
+                return Json::object([("error", error), ("command", Json::Str(command.into()))])
+                    .pretty();
+            };
+            view.set_trace_mask(mask);
+            vec![("tracemask", Json::Int(mask))]
+        }
         "stat_reset" => {
             view.reset_server_stats();
             Vec::new()

@@ -653,7 +653,7 @@ fn default_environment_fills_every_envi_key() {
 #[test]
 fn admin_server_commands_answer_by_name_or_alias() {
     let mut server = captured_server();
-    let monitor = super::run_command("mntr", &mut server);
+    let monitor = super::run_command("mntr", "", &mut server);
     assert!(
         monitor.contains("\"server_state\" : \"standalone\""),
         "{monitor}"
@@ -663,19 +663,24 @@ fn admin_server_commands_answer_by_name_or_alias() {
         "{monitor}"
     );
     assert_eq!(
-        super::run_command("nosuch", &mut server),
+        super::run_command("nosuch", "", &mut server),
         "{\n  \"command\" : \"nosuch\",\n  \"error\" : \"Unknown command: nosuch\"\n}"
     );
     server.serving = false;
-    assert!(super::run_command("ruok", &mut server).contains(super::NOT_SERVING));
-    assert!(super::run_command("environment", &mut server).contains("\"error\" : null"));
+    assert!(super::run_command("ruok", "", &mut server).contains(super::NOT_SERVING));
+    assert!(super::run_command("environment", "", &mut server).contains("\"error\" : null"));
     for name in super::COMMANDS {
         server.serving = true;
-        let answer = super::run_command(name, &mut server);
+        let answer = super::run_command(name, "traceMask=42", &mut server);
         assert!(
             answer.contains(&format!("\"command\" : \"{name}\"")),
             "{name}: {answer}"
         );
         assert!(answer.contains("\"error\" : null"), "{name}: {answer}");
     }
+    assert_eq!(server.trace_mask(), 42);
+    assert_eq!(
+        super::run_command("stmk", "", &mut server),
+        "{\n  \"error\" : \"setTraceMask requires long traceMask argument\",\n  \"command\" : \"set_trace_mask\"\n}"
+    );
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
-use tracing::{debug, error, info};
+use tracing::{debug, error, info, warn};
 
 /// The largest request head read.
 const MAX_HEAD: usize = 8192;
@@ -64,18 +64,29 @@ pub async fn serve(listener: TcpListener, admin: AdminConfig, core: mpsc::Sender
 
 /// Reads one request and writes its answer.
 async fn answer(mut stream: TcpStream, url: &str, core: mpsc::Sender<CoreMsg>) {
-    let Some(target) = read_target(&mut stream).await else {
-        return;
+    let target = match read_target(&mut stream).await {
+        Ok(target) => target,
+        Err(0) => return, // connected and left (a port probe)
+        Err(_) => {
+            let remote = stream
+                .peer_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            warn!(%remote, "AdminServer: not a GET or POST request head of at most {MAX_HEAD} bytes; closing the connection");
+            return;
+        }
     };
-    let path = target.split(['?', '#']).next().unwrap_or_default();
+    let target = target.split('#').next().unwrap_or_default();
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
     // ZooKeeper's list page has no Content-Type.
     let (status, kind, body) = if path == url || path.strip_prefix(url) == Some("/") {
         ("200 OK", None, command_list(url))
     } else if let Some(name) = path.strip_prefix(url).and_then(|p| p.strip_prefix('/')) {
         let (reply, answered) = oneshot::channel();
         let name = name.to_owned();
+        let query = query.to_owned();
         if core
-            .send(CoreMsg::AdminCommand { name, reply })
+            .send(CoreMsg::AdminCommand { name, query, reply })
             .await
             .is_err()
         {
@@ -101,23 +112,25 @@ async fn answer(mut stream: TcpStream, url: &str, core: mpsc::Sender<CoreMsg>) {
 }
 
 /// The request target of a `GET` (or `POST`, which ZooKeeper's servlet
-/// answers the same) from the request head; `None` for anything else.
-async fn read_target(stream: &mut TcpStream) -> Option<String> {
+/// answers the same) from the request head; for anything else, the bytes
+/// received (0: the client sent nothing).
+async fn read_target(stream: &mut TcpStream) -> Result<String, usize> {
     let mut head = Vec::with_capacity(512);
     let mut buf = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") && !head.windows(2).any(|w| w == b"\n\n") {
-        let n = stream.read(&mut buf).await.ok()?;
+        let n = stream.read(&mut buf).await.map_err(|_| head.len())?;
         if n == 0 || head.len() + n > MAX_HEAD {
-            return None;
+            return Err(head.len() + n);
         }
         head.extend_from_slice(&buf[..n]);
     }
-    let line = head.split(|&b| b == b'\n').next()?;
-    let line = std::str::from_utf8(line).ok()?.trim_end();
+    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = std::str::from_utf8(line).unwrap_or_default().trim_end();
     let mut parts = line.split(' ');
-    let method = parts.next()?;
-    let target = parts.next()?;
-    matches!(method, "GET" | "POST").then(|| target.to_owned())
+    match (parts.next(), parts.next()) {
+        (Some("GET" | "POST"), Some(target)) => Ok(target.to_owned()),
+        _ => Err(head.len()),
+    }
 }
 
 /// The command list page, as ZooKeeper's: a link per command, `<br/>` between.

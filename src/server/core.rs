@@ -83,6 +83,7 @@ pub enum CoreMsg {
     /// An AdminServer command (`GET <commandURL>/<name>`); the reply is its JSON.
     AdminCommand {
         name: String,
+        query: String,
         reply: oneshot::Sender<String>,
     },
 }
@@ -413,8 +414,8 @@ impl Core {
                 self.stats.packets_sent += crate::admin::reply_packets(&text);
                 let _ = reply.send(text);
             }
-            CoreMsg::AdminCommand { name, reply } => {
-                let _ = reply.send(crate::admin::run_command(&name, self));
+            CoreMsg::AdminCommand { name, query, reply } => {
+                let _ = reply.send(crate::admin::run_command(&name, &query, self));
             }
         }
     }

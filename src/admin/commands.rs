@@ -41,7 +41,7 @@ const WORD_WRITER_BUFFER: usize = 8192;
 
 /// How many packets ZooKeeper's server counts (`Sent`, `zk_packets_sent`)
 /// for writing `text` as a word's answer: one per full buffer of
-/// [`WORD_WRITER_BUFFER`] characters (UTF-16 units, as Java counts) and one
+/// `WORD_WRITER_BUFFER` (8,192) characters (UTF-16 units, as Java counts) and one
 /// for the rest, so nothing for an empty answer (`mntr`, ~16,000 characters:
 /// 2; `srvr`: 1).
 pub fn reply_packets(text: &str) -> i64 {

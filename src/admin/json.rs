@@ -82,7 +82,7 @@ fn indent(out: &mut String, level: usize) {
     }
 }
 
-/// `s` as a JSON string literal (escaped as [`write_quoted`] escapes).
+/// `s` as a JSON string literal, escaped as Jackson escapes.
 pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     write_quoted(&mut out, s);

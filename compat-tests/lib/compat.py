@@ -105,7 +105,7 @@ def four_letter_word(word, connect=None):
         out = b""
         while chunk := s.recv(65536):
             out += chunk
-    return out.decode()
+    return out.decode("utf-8", "replace")
 
 
 def mask_times(text):

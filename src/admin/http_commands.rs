@@ -4,7 +4,7 @@
 //! nesting taken from its answers; every object ends with `command`, the
 //! command's primary name, and `error`, null or the reason).
 //!
-//! Served: [`COMMANDS`]. ZooKeeper also has hash, initial_configuration,
+//! Served: [`command_names`]. ZooKeeper also has hash, initial_configuration,
 //! last_snapshot, leader, observers, system_properties, voting_view and
 //! zabstate; Paddock answers those (and any other name) as ZooKeeper
 //! answers an unknown one.
@@ -16,65 +16,54 @@ use super::monitor::monitor_values;
 use super::stats::BufferStats;
 use super::view::{ConnectionInfo, GlobalSessions, MetricValue, ServerMode, ServerView, StatsView};
 
-/// Primary names of the commands served, as the command list shows them.
-pub const COMMANDS: [&str; 18] = [
-    "configuration",
-    "connection_stat_reset",
-    "connections",
-    "dirs",
-    "dump",
-    "environment",
-    "get_trace_mask",
-    "is_read_only",
-    "monitor",
-    "observer_connection_stat_reset",
-    "ruok",
-    "server_stats",
-    "set_trace_mask",
-    "stat_reset",
-    "stats",
-    "watch_summary",
-    "watches",
-    "watches_by_path",
+/// The commands served: each primary name (as the command list shows it)
+/// with ZooKeeper's aliases, often the four-letter word.
+const COMMAND_NAMES: [(&str, &[&str]); 18] = [
+    ("configuration", &["conf", "config"]),
+    ("connection_stat_reset", &["crst"]),
+    ("connections", &["cons"]),
+    ("dirs", &[]),
+    ("dump", &[]),
+    ("environment", &["env", "envi"]),
+    ("get_trace_mask", &["gtmk"]),
+    ("is_read_only", &["isro"]),
+    ("monitor", &["mntr"]),
+    ("observer_connection_stat_reset", &["orst"]),
+    ("ruok", &[]),
+    ("server_stats", &["srvr"]),
+    ("set_trace_mask", &["stmk"]),
+    ("stat_reset", &["srst"]),
+    ("stats", &["stat"]),
+    ("watch_summary", &["wchs"]),
+    ("watches", &["wchc"]),
+    ("watches_by_path", &["wchp"]),
 ];
 
-/// The primary name of command `name` (a primary name or one of
-/// ZooKeeper's aliases, often the four-letter word), if it is served.
+/// Primary names of the commands served, in the command list's order.
+pub fn command_names() -> impl Iterator<Item = &'static str> {
+    COMMAND_NAMES.iter().map(|(name, _)| *name)
+}
+
+/// The primary name of command `name` (a primary name or an alias), if it
+/// is served.
 fn primary(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "configuration" | "conf" | "config" => "configuration",
-        "connection_stat_reset" | "crst" => "connection_stat_reset",
-        "connections" | "cons" => "connections",
-        "dirs" => "dirs",
-        "dump" => "dump",
-        "environment" | "env" | "envi" => "environment",
-        "get_trace_mask" | "gtmk" => "get_trace_mask",
-        "is_read_only" | "isro" => "is_read_only",
-        "monitor" | "mntr" => "monitor",
-        "observer_connection_stat_reset" | "orst" => "observer_connection_stat_reset",
-        "ruok" => "ruok",
-        "server_stats" | "srvr" => "server_stats",
-        "set_trace_mask" | "stmk" => "set_trace_mask",
-        "stat_reset" | "srst" => "stat_reset",
-        "stats" | "stat" => "stats",
-        "watch_summary" | "wchs" => "watch_summary",
-        "watches" | "wchc" => "watches",
-        "watches_by_path" | "wchp" => "watches_by_path",
-        _ => return None,
-    })
+    COMMAND_NAMES
+        .iter()
+        .find(|(primary, aliases)| *primary == name || aliases.contains(&name))
+        .map(|(primary, _)| *primary)
 }
 
 /// The JSON answer to command `name`; `query` is the request's query string
 /// (`set_trace_mask` reads `traceMask=<long>` from it).
 pub fn run_command(name: &str, query: &str, view: &mut dyn ServerView) -> String {
     let Some(command) = primary(name) else {
-        return finish(Vec::new(), name, Some(format!("Unknown command: {name}")));
+        return finish::<&str>(Vec::new(), name, Some(format!("Unknown command: {name}")));
     };
     // These read no server state, so ZooKeeper answers them even when the
     // server is not running.
     let server_free = matches!(command, "environment" | "get_trace_mask" | "set_trace_mask");
     if !server_free && !view.is_serving() {
-        return finish(Vec::new(), command, Some(NOT_SERVING.to_owned()));
+        return finish::<&str>(Vec::new(), command, Some(NOT_SERVING.to_owned()));
     }
     let fields = match command {
         "configuration" => configuration(view),
@@ -96,10 +85,8 @@ pub fn run_command(name: &str, query: &str, view: &mut dyn ServerView) -> String
         "dump" => dump(view),
         "environment" => {
             let pairs = view.environment();
-            return finish_pairs(
-                pairs.into_iter().map(|(k, v)| (k, Json::Str(v))).collect(),
-                command,
-            );
+            let pairs = pairs.into_iter().map(|(k, v)| (k, Json::Str(v))).collect();
+            return finish::<String>(pairs, command, None);
         }
         "get_trace_mask" => vec![("tracemask", Json::Int(view.trace_mask()))],
         "is_read_only" => vec![("read_only", Json::Bool(view.mode() == ServerMode::ReadOnly))],
@@ -108,7 +95,7 @@ pub fn run_command(name: &str, query: &str, view: &mut dyn ServerView) -> String
                 .into_iter()
                 .map(|(key, value)| (key, metric(value)))
                 .collect();
-            return finish_pairs(pairs, command);
+            return finish::<String>(pairs, command, None);
         }
         "observer_connection_stat_reset" => Vec::new(), // no observer connections here
         "server_stats" => server_stats(view),
@@ -170,18 +157,10 @@ pub fn run_command(name: &str, query: &str, view: &mut dyn ServerView) -> String
 }
 
 /// `fields` followed by `command` and `error`.
-fn finish(fields: Vec<(&str, Json)>, command: &str, error: Option<String>) -> String {
-    let mut pairs: Vec<(String, Json)> =
-        fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+fn finish<K: Into<String>>(fields: Vec<(K, Json)>, command: &str, error: Option<String>) -> String {
+    let mut pairs: Vec<(String, Json)> = fields.into_iter().map(|(k, v)| (k.into(), v)).collect();
     pairs.push(("command".to_owned(), Json::Str(command.to_owned())));
     pairs.push(("error".to_owned(), error.map_or(Json::Null, Json::Str)));
-    Json::Object(pairs).pretty()
-}
-
-/// As [`finish`], for fields with owned keys.
-fn finish_pairs(mut pairs: Vec<(String, Json)>, command: &str) -> String {
-    pairs.push(("command".to_owned(), Json::Str(command.to_owned())));
-    pairs.push(("error".to_owned(), Json::Null));
     Json::Object(pairs).pretty()
 }
 

@@ -45,7 +45,7 @@ pub use commands::{execute, reply_packets, respond, NOT_SERVING};
 pub use environment::{
     dir_size, environment, max_file_descriptor_count, open_file_descriptor_count,
 };
-pub use http_commands::{run_command, COMMANDS};
+pub use http_commands::{command_names, run_command};
 pub use metrics::{CounterId, Metrics, COUNTERS, PERCENTILE_SUMMARIES, SUMMARIES};
 pub use monitor::summary_metrics;
 pub use stats::{BufferStats, ConnectionStats, Summary};

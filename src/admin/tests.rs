@@ -669,7 +669,7 @@ fn admin_server_commands_answer_by_name_or_alias() {
     server.serving = false;
     assert!(super::run_command("ruok", "", &mut server).contains(super::NOT_SERVING));
     assert!(super::run_command("environment", "", &mut server).contains("\"error\" : null"));
-    for name in super::COMMANDS {
+    for name in super::command_names() {
         server.serving = true;
         let answer = super::run_command(name, "traceMask=42", &mut server);
         assert!(

@@ -135,8 +135,7 @@ async fn read_target(stream: &mut TcpStream) -> Result<String, usize> {
 
 /// The command list page, as ZooKeeper's: a link per command, `<br/>` between.
 fn command_list(url: &str) -> String {
-    crate::admin::COMMANDS
-        .iter()
+    crate::admin::command_names()
         .map(|name| format!("<a href=\"{url}/{name}\">{name}</a>\n"))
         .collect::<Vec<_>>()
         .join("<br/>\n")

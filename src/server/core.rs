@@ -1137,18 +1137,18 @@ impl Core {
                     path,
                     acl,
                     parent_acl,
-                } => {
-                    let parent = parent_of(path).unwrap_or("/");
-                    self.watches.node_created(path, parent, &mut out);
-                    (acl, Some(parent_acl))
                 }
-                TreeEvent::Deleted {
+                | TreeEvent::Deleted {
                     path,
                     acl,
                     parent_acl,
                 } => {
                     let parent = parent_of(path).unwrap_or("/");
-                    self.watches.node_deleted(path, parent, &mut out);
+                    if matches!(e, TreeEvent::Created { .. }) {
+                        self.watches.node_created(path, parent, &mut out);
+                    } else {
+                        self.watches.node_deleted(path, parent, &mut out);
+                    }
                     (acl, Some(parent_acl))
                 }
                 TreeEvent::DataChanged { path, acl } => {

@@ -367,11 +367,16 @@ mod tests {
         );
     }
 
+    /// A node with null data, ACL index `acl` and a zero Stat.
+    fn bare_node(acl: i64) -> Node {
+        Node::new(NodeData::new(None), acl, StatPersisted::default())
+    }
+
     #[test]
     fn a_child_after_its_parents_subtree_ended_is_still_added() {
         let mut out = Vec::new();
         0i32.write(&mut out);
-        let node = || Node::new(NodeData::new(None), -1, StatPersisted::default());
+        let node = || bare_node(-1);
         for p in ["", "/a", "/a/x", "/b", "/a/y", "/b/z"] {
             write_node(&mut out, p, &node());
         }
@@ -406,25 +411,13 @@ mod tests {
     fn orphan_node_and_unknown_acl_are_refused() {
         let mut out = Vec::new();
         0i32.write(&mut out);
-        write_node(
-            &mut out,
-            "",
-            &Node::new(NodeData::new(None), -1, StatPersisted::default()),
-        );
+        write_node(&mut out, "", &bare_node(-1));
         let mut orphan = out.clone();
-        write_node(
-            &mut orphan,
-            "/x/y",
-            &Node::new(NodeData::new(None), -1, StatPersisted::default()),
-        );
+        write_node(&mut orphan, "/x/y", &bare_node(-1));
         write_ustring(&mut orphan, Some("/"));
         assert!(DataTree::read_snapshot_part(&orphan, false).is_err());
         let mut bad_acl = out;
-        write_node(
-            &mut bad_acl,
-            "/x",
-            &Node::new(NodeData::new(None), 7, StatPersisted::default()),
-        );
+        write_node(&mut bad_acl, "/x", &bare_node(7));
         write_ustring(&mut bad_acl, Some("/"));
         assert!(DataTree::read_snapshot_part(&bad_acl, false).is_err());
     }

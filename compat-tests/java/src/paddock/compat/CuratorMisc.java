@@ -129,6 +129,8 @@ final class CuratorMisc {
             eq("after unregister", "[i2@10.0.0.2:8081 p2]", instances(consumer, "echo").toString());
             eq("unknown service", "[]", instances(consumer, "nope").toString());
         }
+        // c2 may sit on a follower that has not applied c1's deletes yet.
+        Check.sync(c2, "/cu/services/echo");
         eq("instances after provider close", "[]", c2.getChildren().forPath("/cu/services/echo").toString());
     }
 }

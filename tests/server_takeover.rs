@@ -50,7 +50,7 @@ fn assert_serves(server: &TestServer, expected: &paddock::tree::DataTree, paths:
         assert_eq!(r.header.err, 0, "{path}");
         let got: GetDataResponse = r.decode();
         let node = expected.get(path).unwrap();
-        assert_eq!(got.data.as_deref(), node.data.as_deref(), "data of {path}");
+        assert_eq!(got.data.as_deref(), node.data(), "data of {path}");
         assert_eq!(got.stat, node.client_stat(false), "stat of {path}");
     }
 }
@@ -59,8 +59,8 @@ fn all_paths(tree: &paddock::tree::DataTree) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec!["/".to_string()];
     while let Some(p) = stack.pop() {
-        for name in tree.get(&p).unwrap().children.iter() {
-            stack.push(paddock::tree::path::join(&p, name));
+        for child in tree.get(&p).unwrap().children().iter() {
+            stack.push(paddock::tree::path::join(&p, child.name()));
         }
         out.push(p);
     }

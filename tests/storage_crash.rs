@@ -126,7 +126,7 @@ fn acknowledged_writes_survive_kill_9() {
         );
         for z in [1, acked, r.last_zxid] {
             let node = r.tree.get(&format!("/n{z}")).unwrap();
-            assert_eq!(node.data.as_deref(), Some(format!("value {z}").as_bytes()));
+            assert_eq!(node.data(), Some(format!("value {z}").as_bytes()));
         }
     }
     std::fs::remove_dir_all(&dir).unwrap();

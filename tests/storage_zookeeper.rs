@@ -95,7 +95,7 @@ fn zookeeper_38_snapshot_reads_as_the_client_saw_it() {
         ];
         assert_eq!(got, e.stat, "stat of {}", e.path);
         assert_eq!(
-            node.data.as_deref().unwrap_or_default(),
+            node.data().unwrap_or_default(),
             e.data.as_slice(),
             "data of {}",
             e.path
@@ -180,10 +180,7 @@ fn zookeeper_data_dir_recovers_to_its_final_state() {
     assert!(r.tree.get("/app/eph").is_none());
     let app = r.tree.stat("/app").unwrap();
     assert_eq!((app.num_children, app.pzxid), (2, r.last_zxid));
-    assert_eq!(
-        r.tree.get("/marker").unwrap().data.as_deref(),
-        Some(&b"11"[..])
-    );
+    assert_eq!(r.tree.get("/marker").unwrap().data(), Some(&b"11"[..]));
     for e in nodes.iter().filter(|e| !e.path.starts_with("/app")) {
         assert_eq!(stat_fields(&r.tree, &e.path), e.stat, "stat of {}", e.path);
     }

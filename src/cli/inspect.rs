@@ -125,12 +125,12 @@ pub(crate) fn print_snapshot(
             )?;
         }
         if with_data {
-            match node.data.as_deref() {
+            match node.data() {
                 Some(d) => writeln!(out, "  data {}", String::from_utf8_lossy(d))?,
                 None => writeln!(out, "  data null")?,
             }
         }
-        let mut children: Vec<&str> = node.children.iter().collect();
+        let mut children: Vec<&str> = node.children().iter().map(|c| c.name()).collect();
         children.sort_unstable_by(|a, b| b.cmp(a));
         stack.extend(children.into_iter().map(|c| path::join(&node_path, c)));
     }

@@ -248,7 +248,7 @@ impl Core {
 
     fn data_response(&self, node: &Node) -> GetDataResponse {
         GetDataResponse {
-            data: node.data.as_deref().map(<[u8]>::to_vec),
+            data: node.data().map(<[u8]>::to_vec),
             stat: node.client_stat(self.tree.extended_types()),
         }
     }
@@ -256,7 +256,7 @@ impl Core {
     /// A getChildren (or, `with_stat`, getChildren2) reply for `node`,
     /// encoded straight from its cached child order.
     fn children_reply(&self, xid: i32, zxid: i64, node: &Node, with_stat: bool) -> Vec<u8> {
-        let names = node.children.java_order();
+        let names = node.children().java_order();
         frame(|out| {
             ReplyHeader { xid, zxid, err: 0 }.write(out);
             (names.len() as i32).write(out);
@@ -285,7 +285,7 @@ impl Core {
                 OpResult::GetData(resp.data, resp.stat)
             }
             _ => OpResult::GetChildren(
-                node.children
+                node.children()
                     .java_order()
                     .iter()
                     .map(|n| n.to_string())
@@ -302,7 +302,7 @@ impl Core {
         for p in &w.data_watches {
             match self.tree.get(p) {
                 None => events.push((event_type::NODE_DELETED, p)),
-                Some(n) if n.stat.mzxid > rel => events.push((event_type::NODE_DATA_CHANGED, p)),
+                Some(n) if n.stat().mzxid > rel => events.push((event_type::NODE_DATA_CHANGED, p)),
                 Some(_) => self.watches.add_data_watch(p, conn),
             }
         }
@@ -315,7 +315,7 @@ impl Core {
         for p in &w.child_watches {
             match self.tree.get(p) {
                 None => events.push((event_type::NODE_DELETED, p)),
-                Some(n) if n.stat.pzxid > rel => {
+                Some(n) if n.stat().pzxid > rel => {
                     events.push((event_type::NODE_CHILDREN_CHANGED, p))
                 }
                 Some(_) => self.watches.add_child_watch(p, conn),

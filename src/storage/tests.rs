@@ -91,10 +91,7 @@ fn log_round_trip_rebuilds_tree_and_sessions() {
     assert_eq!(r.last_zxid, 20);
     assert_eq!(r.sessions, [(SESSION, 30_000)]);
     assert_eq!(r.truncated, None);
-    assert_eq!(
-        r.tree.get("/n7").unwrap().data.as_deref(),
-        Some(&b"data 7"[..])
-    );
+    assert_eq!(r.tree.get("/n7").unwrap().data(), Some(&b"data 7"[..]));
     assert_eq!(r.tree.ephemerals(SESSION).len(), 10);
     assert_eq!(image(&r), expected_image(20));
     assert_eq!(log_files(dir.path()), [log_dir(dir.path()).join("log.1")]);

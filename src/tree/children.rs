@@ -10,10 +10,11 @@
 //! bucket collects 8 names in a table smaller than 64; names that collide that
 //! much are not reproduced.)
 //!
-//! In a node's child set each child also holds its node ([`NodeRef`]): the
-//! set owns it (see `tree::DataTree`), lookups by path walk down the sets,
-//! and a snapshot walk (`tree::fuzzy`) goes from a parent to its children
-//! without looking them up.
+//! A node's child set holds the children themselves ([`NodeBox`], which
+//! carries its name and insertion sequence); lookups by path walk down the
+//! sets, and a snapshot walk (`tree::fuzzy`) goes from a parent to its
+//! children without looking them up. The same ordered set serves other Java
+//! sets of names ([`NameEntry`]: a session's ephemeral paths).
 //!
 //! A large set splits into shards by Java bucket (`tree::sharded`), and a
 //! snapshot walk lists it a shard at a time in insertion order
@@ -23,43 +24,117 @@
 //! at once took the core ~100 ms, a stall of every request at each snapshot.
 
 use super::name::Name;
-use super::sharded::ShardedMap;
-use super::NodeRef;
+use super::node::{nodes_freed, NodeBox, NodeRef};
+use super::sharded::{Keyed, ShardedTable};
 use std::cell::OnceCell;
 use std::ops::Deref;
 use std::sync::Arc;
 
-/// Child names with their insertion sequence and the Java table capacity.
-#[derive(Debug, Clone, Default)]
-pub struct Children {
-    /// Allocated only once the node has had a child: most nodes are leaves.
-    inner: Option<Box<Inner>>,
+/// A member of a [`JavaSet`]: a name with its insertion sequence.
+pub trait Member: Keyed + Send {
+    /// The insertion sequence the set gave it.
+    fn seq(&self) -> u32;
+    /// Gives it its insertion sequence (the set does, on insert).
+    fn set_seq(&mut self, seq: u32);
+    /// The node, for a child.
+    fn node(&self) -> Option<NodeRef>;
+}
+
+impl Keyed for NodeBox {
+    fn key(&self) -> &str {
+        self.name()
+    }
+}
+
+impl Member for NodeBox {
+    fn seq(&self) -> u32 {
+        (**self).seq()
+    }
+
+    fn set_seq(&mut self, seq: u32) {
+        (**self).set_seq(seq);
+    }
+
+    fn node(&self) -> Option<NodeRef> {
+        Some(NodeRef::of(self))
+    }
+}
+
+/// A name in a set of names that are not children.
+#[derive(Debug, Clone)]
+pub struct NameEntry {
+    name: Name,
+    seq: u32,
+}
+
+impl NameEntry {
+    /// `name`, not yet in a set.
+    pub fn new(name: &str) -> NameEntry {
+        NameEntry {
+            name: name.into(),
+            seq: 0,
+        }
+    }
+}
+
+impl Keyed for NameEntry {
+    fn key(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Member for NameEntry {
+    fn seq(&self) -> u32 {
+        self.seq
+    }
+
+    fn set_seq(&mut self, seq: u32) {
+        self.seq = seq;
+    }
+
+    fn node(&self) -> Option<NodeRef> {
+        None
+    }
+}
+
+/// Names (members `E`) with their insertion sequence and the Java table
+/// capacity.
+#[derive(Debug, Clone)]
+pub struct JavaSet<E> {
+    /// Allocated only once the set has had a member: most nodes are leaves.
+    inner: Option<Box<Inner<E>>>,
+}
+
+/// A node's children.
+pub type Children = JavaSet<NodeBox>;
+
+impl<E> Default for JavaSet<E> {
+    fn default() -> Self {
+        JavaSet { inner: None }
+    }
 }
 
 #[derive(Debug, Clone)]
-struct Inner {
-    /// name → its insertion sequence and spread Java hash (kept so that
-    /// recomputing the order never rehashes the names; the pair fits in the
-    /// padding a lone u32 would leave, so it costs no memory).
-    names: ShardedMap<Name, Entry>,
+struct Inner<E> {
+    /// The members, found by name.
+    names: ShardedTable<E>,
     /// The getChildren order, computed on first use after a change (listing a
     /// large node repeatedly is a hot read), shared with snapshot walks.
-    order: OnceCell<Arc<[Listed]>>,
+    order: OnceCell<Listing>,
     /// The next insertion sequence.
     next_seq: u32,
     /// The Java HashMap table size the set has grown to.
     capacity: u32,
 }
 
-/// What a child name maps to.
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    /// Insertion sequence: the order within a Java bucket.
-    seq: u32,
-    /// [`java_hash`] of the name.
-    hash: u32,
-    /// The child's node (`None` in sets of names that are not children).
-    node: Option<NodeRef>,
+/// A set's names in Java order, as computed at one moment.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    /// The names, with their nodes.
+    pub names: Arc<[Listed]>,
+    /// [`nodes_freed`] when the list was made: its nodes may be read only
+    /// while that count has not moved (see [`NodeRef`]).
+    pub freed: u64,
 }
 
 /// One name of a set in Java order: derefs to the name.
@@ -68,7 +143,7 @@ pub struct Listed {
     /// The name.
     pub name: Name,
     /// The node of a child, as it was when the order was computed: valid
-    /// only while no node has been freed since (see [`NodeRef`]).
+    /// only while no node has been freed or moved since (see [`NodeRef`]).
     pub node: Option<NodeRef>,
 }
 
@@ -99,58 +174,50 @@ pub(crate) fn java_hash(name: &str) -> u32 {
 const CHILDREN_CAPACITY: u32 = 8;
 
 impl Children {
-    /// Adds child `name` whose node is `node`, which the set then holds for
-    /// its tree (see [`NodeRef`]); false, holding nothing new, if `name` was
-    /// already there.
-    pub fn insert(&mut self, name: &str, node: NodeRef) -> bool {
-        self.insert_sized(name, CHILDREN_CAPACITY, Some(node))
+    /// Adds child `node` (named as it is); false, dropping it, if a child
+    /// of that name was already there.
+    pub fn insert(&mut self, node: NodeBox) -> bool {
+        self.insert_sized(node, CHILDREN_CAPACITY)
     }
 
-    /// [`insert`](Self::insert) into a set whose Java table has
-    /// `first_capacity` buckets (a power of two) once it holds a name: the
-    /// same order rules serve other Java sets of names (`tree::ephemerals`,
-    /// whose names have no `node`).
-    pub(crate) fn insert_sized(
-        &mut self,
-        name: &str,
-        first_capacity: u32,
-        node: Option<NodeRef>,
-    ) -> bool {
-        self.inner_mut(first_capacity).insert(name, node)
-    }
-
-    /// Adds `count` children that are not in the set yet, the `i`th named
-    /// `name(i)` with node `node(i)`, as [`insert`](Self::insert) in that
-    /// order would, but into tables sized for all of them first (a snapshot
-    /// load knows a parent's children once its subtree is read), and on two
-    /// threads when there are many. False if a name was already there: the
-    /// set is then not to be used.
-    pub fn insert_many<'a>(
-        &mut self,
-        count: usize,
-        name: impl Fn(usize) -> &'a str + Sync,
-        node: impl Fn(usize) -> NodeRef + Sync,
-    ) -> bool {
+    /// Adds the children `nodes`, which must be new, as [`insert`](Self::insert)
+    /// in that order would, but into tables sized for all of them first (a
+    /// snapshot load knows a parent's children once its subtree is read),
+    /// and on two threads when there are many. False if a name was already
+    /// there: the set is then not to be used.
+    pub fn insert_many(&mut self, mut nodes: Vec<NodeBox>) -> bool {
         let inner = self.inner_mut(CHILDREN_CAPACITY);
         let first_seq = inner.next_seq;
-        let entry = |i: usize| Entry {
-            seq: first_seq.wrapping_add(i as u32),
-            hash: java_hash(name(i)),
-            node: Some(node(i)),
-        };
-        let fresh = inner.names.insert_many(count, &name, entry);
+        for (i, node) in nodes.iter_mut().enumerate() {
+            node.set_seq(first_seq.wrapping_add(i as u32));
+        }
+        inner.next_seq = first_seq.wrapping_add(nodes.len() as u32);
+        let fresh = inner.names.insert_many(nodes);
         inner.order.take();
-        inner.next_seq = first_seq.wrapping_add(count as u32);
         inner.grow_capacity();
         fresh
     }
 
-    /// The set, created empty with a Java table of `first_capacity` if the
-    /// node has never had a child.
-    fn inner_mut(&mut self, first_capacity: u32) -> &mut Inner {
+    /// Child `name`, mutable (a change may move it: its pointer here follows).
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut NodeBox> {
+        self.inner.as_mut()?.names.get_mut(name)
+    }
+}
+
+impl<E: Member> JavaSet<E> {
+    /// Adds `member` into a set whose Java table has `first_capacity`
+    /// buckets (a power of two) once it holds a name; false, dropping it, if
+    /// its name was already there.
+    pub(crate) fn insert_sized(&mut self, member: E, first_capacity: u32) -> bool {
+        self.inner_mut(first_capacity).insert(member)
+    }
+
+    /// The set, created empty with a Java table of `first_capacity` if it
+    /// has never had a member.
+    fn inner_mut(&mut self, first_capacity: u32) -> &mut Inner<E> {
         self.inner.get_or_insert_with(|| {
             Box::new(Inner {
-                names: ShardedMap::default(),
+                names: ShardedTable::default(),
                 order: OnceCell::new(),
                 next_seq: 0,
                 capacity: first_capacity,
@@ -158,76 +225,56 @@ impl Children {
         })
     }
 
-    /// Removes `name`; false if it was not there.
-    pub fn remove(&mut self, name: &str) -> bool {
-        self.remove_entry(name).is_some()
-    }
-
-    /// Removes child `name`, handing back its node (`None` when it was not
-    /// there).
-    pub fn take(&mut self, name: &str) -> Option<NodeRef> {
-        self.remove_entry(name)?.node
-    }
-
-    fn remove_entry(&mut self, name: &str) -> Option<Entry> {
+    /// Removes and returns member `name` (`None` when it was not there).
+    pub fn remove(&mut self, name: &str) -> Option<E> {
         let inner = self.inner.as_mut()?;
         let removed = inner.names.remove(name)?;
         inner.order.take();
         Some(removed)
     }
 
-    /// The node of child `name`.
-    pub fn get(&self, name: &str) -> Option<NodeRef> {
-        self.inner.as_ref()?.names.get(name)?.node
+    /// Member `name`.
+    pub fn get(&self, name: &str) -> Option<&E> {
+        self.inner.as_ref()?.names.get(name)
     }
 
     /// Empties the set as if it had never held a name, handing back every
-    /// name with its node, in no particular order.
-    pub fn drain(&mut self) -> Vec<Listed> {
-        let Some(inner) = self.inner.take() else {
-            return Vec::new();
-        };
-        let mut all = Vec::with_capacity(inner.names.len());
-        all.extend(inner.names.iter().map(|(name, e)| Listed {
-            name: name.clone(),
-            node: e.node,
-        }));
-        all
+    /// member, in no particular order.
+    pub fn drain(&mut self) -> Vec<E> {
+        match self.inner.take() {
+            Some(mut inner) => inner.names.drain(),
+            None => Vec::new(),
+        }
     }
 
-    /// True if `name` is a child.
+    /// True if `name` is a member.
     pub fn contains(&self, name: &str) -> bool {
         self.inner
             .as_ref()
             .is_some_and(|i| i.names.contains_key(name))
     }
 
-    /// Number of children.
+    /// Number of members.
     pub fn len(&self) -> usize {
         self.inner.as_ref().map_or(0, |i| i.names.len())
     }
 
-    /// True when there are no children.
+    /// True when there are no members.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Every child's name and node, in no particular order.
-    pub fn iter_nodes(&self) -> impl Iterator<Item = (&str, NodeRef)> {
-        self.inner
-            .iter()
-            .flat_map(|i| i.names.iter().filter_map(|(n, e)| Some((&**n, e.node?))))
-    }
-
-    /// The names in no particular order (cheapest walk).
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.inner.iter().flat_map(|i| i.names.keys().map(|k| &**k))
+    /// The members in no particular order (cheapest walk).
+    pub fn iter(&self) -> impl Iterator<Item = &E> {
+        self.inner.iter().flat_map(|i| i.names.iter())
     }
 
     /// The names in the order ZooKeeper's getChildren returns them (cached until
     /// the next insert or remove).
     pub fn java_order(&self) -> &[Listed] {
-        self.inner.as_ref().map_or(&[], |inner| inner.order())
+        self.inner
+            .as_ref()
+            .map_or(&[], |inner| &inner.order().names)
     }
 
     /// The Java table size the set has grown to (0 before its first name).
@@ -237,11 +284,15 @@ impl Children {
     }
 
     /// [`java_order`](Self::java_order) as a shared list that stays valid
-    /// (unchanged) after the children change; cheap to take.
-    pub fn java_order_shared(&self) -> Arc<[Listed]> {
-        self.inner
-            .as_ref()
-            .map_or_else(|| Arc::from([]), |inner| inner.order().clone())
+    /// (unchanged) after the set changes; cheap to take.
+    pub fn java_order_shared(&self) -> Listing {
+        self.inner.as_ref().map_or_else(
+            || Listing {
+                names: Arc::from([]),
+                freed: nodes_freed(),
+            },
+            |inner| inner.order().clone(),
+        )
     }
 
     /// The number of parts [`part`](Self::part) lists the set in: the
@@ -262,40 +313,37 @@ impl Children {
     /// order, keep each bucket's order, which a reader inserting them in
     /// that order reproduces; each costs a shard's share of the work of
     /// [`java_order`](Self::java_order), not all of it.
-    pub fn part(&self, index: usize) -> Vec<Listed> {
-        let Some(entries) = self
+    pub fn part(&self, index: usize) -> Listing {
+        let freed = nodes_freed();
+        let Some(members) = self
             .inner
             .as_ref()
-            .and_then(|i| i.names.shard_entries(index))
+            .and_then(|i| i.names.shard_members(index))
         else {
-            return Vec::new();
+            return Listing {
+                names: Arc::from([]),
+                freed,
+            };
         };
-        let mut keyed: Vec<(u32, &Name, Option<NodeRef>)> =
-            entries.map(|(n, e)| (e.seq, n, e.node)).collect();
-        keyed.sort_unstable_by_key(|&(seq, ..)| seq);
-        keyed
+        let mut keyed: Vec<(u32, &E)> = members.map(|e| (e.seq(), e)).collect();
+        keyed.sort_unstable_by_key(|&(seq, _)| seq);
+        let names = keyed
             .into_iter()
-            .map(|(_, name, node)| Listed {
-                name: name.clone(),
-                node,
+            .map(|(_, e)| Listed {
+                name: e.key().into(),
+                node: e.node(),
             })
-            .collect()
+            .collect();
+        Listing { names, freed }
     }
 }
 
-impl Inner {
-    /// Adds `name` with the next insertion sequence, growing the Java
-    /// capacity as HashSet would; false if it was already there.
-    fn insert(&mut self, name: &str, node: Option<NodeRef>) -> bool {
-        let entry = Entry {
-            seq: self.next_seq,
-            hash: java_hash(name),
-            node,
-        };
-        // One lookup on the usual path (a new name); a name already there
-        // gets its entry back.
-        if let Some(existing) = self.names.insert(name.into(), entry) {
-            self.names.insert(name.into(), existing);
+impl<E: Member> Inner<E> {
+    /// Adds `member` with the next insertion sequence, growing the Java
+    /// capacity as HashSet would; false if its name was already there.
+    fn insert(&mut self, mut member: E) -> bool {
+        member.set_seq(self.next_seq);
+        if self.names.insert(member).is_err() {
             return false;
         }
         self.order.take();
@@ -311,28 +359,30 @@ impl Inner {
         }
     }
 
-    fn order(&self) -> &Arc<[Listed]> {
+    fn order(&self) -> &Listing {
         self.order.get_or_init(|| {
+            let freed = nodes_freed();
             let mask = self.capacity - 1;
             // Sized up front: the shards' iterator does not say its length.
             let mut keyed = Vec::with_capacity(self.names.len());
             keyed.extend(
                 self.names
                     .iter()
-                    .map(|(n, e)| (e.hash & mask, e.seq, (n, e))),
+                    .map(|e| (java_hash(e.key()) & mask, e.seq(), e)),
             );
             if keyed.len() < BUCKET_SORT_MIN {
-                keyed.sort_unstable_by_key(|&(bucket, seq, ..)| (bucket, seq));
+                keyed.sort_unstable_by_key(|&(bucket, seq, _)| (bucket, seq));
             } else {
                 keyed = bucket_sort(keyed, self.capacity as usize);
             }
-            keyed
+            let names = keyed
                 .into_iter()
-                .map(|(_, _, (name, entry))| Listed {
-                    name: name.clone(),
-                    node: entry.node,
+                .map(|(_, _, e)| Listed {
+                    name: e.key().into(),
+                    node: e.node(),
                 })
-                .collect()
+                .collect();
+            Listing { names, freed }
         })
     }
 }
@@ -383,14 +433,14 @@ mod tests {
     use super::*;
 
     /// Adds a name with no node (these tests are about order only).
-    fn add(c: &mut Children, name: &str) -> bool {
-        c.insert_sized(name, CHILDREN_CAPACITY, None)
+    fn add(c: &mut JavaSet<NameEntry>, name: &str) -> bool {
+        c.insert_sized(NameEntry::new(name), CHILDREN_CAPACITY)
     }
 
     #[test]
     fn order_matches_java_hashset() {
         // Observed on ZooKeeper 3.8.0: children of "/" after creating a, c, d, nope.
-        let mut c = Children::default();
+        let mut c = JavaSet::default();
         for n in ["zookeeper", "a", "c", "d", "nope"] {
             add(&mut c, n);
         }
@@ -400,7 +450,7 @@ mod tests {
 
     #[test]
     fn table_grows_past_three_quarters_and_never_shrinks() {
-        let mut c = Children::default();
+        let mut c = JavaSet::default();
         for i in 0..7 {
             add(&mut c, &format!("n{i}"));
         }
@@ -414,7 +464,7 @@ mod tests {
 
     #[test]
     fn large_sets_are_ordered_as_small_ones_are() {
-        let mut c = Children::default();
+        let mut c = JavaSet::default();
         for i in 0..3 * BUCKET_SORT_MIN {
             add(&mut c, &format!("node-{i:010}"));
         }
@@ -426,7 +476,7 @@ mod tests {
         let mut expected: Vec<(u32, u32, &str)> = inner
             .names
             .iter()
-            .map(|(n, e)| (java_hash(n) & mask, e.seq, &**n))
+            .map(|e| (java_hash(&e.name) & mask, e.seq, &*e.name))
             .collect();
         expected.sort_unstable();
         let expected: Vec<&str> = expected.into_iter().map(|(_, _, n)| n).collect();
@@ -434,7 +484,7 @@ mod tests {
         assert_eq!(names.len(), 2 * BUCKET_SORT_MIN);
         assert_eq!(names, expected);
         let shared = c.java_order_shared();
-        let shared: Vec<&str> = shared.iter().map(|n| &**n).collect();
+        let shared: Vec<&str> = shared.names.iter().map(|n| &**n).collect();
         assert_eq!(shared, names);
     }
 
@@ -448,7 +498,7 @@ mod tests {
     #[test]
     fn sequential_names_come_out_in_java_order() {
         // Java 17: a HashSet(8) of s-0000000000 … s-0000000019 iterates in this order.
-        let mut c = Children::default();
+        let mut c = JavaSet::default();
         for i in 0..20 {
             add(&mut c, &format!("s-{i:010}"));
         }

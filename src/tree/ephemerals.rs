@@ -14,26 +14,27 @@
 //! Buckets that Java would turn into trees (8 colliding names in a table of 64
 //! or more) are not reproduced.
 
-use super::children::Children;
+use super::children::{JavaSet, NameEntry};
 
 /// Capacity of a `new HashSet<String>()` once it holds anything.
 const JAVA_DEFAULT_CAPACITY: u32 = 16;
 
 /// One session's ephemeral paths: a Java set of names ordered by the same
-/// rules as a node's children ([`Children`]), with `new HashSet<>()`'s
+/// rules as a node's children ([`JavaSet`]), with `new HashSet<>()`'s
 /// table of 16.
 #[derive(Debug, Clone, Default)]
-pub struct EphemeralSet(Children);
+pub struct EphemeralSet(JavaSet<NameEntry>);
 
 impl EphemeralSet {
     /// Adds `path`; false if it was already there (it keeps its place).
     pub fn insert(&mut self, path: &str) -> bool {
-        self.0.insert_sized(path, JAVA_DEFAULT_CAPACITY, None)
+        self.0
+            .insert_sized(NameEntry::new(path), JAVA_DEFAULT_CAPACITY)
     }
 
     /// Removes `path`; false if it was not there.
     pub fn remove(&mut self, path: &str) -> bool {
-        self.0.remove(path)
+        self.0.remove(path).is_some()
     }
 
     /// Number of paths.
@@ -63,7 +64,7 @@ impl EphemeralSet {
             let capacity = (order.len() as f32 / 0.75f32 + 1.0f32) as u32;
             for path in order {
                 copy.0
-                    .insert_sized(path, capacity.next_power_of_two(), None);
+                    .insert_sized(NameEntry::new(path), capacity.next_power_of_two());
             }
         }
         copy

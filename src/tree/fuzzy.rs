@@ -35,8 +35,8 @@
 //! is left ([`FuzzyNodes::finish`]).
 
 use super::acl_cache::OPEN_ACL_INDEX;
-use super::children::Listed;
-use super::{nodes_freed, path, DataTree, Node};
+use super::children::{Listed, Listing};
+use super::{path, DataTree, Node};
 use crate::jute::records::Acl;
 use crate::jute::{write_ustring, Record};
 use std::collections::BTreeMap;
@@ -52,8 +52,9 @@ struct Level {
     /// For a set listed in parts, the part to list when `children` are
     /// written (from the parent as it is then: the walk is fuzzy).
     next_part: Option<usize>,
-    /// [`nodes_freed`] when `children` was taken: while it has not moved,
-    /// every child listed is alive at its listed address, so the walk
+    /// [`nodes_freed`](super::nodes_freed) when `children` was listed: while
+    /// it has not moved, every child listed is alive at its listed address,
+    /// so the walk
     /// reads it there instead of looking it up (three or four cache misses
     /// in a row per node, most of a walk's time).
     freed: u64,
@@ -160,24 +161,25 @@ impl FuzzyNodes {
             self.full.push(full);
         }
         super::serialize::write_node(&mut self.filling, written_path, node);
-        if node.acl != OPEN_ACL_INDEX {
+        if node.acl() != OPEN_ACL_INDEX {
             self.acls
-                .entry(node.acl)
+                .entry(node.acl())
                 .or_insert_with(|| tree.acl_of(node).clone());
         }
         self.count += 1;
-        let (children, next_part) = if node.children.parts() > 1 {
-            (node.children.part(0).into(), Some(1))
+        let (listing, next_part) = if node.children().parts() > 1 {
+            (node.children().part(0), Some(1))
         } else {
-            (node.children.java_order_shared(), None)
+            (node.children().java_order_shared(), None)
         };
-        if !children.is_empty() || next_part.is_some() {
+        if !listing.names.is_empty() || next_part.is_some() {
+            let Listing { names, freed } = listing;
             self.stack.push(Level {
                 path: path.to_owned(),
-                children,
+                children: names,
                 next: 0,
                 next_part,
-                freed: nodes_freed(),
+                freed,
             });
         }
     }
@@ -195,15 +197,16 @@ impl FuzzyNodes {
             let Some(listed) = level.children.get(level.next) else {
                 let parent = level.next_part.and_then(|part| {
                     tree.get(&level.path)
-                        .filter(|p| part < p.children.parts())
+                        .filter(|p| part < p.children().parts())
                         .map(|p| (part, p))
                 });
                 match parent {
                     Some((part, parent)) => {
-                        level.children = parent.children.part(part).into();
+                        let listing = parent.children().part(part);
+                        level.children = listing.names;
                         level.next = 0;
                         level.next_part = Some(part + 1);
-                        level.freed = nodes_freed();
+                        level.freed = listing.freed;
                         written += level.children.len() / PART_NAMES_PER_NODE;
                     }
                     None => {
@@ -219,11 +222,13 @@ impl FuzzyNodes {
                 // SAFETY: the child was alive when its parent's list was
                 // taken, no node has been freed since, and `tree` is
                 // borrowed for this whole step.
-                Some(node) if nodes_freed() == level.freed => Some(unsafe { node.get(tree) }),
+                Some(node) if super::nodes_freed() == level.freed => {
+                    Some(unsafe { node.get(tree) })
+                }
                 _ => tree.get(&child),
             };
             debug_assert!(
-                node.map(|n| n as *const Node) == tree.get(&child).map(|n| n as *const Node),
+                node.map(Node::addr) == tree.get(&child).map(Node::addr),
                 "a listed child is the node at its path"
             );
             if let Some(node) = node {
@@ -371,7 +376,7 @@ mod tests {
         let (out, _) = walk_all(&tree, walk, 5);
         let (read, _) = DataTree::read_snapshot_part(&out, false).unwrap();
         let new_data = (0..40)
-            .filter(|i| read.get(&format!("/n{i}")).unwrap().data.as_deref() == Some(b"new"))
+            .filter(|i| read.get(&format!("/n{i}")).unwrap().data() == Some(b"new"))
             .count();
         // The children listed when the root was written: those not yet
         // visited when their data changed carry the new data.
@@ -430,7 +435,7 @@ mod tests {
             create(&mut tree, &format!("/p/{name}"), 10_001);
         }
         create(&mut tree, "/p/c-0000000003/deep", 10_002);
-        let parts = tree.get("/p").unwrap().children.parts();
+        let parts = tree.get("/p").unwrap().children().parts();
         assert!(parts > 1, "listed in parts");
         let (part, _) = walk_all(&tree, FuzzyNodes::start(&tree, &ChunkPool::default()), 1000);
         let mut whole = Vec::new();
@@ -464,7 +469,7 @@ mod tests {
         // Those written before the deletes, then the late ones the parts
         // listed after them (the set shrank below listing in parts, so the
         // rest of it is left to the log's replay, as for any fuzzy walk).
-        let n = read.get("/p").unwrap().children.len();
+        let n = read.get("/p").unwrap().children().len();
         assert!(n < 20_000, "{n}");
     }
 }

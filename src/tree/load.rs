@@ -12,7 +12,8 @@
 //! Paddock or ZooKeeper writes, but one where every parent still precedes
 //! its children) is added to its parent directly.
 
-use super::{free_below, path, DataTree, NodeBox, NodeRef};
+use super::node::{NodeBox, NodeRef};
+use super::{path, DataTree};
 use crate::jute::DecodeError;
 
 const DUPLICATE: DecodeError = DecodeError::Invalid("snapshot holds a path twice");
@@ -34,14 +35,12 @@ pub(super) struct Loader {
 /// A node whose subtree is being read.
 #[derive(Debug)]
 struct Open {
-    /// The node, in the tree.
+    /// The node, in the tree or among its parent's gathered children.
     node: NodeRef,
     /// Its path's length (its path is `chain[..path_len]`).
     path_len: usize,
-    /// Its children's names, one after another.
-    names: String,
-    /// Where each child's name ends in `names`, and its node.
-    children: Vec<(usize, NodeRef)>,
+    /// Its children so far, in the order read.
+    children: Vec<NodeBox>,
 }
 
 impl Loader {
@@ -57,9 +56,8 @@ impl Loader {
             return Err(DUPLICATE);
         }
         self.root_read = true;
-        // The root keeps its allocation; `node`'s goes.
-        let node: &mut super::Node = &mut NodeBox::into_inner(node);
-        std::mem::swap(&mut *tree.root, node);
+        // The tree's own root (no children) goes.
+        tree.root = node;
         self.open_node("/", NodeRef::of(&tree.root));
         Ok(())
     }
@@ -77,27 +75,22 @@ impl Loader {
         path: String,
         node: NodeBox,
     ) -> Result<(), DecodeError> {
-        let (parent, name) = path::split(&path).ok_or(DecodeError::Invalid("bad node path"))?;
+        let (parent, _) = path::split(&path).ok_or(DecodeError::Invalid("bad node path"))?;
         while let Some(top) = self.open.last() {
             if &self.chain[..top.path_len] == parent {
                 break;
             }
             self.close(tree)?;
         }
-        let node = node.into_ref();
+        let node_ref = NodeRef::of(&node);
         match self.open.last_mut() {
-            Some(top) => {
-                top.names.push_str(name);
-                top.children.push((top.names.len(), node));
-            }
+            Some(top) => top.children.push(node),
             None => {
                 let added = tree
                     .get_mut(parent)
                     .filter(|_| self.root_read)
-                    .map(|parent| parent.children.insert(name, node));
+                    .map(|parent| parent.children_mut().insert(node));
                 if added != Some(true) {
-                    // SAFETY: `node` was given up above and not added.
-                    drop(unsafe { NodeBox::from_ref(node) });
                     return Err(match added {
                         None => DecodeError::Invalid("node read before its parent"),
                         Some(_) => DUPLICATE,
@@ -106,7 +99,7 @@ impl Loader {
             }
         }
         tree.count += 1;
-        self.open_node(&path, node);
+        self.open_node(&path, node_ref);
         Ok(())
     }
 
@@ -129,7 +122,6 @@ impl Loader {
             None => Open {
                 node,
                 path_len: path.len(),
-                names: String::new(),
                 children: Vec::new(),
             },
         };
@@ -149,47 +141,16 @@ impl Loader {
         if !open.children.is_empty() {
             // SAFETY: an open node is the tree's root or a node gathered
             // for its parent, which the loader holds until the parent
-            // closes: alive, and reached only through the loader and the
-            // tree, both borrowed mutably here.
-            let node = unsafe { open.node.get_mut(tree) };
-            let (names, children) = (open.names.as_str(), &open.children);
-            let start = |i: usize| if i == 0 { 0 } else { children[i - 1].0 };
-            let added = node.children.insert_many(
-                children.len(),
-                |i| &names[start(i)..children[i].0],
-                |i| children[i].1,
-            );
-            if !added {
-                // A name twice: the set holds the node read last of it; free
-                // the others (the load fails, the tree goes with the rest).
-                for (i, &(_, child)) in children.iter().enumerate() {
-                    let name = &names[start(i)..children[i].0];
-                    if node.children.get(name) != Some(child) {
-                        // SAFETY: gathered, and not in the set.
-                        let mut child = unsafe { NodeBox::from_ref(child) };
-                        free_below(&mut child, 0, |_, _| {});
-                    }
-                }
-                open.children.clear();
+            // closes: alive, unmoved (nothing changes a node while it
+            // loads), and reached only through the loader and the tree,
+            // both borrowed mutably here.
+            let children = unsafe { open.node.children_mut(tree) };
+            if !children.insert_many(std::mem::take(&mut open.children)) {
+                // A name twice: the load fails, the tree goes with the rest.
                 return Err(DUPLICATE);
             }
-            open.names.clear();
-            open.children.clear();
         }
         self.spare.push(open);
         Ok(())
-    }
-}
-
-impl Drop for Loader {
-    /// Frees the nodes gathered and not yet added (a load that failed).
-    fn drop(&mut self) {
-        for open in &mut self.open {
-            for (_, child) in open.children.drain(..) {
-                // SAFETY: gathered children are the loader's until added.
-                let mut child = unsafe { NodeBox::from_ref(child) };
-                free_below(&mut child, 0, |_, _| {});
-            }
-        }
     }
 }

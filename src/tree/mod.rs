@@ -9,11 +9,11 @@
 
 pub mod acl_cache;
 pub mod children;
-pub mod data;
 pub mod ephemerals;
 pub mod fuzzy;
 mod load;
 pub mod name;
+mod node;
 pub mod path;
 pub mod path_hash;
 pub mod prefault;
@@ -24,12 +24,10 @@ pub mod sharded;
 use crate::jute::records::{Acl, Stat, StatPersisted};
 use crate::proto::ErrorCode;
 use acl_cache::{read_acl_unsafe, AclCache, OPEN_ACL_INDEX};
-use children::{Children, Listed};
-use data::NodeData;
 use ephemerals::EphemeralSet;
+use node::NodeBox;
+pub use node::{nodes_freed, Node, NodeRef};
 use std::collections::{BTreeSet, HashMap};
-use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// `ephemeralOwner` of a container node (`Long.MIN_VALUE`).
@@ -71,181 +69,18 @@ impl EphemeralType {
     }
 }
 
-/// Nodes freed so far, in every tree of the process (see [`NodeRef`]).
-static NODES_FREED: AtomicU64 = AtomicU64::new(0);
-
-/// How many nodes have been freed so far. While it has not moved, every
-/// [`NodeRef`] taken from a node alive when it was read is still valid.
-pub fn nodes_freed() -> u64 {
-    NODES_FREED.load(Ordering::Relaxed)
-}
-
-/// The address of a node (each node is allocated on its own, [`NodeBox`],
-/// so it keeps its address), held by its parent's child set, which owns the
-/// node through it: the tree frees a node only when it takes it out of its
-/// parent's set (a delete) or when the tree itself is dropped.
-///
-/// A node is only freed by dropping it, which counts in [`nodes_freed`], so
-/// a `NodeRef` read while its node was alive may be dereferenced as long as
-/// that count has not moved since ([`NodeRef::get`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NodeRef(NonNull<Node>);
-
-// SAFETY: a NodeRef is only an address until `get`, whose caller holds the
-// tree (shared) and has checked that no node was freed: the node is then
-// alive and not being changed.
-unsafe impl Send for NodeRef {}
-// SAFETY: as for Send.
-unsafe impl Sync for NodeRef {}
-
-impl NodeRef {
-    /// The address of the node `node` holds.
-    fn of(node: &NodeBox) -> NodeRef {
-        NodeRef(node.0)
-    }
-
-    /// The node.
-    ///
-    /// # Safety
-    /// The node was alive when this `NodeRef` was read from its parent's
-    /// child set, [`nodes_freed`] is the value it had then, and `tree` is the
-    /// tree holding the node (borrowed, so nothing changes it meanwhile).
-    pub unsafe fn get(self, tree: &DataTree) -> &Node {
-        let _ = tree;
-        // SAFETY: the node has not been freed (the caller's contract), and
-        // the shared borrow of its tree keeps it from being changed.
-        unsafe { self.0.as_ref() }
-    }
-
-    /// The node, mutable.
-    ///
-    /// # Safety
-    /// The node is alive and reached only through `tree`, borrowed mutably
-    /// (a node of the tree, or one the snapshot loader holds for it).
-    unsafe fn get_mut(mut self, tree: &mut DataTree) -> &mut Node {
-        let _ = tree;
-        // SAFETY: the node is alive and the tree's mutable borrow makes the
-        // access unique (the caller's contract).
-        unsafe { self.0.as_mut() }
-    }
-}
-
-/// A node's own allocation: a `Box` that moving does not reassert, and that
-/// can be handed to a child set as a [`NodeRef`] (`into_ref`) and taken back
-/// (`from_ref`). Moving a `Box` claims unique access to what it points to,
-/// which would void the [`NodeRef`]s taken from it; this owner is only an
-/// address until it is dereferenced, so they stay valid until the node is
-/// dropped.
-#[derive(Debug)]
-struct NodeBox(NonNull<Node>);
-
-// SAFETY: a NodeBox owns its Node as a Box would, and Node is Send and Sync.
-unsafe impl Send for NodeBox {}
-// SAFETY: as for Send.
-unsafe impl Sync for NodeBox {}
-
-impl NodeBox {
-    /// Moves `node` into an allocation of its own.
-    fn new(node: Node) -> NodeBox {
-        NodeBox(NonNull::from(Box::leak(Box::new(node))))
-    }
-
-    /// Gives up the node to the owner of the returned address (a child set).
-    fn into_ref(self) -> NodeRef {
-        let node = NodeRef(self.0);
-        std::mem::forget(self);
-        node
-    }
-
-    /// The node, out of its allocation.
-    fn into_inner(self) -> Node {
-        // SAFETY: the allocation is this NodeBox's, from Box::leak in `new`,
-        // and `self` is forgotten below so it is not freed twice.
-        let node = unsafe { Box::from_raw(self.0.as_ptr()) };
-        std::mem::forget(self);
-        *node
-    }
-
-    /// Takes back a node given up by [`into_ref`](Self::into_ref).
-    ///
-    /// # Safety
-    /// `node` came from `into_ref` and is taken back once: its owner (a child
-    /// set) no longer holds it.
-    unsafe fn from_ref(node: NodeRef) -> NodeBox {
-        NodeBox(node.0)
-    }
-}
-
-impl std::ops::Deref for NodeBox {
-    type Target = Node;
-
-    fn deref(&self) -> &Node {
-        // SAFETY: the allocation is this NodeBox's until it drops.
-        unsafe { self.0.as_ref() }
-    }
-}
-
-impl std::ops::DerefMut for NodeBox {
-    fn deref_mut(&mut self) -> &mut Node {
-        // SAFETY: as for deref, and `&mut self` makes the access unique.
-        unsafe { self.0.as_mut() }
-    }
-}
-
-impl Drop for NodeBox {
-    /// Drops the node (counting it in [`nodes_freed`]) and frees it.
-    fn drop(&mut self) {
-        // SAFETY: the pointer came from Box::leak in `new` and is dropped once.
-        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
-    }
-}
-
-/// One znode. Its children are stored by name, each owned by this node's
-/// child set; a node's path is the names on the way down from the root.
-#[derive(Debug)]
-pub struct Node {
-    /// The data; null when a client created it with null data (returned as length −1).
-    pub data: NodeData,
-    /// Index into the tree's [`AclCache`].
-    pub acl: i64,
-    /// The persisted Stat (cversion counts child creations only).
-    pub stat: StatPersisted,
-    /// Names of the children (getChildren answers in ZooKeeper's order).
-    pub children: Children,
-}
-
 impl Node {
-    fn new(data: NodeData, acl: i64, stat: StatPersisted) -> Node {
-        Node {
-            data,
-            acl,
-            stat,
-            children: Children::default(),
-        }
-    }
-
     /// Child `name`.
     pub fn child(&self, name: &str) -> Option<&Node> {
-        let node = self.children.get(name)?;
-        // SAFETY: the child set owns the node (see NodeRef); borrowing this
-        // node borrows it.
-        Some(unsafe { node.0.as_ref() })
-    }
-
-    /// Child `name`, mutable.
-    fn child_mut(&mut self, name: &str) -> Option<&mut Node> {
-        let mut node = self.children.get(name)?;
-        // SAFETY: as for `child`; the mutable borrow of this node makes the
-        // access unique.
-        Some(unsafe { node.0.as_mut() })
+        self.children().get(name).map(|child| &**child)
     }
 
     /// The Stat clients see: derived counts filled in, client-visible cversion
     /// (creations + deletions = 2 × persisted − children), and ephemeralOwner
     /// shown only for real ephemerals.
     pub fn client_stat(&self, extended_types: bool) -> Stat {
-        let s = &self.stat;
-        let num_children = self.children.len() as i32;
+        let s = self.stat();
+        let num_children = self.children().len() as i32;
         let owner = match EphemeralType::of(s.ephemeral_owner, extended_types) {
             EphemeralType::Normal => s.ephemeral_owner,
             _ => 0,
@@ -259,32 +94,27 @@ impl Node {
             cversion: s.cversion.wrapping_mul(2).wrapping_sub(num_children),
             aversion: s.aversion,
             ephemeral_owner: owner,
-            data_length: self.data.len() as i32,
+            data_length: self.data_len() as i32,
             num_children,
             pzxid: s.pzxid,
         }
     }
 }
 
-impl Drop for Node {
-    /// Counts the node in [`nodes_freed`], invalidating every [`NodeRef`].
-    fn drop(&mut self) {
-        NODES_FREED.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
 /// ZooKeeper's parent update on a child create: the persisted cversion becomes
 /// `parent_cversion` (−1: one above the current) and pzxid `zxid`, but only if
 /// that raises the cversion, so a replayed create never lowers either.
-fn raise_cversion(parent: &mut StatPersisted, parent_cversion: i32, zxid: i64) {
+fn raise_cversion(parent: &mut NodeBox, parent_cversion: i32, zxid: i64) {
+    let mut stat = parent.stat();
     let cversion = if parent_cversion == -1 {
-        parent.cversion + 1
+        stat.cversion + 1
     } else {
         parent_cversion
     };
-    if cversion > parent.cversion {
-        parent.cversion = cversion;
-        parent.pzxid = zxid;
+    if cversion > stat.cversion {
+        stat.cversion = cversion;
+        stat.pzxid = zxid;
+        parent.set_stat(&stat);
     }
 }
 
@@ -359,9 +189,9 @@ impl DataTree {
     /// A tree holding only "/", "/zookeeper", "/zookeeper/quota" and "/zookeeper/config",
     /// with zero Stats as in ZooKeeper.
     pub fn new(extended_types: bool) -> DataTree {
-        let empty = || NodeData::new(Some(&[]));
+        let zero = StatPersisted::default();
         let mut tree = DataTree {
-            root: NodeBox::new(Node::new(empty(), OPEN_ACL_INDEX, StatPersisted::default())),
+            root: NodeBox::new("", Some(&[]), OPEN_ACL_INDEX, &zero),
             count: 1,
             acls: AclCache::default(),
             ephemerals: HashMap::new(),
@@ -371,39 +201,26 @@ impl DataTree {
             extended_types,
             approximate_data_size: 0,
         };
-        tree.attach(
-            "/",
-            "zookeeper",
-            Node::new(empty(), OPEN_ACL_INDEX, StatPersisted::default()),
-        );
-        tree.attach(
-            ZOOKEEPER_PATH,
-            "quota",
-            Node::new(empty(), OPEN_ACL_INDEX, StatPersisted::default()),
-        );
+        tree.attach("/", "zookeeper", OPEN_ACL_INDEX, &zero);
+        tree.attach(ZOOKEEPER_PATH, "quota", OPEN_ACL_INDEX, &zero);
         let config_acl = tree.acls.intern(&read_acl_unsafe());
         // ZooKeeper 3.8 shows aversion −1 on a standalone server's /zookeeper/config.
         let config_stat = StatPersisted {
             aversion: -1,
             ..Default::default()
         };
-        tree.attach(
-            ZOOKEEPER_PATH,
-            "config",
-            Node::new(empty(), config_acl, config_stat),
-        );
+        tree.attach(ZOOKEEPER_PATH, "config", config_acl, &config_stat);
         tree
     }
 
-    fn attach(&mut self, parent: &str, name: &str, node: Node) {
-        let path = path::join(parent, name);
-        self.approximate_data_size += (path.len() + node.data.len()) as u64;
-        let node = NodeBox::new(node).into_ref();
+    /// Adds an empty node `name` under `parent` (a new tree's own nodes).
+    fn attach(&mut self, parent: &str, name: &str, acl: i64, stat: &StatPersisted) {
+        self.approximate_data_size += path::join(parent, name).len() as u64;
         let added = self
             .get_mut(parent)
             .expect("parent exists")
-            .children
-            .insert(name, node);
+            .children_mut()
+            .insert(NodeBox::new(name, Some(&[]), acl, stat));
         assert!(added, "a new tree's nodes are attached once");
         self.count += 1;
     }
@@ -423,7 +240,7 @@ impl DataTree {
     }
 
     /// The node at `path`, mutable.
-    fn get_mut(&mut self, path: &str) -> Option<&mut Node> {
+    fn get_mut(&mut self, path: &str) -> Option<&mut NodeBox> {
         descend_mut(&mut self.root, path)
     }
 
@@ -436,9 +253,9 @@ impl DataTree {
         };
         let mut path = top.to_owned();
         visit(&path, node);
-        let mut stack = vec![(node.children.iter_nodes(), path.len())];
+        let mut stack = vec![(node.children().iter(), path.len())];
         while let Some((children, parent_len)) = stack.last_mut() {
-            let Some((name, child)) = children.next() else {
+            let Some(child) = children.next() else {
                 stack.pop();
                 continue;
             };
@@ -446,11 +263,9 @@ impl DataTree {
             if path != "/" {
                 path.push('/');
             }
-            path.push_str(name);
-            // SAFETY: the child set of a node of this (borrowed) tree owns it.
-            let child = unsafe { child.get(self) };
+            path.push_str(child.name());
             visit(&path, child);
-            stack.push((child.children.iter_nodes(), path.len()));
+            stack.push((child.children().iter(), path.len()));
         }
         true
     }
@@ -462,7 +277,7 @@ impl DataTree {
 
     /// The ACL list of `node`.
     pub fn acl_of(&self, node: &Node) -> &Arc<[Acl]> {
-        self.acls.get(node.acl)
+        self.acls.get(node.acl())
     }
 
     /// Number of nodes as ZooKeeper counts them (its map holds the root twice, as "" and "/").
@@ -521,22 +336,25 @@ impl DataTree {
     /// child (or, when `max_never_used_ms` > 0, were created that long ago),
     /// and childless TTL nodes not modified for their TTL.
     pub fn reapable(&self, now_ms: i64, max_never_used_ms: i64) -> Vec<String> {
-        let childless = |p: &str| self.get(p).filter(|n| n.children.is_empty());
+        let childless = |p: &str| {
+            self.get(p)
+                .filter(|n| n.children().is_empty())
+                .map(Node::stat)
+        };
         let mut out = Vec::new();
         for path in self.containers() {
             let Some(n) = childless(path) else { continue };
-            let never_used_expired =
-                max_never_used_ms > 0 && now_ms - n.stat.mtime > max_never_used_ms;
-            if n.stat.cversion > 0 || never_used_expired {
+            let never_used_expired = max_never_used_ms > 0 && now_ms - n.mtime > max_never_used_ms;
+            if n.cversion > 0 || never_used_expired {
                 out.push(path.to_owned());
             }
         }
         for path in self.ttls() {
             let Some(n) = childless(path) else { continue };
             if let EphemeralType::Ttl(ttl) =
-                EphemeralType::of(n.stat.ephemeral_owner, self.extended_types)
+                EphemeralType::of(n.ephemeral_owner, self.extended_types)
             {
-                if ttl != 0 && now_ms - n.stat.mtime > ttl {
+                if ttl != 0 && now_ms - n.mtime > ttl {
                     out.push(path.to_owned());
                 }
             }
@@ -560,11 +378,12 @@ impl DataTree {
     /// version as mzxid (0 for a static configuration).
     pub fn set_ensemble_config(&mut self, text: &[u8], mtime_ms: i64, version: i64) {
         let node = self.get_mut(CONFIG_PATH).expect("/zookeeper/config exists");
-        let old_len = node.data.len();
-        node.data = NodeData::new(Some(text));
-        node.stat.version = -1;
-        node.stat.mtime = mtime_ms;
-        node.stat.mzxid = version;
+        let old_len = node.data_len();
+        let mut stat = node.stat();
+        stat.version = -1;
+        stat.mtime = mtime_ms;
+        stat.mzxid = version;
+        node.set(Some(text), &stat);
         self.approximate_data_size =
             self.approximate_data_size - old_len as u64 + text.len() as u64;
     }
@@ -595,11 +414,11 @@ impl DataTree {
     ) -> Result<Stat, ErrorCode> {
         let (parent_path, name) = path::split(path).ok_or(ErrorCode::NoNode)?;
         let parent = descend_mut(&mut self.root, parent_path).ok_or(ErrorCode::NoNode)?;
-        if parent.children.contains(name) {
+        if parent.children().contains(name) {
             return Err(ErrorCode::NodeExists);
         }
-        raise_cversion(&mut parent.stat, parent_cversion, zxid);
-        let parent_acl_index = parent.acl;
+        raise_cversion(parent, parent_cversion, zxid);
+        let parent_acl_index = parent.acl();
         let stat = StatPersisted {
             czxid: zxid,
             mzxid: zxid,
@@ -612,10 +431,10 @@ impl DataTree {
             pzxid: zxid,
         };
         let acl_index = self.acls.intern(acl);
-        let node = NodeBox::new(Node::new(NodeData::new(data), acl_index, stat));
+        let node = NodeBox::new(name, data, acl_index, &stat);
         let client_stat = node.client_stat(self.extended_types);
-        prefault::note_node(self.count, &*node);
-        parent.children.insert(name, node.into_ref());
+        prefault::note_node(self.count, node.addr());
+        parent.children_mut().insert(node);
         self.count += 1;
         self.approximate_data_size += (path.len() + data.map_or(0, <[u8]>::len)) as u64;
         let key: Box<str> = path.into();
@@ -651,29 +470,34 @@ impl DataTree {
     ) -> Result<(), ErrorCode> {
         let (parent_path, name) = path::split(path).ok_or(ErrorCode::NoNode)?;
         let parent = self.get_mut(parent_path).ok_or(ErrorCode::NoNode)?;
-        let node = parent.children.take(name).ok_or(ErrorCode::NoNode)?;
-        if zxid > parent.stat.pzxid {
-            parent.stat.pzxid = zxid;
+        let mut node = parent
+            .children_mut()
+            .remove(name)
+            .ok_or(ErrorCode::NoNode)?;
+        let mut parent_stat = parent.stat();
+        if zxid > parent_stat.pzxid {
+            parent_stat.pzxid = zxid;
+            parent.set_stat(&parent_stat);
         }
-        let parent_acl_index = parent.acl;
+        let parent_acl_index = parent.acl();
         let parent_acl = self.acls.get(parent_acl_index).clone();
-        // SAFETY: taken out of its parent's set, which owned it.
-        let mut node = unsafe { NodeBox::from_ref(node) };
         self.count -= 1;
-        let acl = self.acls.get(node.acl).clone();
-        self.acls.release(node.acl);
-        self.approximate_data_size -= (path.len() + node.data.len()) as u64;
-        if !node.children.is_empty() {
+        let acl = self.acls.get(node.acl()).clone();
+        self.acls.release(node.acl());
+        self.approximate_data_size -= (path.len() + node.data_len()) as u64;
+        if !node.children().is_empty() {
             // Only a replay over a fuzzy snapshot deletes a node that has
             // children (prep refuses it): they go with it, as a later txn
             // of the log re-creates them.
             free_below(&mut node, path.len(), |freed, len| {
                 self.count -= 1;
-                self.acls.release(freed.acl);
-                self.approximate_data_size -= (len + freed.data.len()) as u64;
+                self.acls.release(freed.acl());
+                self.approximate_data_size -= (len + freed.data_len()) as u64;
             });
         }
-        match EphemeralType::of(node.stat.ephemeral_owner, self.extended_types) {
+        let owner = node.stat().ephemeral_owner;
+        drop(node);
+        match EphemeralType::of(owner, self.extended_types) {
             EphemeralType::Container => {
                 self.containers.remove(path);
             }
@@ -684,7 +508,7 @@ impl DataTree {
                 // As ZooKeeper's, the set stays (empty, at its size) until
                 // the session closes: the 4lw dump lists it, and its table
                 // size orders later ephemerals.
-                if let Some(set) = self.ephemerals.get_mut(&node.stat.ephemeral_owner) {
+                if let Some(set) = self.ephemerals.get_mut(&owner) {
                     set.remove(path);
                 }
             }
@@ -709,15 +533,16 @@ impl DataTree {
         events: &mut Vec<TreeEvent>,
     ) -> Result<Stat, ErrorCode> {
         let node = descend_mut(&mut self.root, path).ok_or(ErrorCode::NoNode)?;
-        let old_len = node.data.len() as u64;
-        node.data = NodeData::new(data);
-        node.stat.mtime = time;
-        node.stat.mzxid = zxid;
-        node.stat.version = version;
+        let old_len = node.data_len() as u64;
+        let mut stat = node.stat();
+        stat.mtime = time;
+        stat.mzxid = zxid;
+        stat.version = version;
+        node.set(data, &stat);
         let stat = node.client_stat(self.extended_types);
         self.approximate_data_size =
             self.approximate_data_size - old_len + data.map_or(0, <[u8]>::len) as u64;
-        let acl = self.acls.get(node.acl).clone();
+        let acl = self.acls.get(node.acl()).clone();
         events.push(TreeEvent::DataChanged {
             path: path.into(),
             acl,
@@ -732,8 +557,11 @@ impl DataTree {
             self.acls.release(new_index);
             return Err(ErrorCode::NoNode);
         };
-        let old_index = std::mem::replace(&mut node.acl, new_index);
-        node.stat.aversion = aversion;
+        let old_index = node.acl();
+        node.set_acl(new_index);
+        let mut stat = node.stat();
+        stat.aversion = aversion;
+        node.set_stat(&stat);
         let stat = node.client_stat(self.extended_types);
         self.acls.release(old_index);
         Ok(stat)
@@ -742,10 +570,10 @@ impl DataTree {
 
 /// The node at `path` below `root`, mutable (a function of the root alone,
 /// so that the tree's other fields stay free to borrow).
-fn descend_mut<'a>(root: &'a mut Node, path: &str) -> Option<&'a mut Node> {
+fn descend_mut<'a>(root: &'a mut NodeBox, path: &str) -> Option<&'a mut NodeBox> {
     let mut node = root;
     for name in path::components(path)? {
-        node = node.child_mut(name)?;
+        node = node.children_mut().get_mut(name)?;
     }
     Some(node)
 }
@@ -754,26 +582,16 @@ fn descend_mut<'a>(root: &'a mut Node, path: &str) -> Option<&'a mut Node> {
 /// one at a time (a recursive drop could overflow the stack on a deep
 /// tree), first calling `freed` with each and the length of its path.
 fn free_below(node: &mut Node, path_len: usize, mut freed: impl FnMut(&Node, usize)) {
-    let mut below: Vec<(Listed, usize)> = node
-        .children
+    let mut below: Vec<(NodeBox, usize)> = node
+        .children_mut()
         .drain()
         .into_iter()
         .map(|c| (c, path_len))
         .collect();
-    while let Some((child, parent_len)) = below.pop() {
-        let Some(node) = child.node else { continue };
-        // SAFETY: drained from its parent's set, which owned it.
-        let mut node = unsafe { NodeBox::from_ref(node) };
-        let len = parent_len + 1 + child.name.len();
+    while let Some((mut node, parent_len)) = below.pop() {
+        let len = parent_len + 1 + node.name().len();
         freed(&node, len);
-        below.extend(node.children.drain().into_iter().map(|c| (c, len)));
-    }
-}
-
-impl Drop for DataTree {
-    /// Frees every node.
-    fn drop(&mut self) {
-        free_below(&mut self.root, 1, |_, _| {});
+        below.extend(node.children_mut().drain().into_iter().map(|c| (c, len)));
     }
 }
 

@@ -42,11 +42,12 @@ const CHUNK: usize = 2 << 20;
 /// How long the thread sleeps when it is [`LEAD`] ahead.
 const IDLE: Duration = Duration::from_micros(200);
 
-/// Records where a tree of `len` nodes put its newest node (`node`), if the
-/// tree is large and this is one of every [`NOTE_EVERY`] nodes.
-pub(crate) fn note_node<T>(len: usize, node: &T) {
+/// Records where a tree of `len` nodes put its newest node (`node`, its
+/// address), if the tree is large and this is one of every [`NOTE_EVERY`]
+/// nodes.
+pub(crate) fn note_node(len: usize, node: *const u8) {
     if len >= NOTED_FROM && len % NOTE_EVERY == 0 {
-        NEWEST_NODE.store(node as *const T as usize, Ordering::Relaxed);
+        NEWEST_NODE.store(node as usize, Ordering::Relaxed);
     }
 }
 
@@ -174,9 +175,9 @@ mod tests {
     fn the_thread_follows_noted_nodes_and_stops() {
         let nodes: Vec<Box<[u8; 96]>> = (0..4).map(|_| Box::new([7u8; 96])).collect();
         let prefault = Prefault::start();
-        note_node(NOTED_FROM, &*nodes[3]);
+        note_node(NOTED_FROM, nodes[3].as_ptr());
         // A small tree notes nothing.
-        note_node(NOTED_FROM - NOTE_EVERY, &*nodes[0]);
+        note_node(NOTED_FROM - NOTE_EVERY, nodes[0].as_ptr());
         assert_eq!(
             NEWEST_NODE.load(Ordering::Relaxed),
             &*nodes[3] as *const [u8; 96] as usize

@@ -18,7 +18,7 @@
 //! PathTrie of quota'd paths holds (added when a limits node is created,
 //! removed when it is deleted, rebuilt from the tree at load).
 
-use super::{path, DataTree, NodeData, QUOTA_PATH};
+use super::{path, DataTree, QUOTA_PATH};
 use std::collections::BTreeMap;
 
 /// Name of the node holding a quota's limits.
@@ -139,7 +139,7 @@ impl DataTree {
     pub fn max_prefix_with_quota(&self, path: &str) -> Option<String> {
         // Most trees have no quota at all: every write asks, so answer that
         // without building a limits path per ancestor.
-        if self.get(QUOTA_PATH).is_none_or(|q| q.children.is_empty()) {
+        if self.get(QUOTA_PATH).is_none_or(|q| q.children().is_empty()) {
             return None;
         }
         let mut limits = String::new();
@@ -195,10 +195,10 @@ impl DataTree {
         let Some(node) = self.get_mut(&stats_path(&prefix)) else {
             return;
         };
-        let mut stats = StatsTrack::parse(node.data.as_deref().unwrap_or_default());
+        let mut stats = StatsTrack::parse(node.data().unwrap_or_default());
         stats.set("count", stats.count() + count_diff);
         stats.set("bytes", stats.bytes() + bytes_diff);
-        node.data = NodeData::new(Some(stats.to_text().as_bytes()));
+        node.set_data(Some(stats.to_text().as_bytes()));
     }
 
     /// Replaces the stats node of `prefix` by `count=<nodes>,bytes=<data bytes>`
@@ -207,13 +207,13 @@ impl DataTree {
         let (mut count, mut bytes) = (0i64, 0i64);
         self.visit_subtree(prefix, |_, node| {
             count += 1;
-            bytes += node.data.len() as i64;
+            bytes += node.data_len() as i64;
         });
         let mut stats = StatsTrack::default();
         stats.set("count", count);
         stats.set("bytes", bytes);
         if let Some(node) = self.get_mut(&stats_path(prefix)) {
-            node.data = NodeData::new(Some(stats.to_text().as_bytes()));
+            node.set_data(Some(stats.to_text().as_bytes()));
         }
     }
 
@@ -226,7 +226,7 @@ impl DataTree {
         };
         let data = |p: String| {
             self.get(&p)
-                .map(|n| StatsTrack::parse(n.data.as_deref().unwrap_or_default()))
+                .map(|n| StatsTrack::parse(n.data().unwrap_or_default()))
         };
         let (Some(limits), Some(current)) = (data(limits_path(&prefix)), data(stats_path(&prefix)))
         else {
@@ -315,7 +315,7 @@ mod tests {
     }
 
     fn text(tree: &DataTree, path: &str) -> String {
-        String::from_utf8(tree.get(path).unwrap().data.as_deref().unwrap().to_vec()).unwrap()
+        String::from_utf8(tree.get(path).unwrap().data().unwrap().to_vec()).unwrap()
     }
 
     #[test]
@@ -345,7 +345,7 @@ mod tests {
     fn creating_the_stats_node_counts_the_subtree_in_place() {
         let tree = quota_tree();
         assert_eq!(text(&tree, &stats_path("/a")), "count=2,bytes=3");
-        let stat = tree.get(&stats_path("/a")).unwrap().stat.clone();
+        let stat = tree.get(&stats_path("/a")).unwrap().stat();
         assert_eq!((stat.version, stat.mzxid), (0, 5));
     }
 
@@ -361,7 +361,7 @@ mod tests {
         tree.delete_node("/a/b/c", 8, &mut Vec::new()).unwrap();
         tree.quota_deleted("/a/b/c", 4);
         assert_eq!(text(&tree, &stats_path("/a")), "count=2,bytes=2");
-        assert_eq!(tree.get(&stats_path("/a")).unwrap().stat.version, 0);
+        assert_eq!(tree.get(&stats_path("/a")).unwrap().stat().version, 0);
         create(&mut tree, "/other", b"q", 9);
         assert_eq!(text(&tree, &stats_path("/a")), "count=2,bytes=2");
     }

@@ -22,7 +22,8 @@
 
 use super::acl_cache::OPEN_ACL_INDEX;
 use super::load::Loader;
-use super::{free_below, AclCache, DataTree, EphemeralType, Node, NodeBox, NodeData};
+use super::node::NodeBox;
+use super::{path, AclCache, DataTree, EphemeralType, Node};
 use crate::jute::records::{Acl, StatPersisted};
 use crate::jute::{read_buffer, write_buffer, write_ustring, DecodeError, JResult, Record};
 use std::collections::{BTreeMap, HashMap};
@@ -61,20 +62,18 @@ impl DataTree {
         write_node(out, "", root);
         // Explicit stack: a path may be ~1 MB deep, far beyond the call stack.
         let mut path = String::new();
-        let mut stack = vec![(root.children.java_order().iter(), 0usize)];
-        while let Some((children, parent_len)) = stack.last_mut() {
-            let Some(child) = children.next() else {
+        let mut stack = vec![(root, root.children().java_order().iter(), 0usize)];
+        while let Some((parent, children, parent_len)) = stack.last_mut() {
+            let Some(name) = children.next() else {
                 stack.pop();
                 continue;
             };
             path.truncate(*parent_len);
             path.push('/');
-            path.push_str(child);
-            let node = child.node.expect("a child has its node");
-            // SAFETY: listed from a node of this tree, borrowed meanwhile.
-            let node = unsafe { node.get(self) };
+            path.push_str(name);
+            let node = parent.child(name).expect("a listed child is there");
             write_node(out, &path, node);
-            stack.push((node.children.java_order().iter(), path.len()));
+            stack.push((node, node.children().java_order().iter(), path.len()));
         }
     }
 
@@ -90,8 +89,8 @@ impl DataTree {
     ) -> Result<(DataTree, &[u8]), DecodeError> {
         let (mut rest, file_acls) = nom_result(read_acl_cache(input))?;
         let mut tree = DataTree::new(extended_types);
-        // Only the root's allocation is kept: the snapshot's root replaces it.
-        free_below(&mut tree.root, 1, |_, _| {});
+        // The snapshot's root replaces the new tree's, nodes and all.
+        tree.root.children_mut().drain();
         tree.count = 1;
         tree.acls = AclCache::default();
         tree.approximate_data_size = 0;
@@ -111,7 +110,7 @@ impl DataTree {
                         "node names an ACL index the cache lacks",
                     ))?),
             };
-            tree.insert_read_node(&mut loader, path, Node::new(node.0, acl, node.2))?;
+            tree.insert_read_node(&mut loader, path, node.0, acl, &node.2)?;
             rest = after_node;
         }
         if !loader.root_read() {
@@ -129,17 +128,19 @@ impl DataTree {
         &mut self,
         loader: &mut Loader,
         snap_path: String,
-        node: Node,
+        data: Option<&[u8]>,
+        acl: i64,
+        stat: &StatPersisted,
     ) -> Result<(), DecodeError> {
-        let node = NodeBox::new(node);
         if snap_path.is_empty() {
-            return loader.add_root(self, node);
+            return loader.add_root(self, NodeBox::new("", data, acl, stat));
         }
-        self.index_owner(&snap_path, node.stat.ephemeral_owner);
+        let (_, name) = path::split(&snap_path).ok_or(DecodeError::Invalid("bad node path"))?;
+        let node = NodeBox::new(name, data, acl, stat);
+        self.index_owner(&snap_path, stat.ephemeral_owner);
         // As `DataTree::new`, the root's path and data are not counted.
-        let data_len = node.data.len();
-        self.approximate_data_size += (snap_path.len() + data_len) as u64;
-        super::prefault::note_node(self.count, &*node);
+        self.approximate_data_size += (snap_path.len() + node.data_len()) as u64;
+        super::prefault::note_node(self.count, node.addr());
         loader.add(self, snap_path, node)
     }
 
@@ -169,7 +170,7 @@ impl DataTree {
         let Some(node) = self.get_mut(parent) else {
             return false;
         };
-        super::raise_cversion(&mut node.stat, parent_cversion, zxid);
+        super::raise_cversion(node, parent_cversion, zxid);
         true
     }
 }
@@ -177,24 +178,25 @@ impl DataTree {
 /// The bytes [`write_node`] writes for `node` at `path`: the path's and the
 /// data's lengths and bytes, the ACL index and the 60-byte StatPersisted.
 pub(super) fn node_bytes(path: &str, node: &Node) -> usize {
-    4 + path.len() + 4 + node.data.len() + 8 + 60
+    4 + path.len() + 4 + node.data_len() + 8 + 60
 }
 
 pub(super) fn write_node(out: &mut Vec<u8>, path: &str, node: &Node) {
     write_ustring(out, Some(path));
-    write_buffer(out, node.data.as_deref());
-    node.acl.write(out);
-    node.stat.write(out);
+    write_buffer(out, node.data());
+    node.acl().write(out);
+    node.stat().write(out);
 }
 
-/// A node as stored: data, file ACL index, persisted Stat.
-type StoredNode = (NodeData, i64, StatPersisted);
+/// A node as stored: data (borrowed from the input), file ACL index,
+/// persisted Stat.
+type StoredNode<'a> = (Option<&'a [u8]>, i64, StatPersisted);
 
-fn read_node(input: &[u8]) -> JResult<'_, StoredNode> {
+fn read_node(input: &[u8]) -> JResult<'_, StoredNode<'_>> {
     let (input, data) = read_buffer(input)?;
     let (input, acl) = i64::read(input)?;
     let (input, stat) = StatPersisted::read(input)?;
-    Ok((input, (NodeData::new(data), acl, stat)))
+    Ok((input, (data, acl, stat)))
 }
 
 fn read_acl_cache(input: &[u8]) -> JResult<'_, HashMap<i64, Arc<[Acl]>>> {
@@ -272,7 +274,7 @@ mod tests {
         for p in ["/", "/a", "/a/b", "/a/e", "/t", "/c", "/zookeeper/config"] {
             assert_eq!(back.stat(p), tree.stat(p), "{p}");
             let (n, m) = (back.get(p).unwrap(), tree.get(p).unwrap());
-            assert_eq!(n.data, m.data, "{p}");
+            assert_eq!(n.data(), m.data(), "{p}");
             assert_eq!(back.acl_of(n), tree.acl_of(m), "{p}");
         }
         assert_eq!(
@@ -315,7 +317,7 @@ mod tests {
         }
         // Pre-order, each node's children in ZooKeeper's HashSet order.
         fn walk(tree: &DataTree, parent: &str, out: &mut Vec<String>) {
-            for name in tree.get(parent).unwrap().children.java_order() {
+            for name in tree.get(parent).unwrap().children().java_order() {
                 let child = path::join(parent, name);
                 out.push(child.clone());
                 walk(tree, &child, out);
@@ -330,11 +332,11 @@ mod tests {
     #[test]
     fn replayed_create_raises_parent_cversion_and_pzxid_only_upwards() {
         let mut tree = sample_tree();
-        let before = tree.get("/a").unwrap().stat.clone();
+        let before = tree.get("/a").unwrap().stat();
         assert!(tree.raise_cversion_pzxid("/a", before.cversion - 1, 99));
-        assert_eq!(tree.get("/a").unwrap().stat, before);
+        assert_eq!(tree.get("/a").unwrap().stat(), before);
         assert!(tree.raise_cversion_pzxid("/a", -1, 100));
-        let after = &tree.get("/a").unwrap().stat;
+        let after = &tree.get("/a").unwrap().stat();
         assert_eq!((after.cversion, after.pzxid), (before.cversion + 1, 100));
         assert!(!tree.raise_cversion_pzxid("/missing", -1, 101));
     }
@@ -351,7 +353,7 @@ mod tests {
             zxid += 1;
         };
         create(&mut tree, "/p");
-        // More than ShardedMap's PARALLEL_MIN: the load adds them on two threads.
+        // More than ShardedTable's PARALLEL_MIN: the load adds them on two threads.
         for i in 0..70_000 {
             create(&mut tree, &format!("/p/c-{i:010}"));
         }
@@ -368,8 +370,8 @@ mod tests {
     }
 
     /// A node with null data, ACL index `acl` and a zero Stat.
-    fn bare_node(acl: i64) -> Node {
-        Node::new(NodeData::new(None), acl, StatPersisted::default())
+    fn bare_node(acl: i64) -> NodeBox {
+        NodeBox::new("", None, acl, &StatPersisted::default())
     }
 
     #[test]
@@ -387,9 +389,9 @@ mod tests {
             let mut n: Vec<String> = tree
                 .get(p)
                 .unwrap()
-                .children
+                .children()
                 .iter()
-                .map(String::from)
+                .map(|c| c.name().to_owned())
                 .collect();
             n.sort();
             n

@@ -7,7 +7,7 @@ pub(super) fn assert_same_listing(read: &DataTree, tree: &DataTree, paths: &[&st
     for &p in paths {
         let order = |t: &DataTree| -> Vec<String> {
             let node = t.get(p).unwrap();
-            node.children
+            node.children()
                 .java_order()
                 .iter()
                 .map(|n| n.to_string())
@@ -52,7 +52,7 @@ fn client_cversion_counts_creations_and_deletions() {
     assert_eq!(stat.cversion, 3);
     assert_eq!(stat.num_children, 1);
     assert_eq!(stat.pzxid, 4);
-    assert_eq!(tree.get("/p").unwrap().stat.cversion, 2);
+    assert_eq!(tree.get("/p").unwrap().stat().cversion, 2);
 }
 
 #[test]
@@ -131,9 +131,9 @@ fn snapshot_after_listing_and_deleting_children_sees_the_current_children() {
         tree.delete_node(&format!("/p/c{i}"), 30 + i, &mut Vec::new())
             .unwrap();
     }
-    assert_eq!(tree.get("/p").unwrap().children.java_order().len(), 10);
+    assert_eq!(tree.get("/p").unwrap().children().java_order().len(), 10);
     create(&mut tree, "/p/late", 0, 50);
-    assert_eq!(tree.get("/p").unwrap().children.java_order().len(), 11);
+    assert_eq!(tree.get("/p").unwrap().children().java_order().len(), 11);
     let mut out = Vec::new();
     tree.write_snapshot_part(&mut out);
 }
@@ -297,13 +297,13 @@ mod model {
                     let node = tree.get(path);
                     prop_assert!(node.is_some(), "{} missing", path);
                     let node = node.unwrap();
-                    prop_assert_eq!(node.data.as_deref(), Some(&data[..]));
+                    prop_assert_eq!(node.data(), Some(&data[..]));
                     let below = format!("{path}/");
                     let children = model
                         .keys()
                         .filter(|p| p.strip_prefix(&below).is_some_and(|rest| !rest.contains('/')))
                         .count();
-                    prop_assert_eq!(node.children.len(), children);
+                    prop_assert_eq!(node.children().len(), children);
                 }
                 for path in paths.iter().filter(|p| !model.contains_key(*p)) {
                     prop_assert!(tree.get(path).is_none(), "{} still there", path);

@@ -170,7 +170,7 @@ fn apply_one(
 
 /// The length of `path`'s data now, 0 when it is absent or null.
 fn data_len(tree: &DataTree, path: &str) -> usize {
-    tree.get(path).map_or(0, |n| n.data.len())
+    tree.get(path).map_or(0, |n| n.data_len())
 }
 
 /// Deletes `path` and takes it off the usage of the quota over it (DataTree.deleteNode).

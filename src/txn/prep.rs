@@ -351,10 +351,10 @@ impl Prep {
         let node = tree.get(path).ok_or(ErrorCode::NoNode)?;
         Ok(ChangeRecord {
             zxid: -1,
-            stat: Some(node.stat.clone()),
-            child_count: node.children.len() as i32,
+            stat: Some(node.stat()),
+            child_count: node.children().len() as i32,
             acl: tree.acl_of(node).clone(),
-            data_len: node.data.len(),
+            data_len: node.data_len(),
         })
     }
 

@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use paddock::config::Config;
 use paddock::server::{self, Settings};
+use std::alloc::{GlobalAlloc, Layout};
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use tokio::net::TcpListener;
@@ -11,9 +12,75 @@ use tracing::{error, info};
 
 /// Every allocation of the binary goes through mimalloc (see Cargo.toml).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: Allocator = Allocator;
+
+/// mimalloc, asked as C's `malloc` is where the alignment allows.
+///
+/// The mimalloc crate asks `mi_malloc_aligned` for every block. For a size
+/// that is not a power of two, that call only takes a block of the size's
+/// own class when the class has one free at hand; otherwise (whenever a
+/// page of the class has just filled) it allocates `size + align − 1` and
+/// aligns within, which lands in the next class up: a 160-byte node (a
+/// 10-byte name, 100 bytes of data) was served 192 bytes, an 88-byte one 96
+/// (measured: RSS after a 1,000,000-znode restart 226 MiB through the
+/// crate's allocator). Every mimalloc block is aligned to 8 bytes, so
+/// requests aligned to 8 or less go to `mi_malloc` and get their own class.
+struct Allocator;
+
+/// The alignment every mimalloc block has (its word size).
+const MI_BLOCK_ALIGN: usize = 8;
+
+unsafe impl GlobalAlloc for Allocator {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if layout.align() <= MI_BLOCK_ALIGN {
+            // SAFETY: mi_malloc has no preconditions; its block is aligned
+            // to MI_BLOCK_ALIGN, enough for the layout.
+            unsafe { mi_malloc(layout.size()) }
+        } else {
+            // SAFETY: the caller's layout contract.
+            unsafe { mimalloc::MiMalloc.alloc(layout) }
+        }
+    }
+
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if layout.align() <= MI_BLOCK_ALIGN {
+            // SAFETY: as for alloc.
+            unsafe { mi_zalloc(layout.size()) }
+        } else {
+            // SAFETY: the caller's layout contract.
+            unsafe { mimalloc::MiMalloc.alloc_zeroed(layout) }
+        }
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: every block came from mimalloc, which frees any of them
+        // by address.
+        unsafe { mimalloc::MiMalloc.dealloc(ptr, layout) }
+    }
+
+    #[inline]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if layout.align() <= MI_BLOCK_ALIGN {
+            // SAFETY: `ptr` is a live mimalloc block (the caller's
+            // contract); the new block is aligned as any mimalloc block.
+            unsafe { mi_realloc(ptr, new_size) }
+        } else {
+            // SAFETY: the caller's contract.
+            unsafe { mimalloc::MiMalloc.realloc(ptr, layout, new_size) }
+        }
+    }
+}
 
 extern "C" {
+    /// mimalloc's `void* mi_malloc(size_t size)`.
+    fn mi_malloc(size: usize) -> *mut u8;
+    /// mimalloc's `void* mi_zalloc(size_t size)`: zeroed.
+    fn mi_zalloc(size: usize) -> *mut u8;
+    /// mimalloc's `void* mi_realloc(void* p, size_t newsize)`.
+    fn mi_realloc(ptr: *mut u8, new_size: usize) -> *mut u8;
     /// mimalloc's `void mi_collect(bool force)`, from the library the
     /// mimalloc crate links: frees what the calling thread's heap holds
     /// unused and, forced, returns freed pages to the OS without delay.

@@ -25,8 +25,7 @@ use crate::jute::records::{Acl, Stat, StatPersisted};
 use crate::proto::ErrorCode;
 use acl_cache::{read_acl_unsafe, AclCache, OPEN_ACL_INDEX};
 use ephemerals::EphemeralSet;
-use node::NodeBox;
-pub use node::{nodes_freed, Node, NodeRef};
+pub use node::{nodes_freed, Node, NodeBox, NodeRef};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 

@@ -191,9 +191,10 @@ impl NodeBox {
         // writes (the layout counts both), aligned for the head's fields.
         unsafe {
             let head = ptr.as_ptr();
-            head.cast::<Children>().write(Children::default());
-            let node = NodeBox(ptr);
-            let raw = node.raw();
+            // The head's fields, whose places do not depend on the tail's
+            // length (not written yet, so not to be read for a fat pointer).
+            let raw = std::ptr::slice_from_raw_parts_mut(head, 0) as *mut Node;
+            (&raw mut (*raw).children).write(Children::default());
             (&raw mut (*raw).czxid).write(stat.czxid);
             (&raw mut (*raw).ctime).write(stat.ctime);
             (&raw mut (*raw).acl).write(acl);
@@ -205,8 +206,8 @@ impl NodeBox {
             std::ptr::copy_nonoverlapping(name.as_ptr(), at, name.len());
             let data = data.unwrap_or_default();
             std::ptr::copy_nonoverlapping(data.as_ptr(), at.add(name.len()), data.len());
-            node
         }
+        NodeBox(ptr)
     }
 
     /// The node as a (fat) raw pointer covering its whole allocation.
@@ -519,6 +520,14 @@ mod tests {
             pzxid: czxid,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn the_tail_starts_right_after_the_head() {
+        let node = NodeBox::new("n", None, 0, &stat(1));
+        let tail = (&raw const node.tail).cast::<u8>();
+        assert_eq!(tail as usize - node.addr() as usize, TAIL);
+        assert_eq!(std::mem::size_of_val(&*node), MIN_SIZE);
     }
 
     #[test]

@@ -2,19 +2,12 @@
 //! key and line, and stops cleanly on SIGTERM and SIGINT.
 mod common;
 
+use common::ports::free_port;
 use common::TempDir;
 use std::io::Read;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn write_cfg(dir: &TempDir, body: &str) -> std::path::PathBuf {
     let path = dir.0.join("zoo.cfg");

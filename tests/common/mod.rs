@@ -10,6 +10,8 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
+pub mod ports;
+
 /// A server running on its own runtime thread; stopped on drop.
 pub struct TestServer {
     pub addr: SocketAddr,

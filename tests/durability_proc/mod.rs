@@ -10,7 +10,7 @@ use paddock::jute::Record;
 use paddock::proto::reply::frame;
 use paddock::proto::OpCode;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -18,14 +18,8 @@ use std::time::{Duration, Instant};
 /// How long a server may take to accept connections after its start.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A port nobody listens on right now (bound then released).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+// Every test that uses this module also has `mod common`.
+pub use crate::common::ports::free_port;
 
 /// Writes `<dir>/zoo.cfg` for a standalone server on 127.0.0.1:`port`
 /// with `data_dir`, no AdminServer, and the `extra` lines.

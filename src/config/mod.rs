@@ -136,6 +136,9 @@ pub struct Config {
     pub jute_max_buffer_extra_size: usize,
     /// `zookeeper.extendedTypesEnabled` (TTL nodes), default false.
     pub extended_types_enabled: bool,
+    /// `zookeeper.digest.enabled`: keep the tree digest `hash` logs, default
+    /// true.
+    pub digest_enabled: bool,
     /// `readonlymode.enabled`, default false.
     pub read_only_mode_enabled: bool,
     /// `znode.container.checkIntervalMs`, default 60000.
@@ -450,6 +453,7 @@ impl Config {
             jute_max_buffer: 0xfffff,
             jute_max_buffer_extra_size: 0xfffff,
             extended_types_enabled: false,
+            digest_enabled: true,
             read_only_mode_enabled: false,
             container_check_interval_ms: 60_000,
             container_max_per_minute: 10_000,

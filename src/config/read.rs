@@ -180,6 +180,8 @@ impl Config {
             TRUE_FALSE,
             true_false,
         )?;
+        self.digest_enabled =
+            props.parsed_or("zookeeper.digest.enabled", true, TRUE_FALSE, true_false)?;
         self.container_check_interval_ms = props
             .parsed_or(
                 "znode.container.checkIntervalMs",

@@ -681,3 +681,10 @@ fn the_jaas_file_may_also_be_named_in_zoo_cfg() {
         Some("/etc/zk/jaas.conf")
     );
 }
+
+#[test]
+fn the_digest_is_on_unless_the_jvm_property_turns_it_off() {
+    assert!(parse("dataDir=/d\n").digest_enabled);
+    let off = parse_with("dataDir=/d\n", "-Dzookeeper.digest.enabled=false");
+    assert!(!off.digest_enabled);
+}

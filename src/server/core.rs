@@ -276,6 +276,9 @@ impl Core {
         };
         let seed = wall_ms() as u64 ^ settings.server_id;
         let mut recovered = recovered;
+        if !settings.digest_enabled {
+            recovered.tree.disable_digest();
+        }
         if let Some(ensemble) = &settings.ensemble {
             recovered.tree.set_ensemble_config(
                 ensemble.config_text().as_bytes(),

@@ -23,6 +23,8 @@ pub struct Settings {
     pub max_client_cnxns: u32,
     /// zookeeper.extendedTypesEnabled: TTL nodes.
     pub extended_types: bool,
+    /// zookeeper.digest.enabled: keep the tree digest (`hash`).
+    pub digest_enabled: bool,
     /// reconfigEnabled.
     pub reconfig_enabled: bool,
     /// Four-letter words allowed on the client port.
@@ -135,6 +137,7 @@ impl Settings {
             jute_max_buffer: 0xfffff,
             max_client_cnxns: 60,
             extended_types: false,
+            digest_enabled: true,
             reconfig_enabled: false,
             four_letter_whitelist: FourLetterWhitelist::from_config(Some("*"), false),
             container_check_interval_ms: 60_000,
@@ -172,6 +175,7 @@ impl Settings {
             jute_max_buffer: c.jute_max_buffer,
             max_client_cnxns: c.max_client_cnxns,
             extended_types: c.extended_types_enabled,
+            digest_enabled: c.digest_enabled,
             reconfig_enabled: c.reconfig_enabled,
             four_letter_whitelist: c.four_letter_whitelist.clone(),
             container_check_interval_ms: c.container_check_interval_ms,

@@ -9,6 +9,7 @@
 
 pub mod acl_cache;
 pub mod children;
+pub mod digest;
 pub mod ephemerals;
 pub mod fuzzy;
 mod load;
@@ -24,6 +25,7 @@ pub mod sharded;
 use crate::jute::records::{Acl, Stat, StatPersisted};
 use crate::proto::ErrorCode;
 use acl_cache::{read_acl_unsafe, AclCache, OPEN_ACL_INDEX};
+use digest::TreeDigest;
 use ephemerals::EphemeralSet;
 pub use node::{nodes_freed, Node, NodeBox, NodeRef};
 use std::collections::{BTreeSet, HashMap};
@@ -103,7 +105,13 @@ impl Node {
 /// ZooKeeper's parent update on a child create: the persisted cversion becomes
 /// `parent_cversion` (−1: one above the current) and pzxid `zxid`, but only if
 /// that raises the cversion, so a replayed create never lowers either.
-fn raise_cversion(parent: &mut NodeBox, parent_cversion: i32, zxid: i64) {
+fn raise_cversion(
+    parent: &mut NodeBox,
+    parent_path: &str,
+    parent_cversion: i32,
+    zxid: i64,
+    digest: &mut TreeDigest,
+) {
     let mut stat = parent.stat();
     let cversion = if parent_cversion == -1 {
         stat.cversion + 1
@@ -111,9 +119,11 @@ fn raise_cversion(parent: &mut NodeBox, parent_cversion: i32, zxid: i64) {
         parent_cversion
     };
     if cversion > stat.cversion {
+        digest.remove(parent_path, parent.data(), &stat);
         stat.cversion = cversion;
         stat.pzxid = zxid;
         parent.set_stat(&stat);
+        digest.add(parent_path, parent.data(), &stat);
     }
 }
 
@@ -182,6 +192,8 @@ pub struct DataTree {
     extended_types: bool,
     /// Sum of path and data lengths (ZooKeeper's approximateDataSize).
     approximate_data_size: u64,
+    /// The tree's digest and its log (`hash`).
+    digest: TreeDigest,
 }
 
 impl DataTree {
@@ -199,7 +211,9 @@ impl DataTree {
             last_processed_zxid: 0,
             extended_types,
             approximate_data_size: 0,
+            digest: TreeDigest::new(true),
         };
+        tree.digest.add("/", Some(&[]), &zero);
         tree.attach("/", "zookeeper", OPEN_ACL_INDEX, &zero);
         tree.attach(ZOOKEEPER_PATH, "quota", OPEN_ACL_INDEX, &zero);
         let config_acl = tree.acls.intern(&read_acl_unsafe());
@@ -214,7 +228,9 @@ impl DataTree {
 
     /// Adds an empty node `name` under `parent` (a new tree's own nodes).
     fn attach(&mut self, parent: &str, name: &str, acl: i64, stat: &StatPersisted) {
-        self.approximate_data_size += path::join(parent, name).len() as u64;
+        let path = path::join(parent, name);
+        self.approximate_data_size += path.len() as u64;
+        self.digest.add(&path, Some(&[]), stat);
         let added = self
             .get_mut(parent)
             .expect("parent exists")
@@ -387,6 +403,28 @@ impl DataTree {
             self.approximate_data_size - old_len as u64 + text.len() as u64;
     }
 
+    /// Turns node digests off (`zookeeper.digest.enabled=false`): the tree's
+    /// digest is then 0, and so is every digest logged.
+    pub fn disable_digest(&mut self) {
+        self.digest = TreeDigest::new(false);
+    }
+
+    /// Logs the tree's digest if txn `zxid`, just applied, is one of every
+    /// 128 (ZooKeeper's `logZxidDigest`, after each txn it processes).
+    pub fn log_digest(&mut self, zxid: i64) {
+        self.digest.applied(zxid);
+    }
+
+    /// The logged digests, `(zxid, digest)` oldest first, for `hash`.
+    pub fn digest_log(&self) -> Vec<(i64, i64)> {
+        self.digest.log().collect()
+    }
+
+    /// The tree's digest now: the sum of its nodes' (see [`digest`]).
+    pub fn digest(&self) -> i64 {
+        self.digest.value()
+    }
+
     /// Records that the txn `zxid` was applied. Zxids never go backwards.
     pub fn set_last_processed_zxid(&mut self, zxid: i64) {
         assert!(
@@ -416,7 +454,7 @@ impl DataTree {
         if parent.children().contains(name) {
             return Err(ErrorCode::NodeExists);
         }
-        raise_cversion(parent, parent_cversion, zxid);
+        raise_cversion(parent, parent_path, parent_cversion, zxid, &mut self.digest);
         let parent_acl_index = parent.acl();
         let stat = StatPersisted {
             czxid: zxid,
@@ -431,6 +469,7 @@ impl DataTree {
         };
         let acl_index = self.acls.intern(acl);
         let node = NodeBox::new(name, data, acl_index, &stat);
+        self.digest.add(path, data, &stat);
         let client_stat = node.client_stat(self.extended_types);
         prefault::note_node(self.count, node.addr());
         parent.children_mut().insert(node);
@@ -468,16 +507,21 @@ impl DataTree {
         events: &mut Vec<TreeEvent>,
     ) -> Result<(), ErrorCode> {
         let (parent_path, name) = path::split(path).ok_or(ErrorCode::NoNode)?;
-        let parent = self.get_mut(parent_path).ok_or(ErrorCode::NoNode)?;
+        let parent = descend_mut(&mut self.root, parent_path).ok_or(ErrorCode::NoNode)?;
         let mut node = parent
             .children_mut()
             .remove(name)
             .ok_or(ErrorCode::NoNode)?;
         let mut parent_stat = parent.stat();
         if zxid > parent_stat.pzxid {
+            self.digest.remove(parent_path, parent.data(), &parent_stat);
             parent_stat.pzxid = zxid;
             parent.set_stat(&parent_stat);
+            self.digest.add(parent_path, parent.data(), &parent_stat);
         }
+        // Nodes below it (a replay over a fuzzy snapshot) stay counted, as
+        // ZooKeeper's orphans stay in its digest.
+        self.digest.remove(path, node.data(), &node.stat());
         let parent_acl_index = parent.acl();
         let parent_acl = self.acls.get(parent_acl_index).clone();
         self.count -= 1;
@@ -534,10 +578,12 @@ impl DataTree {
         let node = descend_mut(&mut self.root, path).ok_or(ErrorCode::NoNode)?;
         let old_len = node.data_len() as u64;
         let mut stat = node.stat();
+        self.digest.remove(path, node.data(), &stat);
         stat.mtime = time;
         stat.mzxid = zxid;
         stat.version = version;
         node.set(data, &stat);
+        self.digest.add(path, data, &stat);
         let stat = node.client_stat(self.extended_types);
         self.approximate_data_size =
             self.approximate_data_size - old_len + data.map_or(0, <[u8]>::len) as u64;
@@ -559,8 +605,10 @@ impl DataTree {
         let old_index = node.acl();
         node.set_acl(new_index);
         let mut stat = node.stat();
+        self.digest.remove(path, node.data(), &stat);
         stat.aversion = aversion;
         node.set_stat(&stat);
+        self.digest.add(path, node.data(), &stat);
         let stat = node.client_stat(self.extended_types);
         self.acls.release(old_index);
         Ok(stat)

@@ -91,6 +91,7 @@ impl DataTree {
         let mut tree = DataTree::new(extended_types);
         // The snapshot's root replaces the new tree's, nodes and all.
         tree.root.children_mut().drain();
+        tree.digest = super::digest::TreeDigest::new(tree.digest.enabled());
         tree.count = 1;
         tree.acls = AclCache::default();
         tree.approximate_data_size = 0;
@@ -133,8 +134,10 @@ impl DataTree {
         stat: &StatPersisted,
     ) -> Result<(), DecodeError> {
         if snap_path.is_empty() {
+            self.digest.add("/", data, stat);
             return loader.add_root(self, NodeBox::new("", data, acl, stat));
         }
+        self.digest.add(&snap_path, data, stat);
         let (_, name) = path::split(&snap_path).ok_or(DecodeError::Invalid("bad node path"))?;
         let node = NodeBox::new(name, data, acl, stat);
         self.index_owner(&snap_path, stat.ephemeral_owner);
@@ -167,10 +170,10 @@ impl DataTree {
     /// its pzxid to `zxid`, when that cversion is higher than the current one.
     /// Returns false, changing nothing, when `parent` does not exist.
     pub fn raise_cversion_pzxid(&mut self, parent: &str, parent_cversion: i32, zxid: i64) -> bool {
-        let Some(node) = self.get_mut(parent) else {
+        let Some(node) = super::descend_mut(&mut self.root, parent) else {
             return false;
         };
-        super::raise_cversion(node, parent_cversion, zxid);
+        super::raise_cversion(node, parent, parent_cversion, zxid, &mut self.digest);
         true
     }
 }

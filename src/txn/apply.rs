@@ -44,6 +44,7 @@ pub fn apply(tree: &mut DataTree, txn: &Txn) -> Applied {
         }
     }
     tree.set_last_processed_zxid(h.zxid);
+    tree.log_digest(h.zxid);
     out
 }
 

@@ -482,6 +482,9 @@ impl Core {
                 }
             };
         tree.set_last_processed_zxid(zxid);
+        if !self.settings.digest_enabled {
+            tree.disable_digest();
+        }
         // Records after the snapshot may be a divergent tail; those before it are
         // never replayed again (recovery starts after the newest snapshot).
         self.cut_log(zxid);

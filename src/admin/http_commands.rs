@@ -15,10 +15,11 @@ use super::json::Json;
 use super::monitor::monitor_values;
 use super::stats::BufferStats;
 use super::view::{ConnectionInfo, GlobalSessions, MetricValue, ServerMode, ServerView, StatsView};
+use crate::tree::digest::DIGEST_VERSION;
 
 /// The commands served: each primary name (as the command list shows it)
 /// with ZooKeeper's aliases, often the four-letter word.
-const COMMAND_NAMES: [(&str, &[&str]); 18] = [
+const COMMAND_NAMES: [(&str, &[&str]); 25] = [
     ("configuration", &["conf", "config"]),
     ("connection_stat_reset", &["crst"]),
     ("connections", &["cons"]),
@@ -26,17 +27,24 @@ const COMMAND_NAMES: [(&str, &[&str]); 18] = [
     ("dump", &[]),
     ("environment", &["env", "envi"]),
     ("get_trace_mask", &["gtmk"]),
+    ("hash", &[]),
+    ("initial_configuration", &["icfg"]),
     ("is_read_only", &["isro"]),
+    ("last_snapshot", &["lsnp"]),
+    ("leader", &["lead"]),
     ("monitor", &["mntr"]),
     ("observer_connection_stat_reset", &["orst"]),
+    ("observers", &["obsr"]),
     ("ruok", &[]),
     ("server_stats", &["srvr"]),
     ("set_trace_mask", &["stmk"]),
     ("stat_reset", &["srst"]),
     ("stats", &["stat"]),
+    ("voting_view", &[]),
     ("watch_summary", &["wchs"]),
     ("watches", &["wchc"]),
     ("watches_by_path", &["wchp"]),
+    ("zabstate", &[]),
 ];
 
 /// Primary names of the commands served, in the command list's order.
@@ -61,7 +69,10 @@ pub fn run_command(name: &str, query: &str, view: &mut dyn ServerView) -> String
     };
     // These read no server state, so ZooKeeper answers them even when the
     // server is not running.
-    let server_free = matches!(command, "environment" | "get_trace_mask" | "set_trace_mask");
+    let server_free = matches!(
+        command,
+        "environment" | "get_trace_mask" | "set_trace_mask" | "zabstate"
+    );
     if !server_free && !view.is_serving() {
         return finish::<&str>(Vec::new(), command, Some(NOT_SERVING.to_owned()));
     }
@@ -89,6 +100,65 @@ pub fn run_command(name: &str, query: &str, view: &mut dyn ServerView) -> String
             return finish::<String>(pairs, command, None);
         }
         "get_trace_mask" => vec![("tracemask", Json::Int(view.trace_mask()))],
+        "hash" => {
+            let digests = view.digest_log().into_iter().map(|(zxid, digest)| {
+                Json::object([
+                    ("zxid", Json::Int(zxid)),
+                    ("digest", Json::Int(digest)),
+                    ("digest_version", Json::Int(DIGEST_VERSION.into())),
+                ])
+            });
+            vec![("digests", Json::Array(digests.collect()))]
+        }
+        "initial_configuration" => vec![(
+            "initial_configuration",
+            view.initial_configuration().map_or(Json::Null, Json::Str),
+        )],
+        "last_snapshot" => {
+            // ZooKeeper: Long.toHexString(zxid), and -1 for both without one.
+            let (zxid, timestamp) = view.last_snapshot().unwrap_or((-1, -1));
+            vec![
+                ("zxid", Json::Str(format!("{:x}", zxid as u64))),
+                ("timestamp", Json::Int(timestamp)),
+            ]
+        }
+        "leader" => match view.peer() {
+            Some(peer) => {
+                let (id, host) = peer.leader.unwrap_or((-1, String::new()));
+                vec![
+                    ("is_leader", Json::Bool(peer.is_leader)),
+                    ("leader_id", Json::Int(id)),
+                    ("leader_ip", Json::Str(host)),
+                ]
+            }
+            None => {
+                // A data key named `error` keeps its place before `command`.
+                let error = Json::Str("server is not initialized".into());
+                return Json::object([("error", error), ("command", Json::Str(command.into()))])
+                    .pretty();
+            }
+        },
+        "observers" => vec![
+            (
+                "synced_observers",
+                Json::Int(view.peer().map_or(0, |p| p.synced_observers)),
+            ),
+            ("observers", Json::Array(Vec::new())),
+        ],
+        "voting_view" => {
+            let members = view.peer().map_or_else(Vec::new, |p| p.voting_members);
+            let members = members.into_iter().map(|m| {
+                let view = Json::object([
+                    ("server_addresses", strings(vec![m.server_address])),
+                    ("election_addresses", strings(vec![m.election_address])),
+                    ("client_address", Json::Str(m.client_address)),
+                    ("learner_type", Json::Str("participant".into())),
+                ]);
+                (m.id.to_string(), view)
+            });
+            vec![("current_config", Json::Object(members.collect()))]
+        }
+        "zabstate" => zabstate(view),
         "is_read_only" => vec![("read_only", Json::Bool(view.mode() == ServerMode::ReadOnly))],
         "monitor" => {
             let pairs = monitor_values(view)
@@ -154,6 +224,55 @@ pub fn run_command(name: &str, query: &str, view: &mut dyn ServerView) -> String
         _ => Vec::new(), // ruok: nothing but the command and no error
     };
     finish(fields, command, None)
+}
+
+/// `zabstate`: the member's ZAB phase and addresses (ZooKeeper serialises
+/// its address objects as beans: each of these is one address), or, on a
+/// standalone server, `voting: false` and an empty state.
+fn zabstate(view: &dyn ServerView) -> Vec<(&'static str, Json)> {
+    let Some(peer) = view.peer() else {
+        return vec![
+            ("voting", Json::Bool(false)),
+            ("zabstate", Json::Str(String::new())),
+        ];
+    };
+    let zxid = view.stats().last_processed_zxid;
+    vec![
+        ("myid", Json::Int(peer.my_id)),
+        ("is_leader", Json::Bool(peer.is_leader)),
+        ("quorum_address", address_bean(&peer.quorum_address)),
+        ("election_address", address_bean(&peer.election_address)),
+        ("client_address", Json::Str(peer.client_address)),
+        ("voting", Json::Bool(peer.voting)),
+        ("last_zxid", Json::Str(format!("0x{:x}", zxid as u64))),
+        ("zab_epoch", Json::Int(zxid >> 32)),
+        ("zab_counter", Json::Int(zxid & 0xffff_ffff)),
+        ("zabstate", Json::Str(peer.zab_state.into())),
+    ]
+}
+
+/// ZooKeeper's `MultipleAddresses` of one `host:port` as Jackson writes it.
+fn address_bean(address: &str) -> Json {
+    let (host, port) = address.rsplit_once(':').unwrap_or((address, "0"));
+    let one = || strings(vec![address.to_owned()]);
+    Json::object([
+        ("empty", Json::Bool(false)),
+        ("all_addresses", one()),
+        ("all_reachable_addresses", one()),
+        ("one", Json::Str(address.to_owned())),
+        ("reachable_address", Json::Str(address.to_owned())),
+        (
+            "wildcard_addresses",
+            strings(vec![format!("0.0.0.0:{port}")]),
+        ),
+        (
+            "all_ports",
+            Json::Array(vec![Json::Int(port.parse().unwrap_or(0))]),
+        ),
+        ("all_host_strings", strings(vec![host.to_owned()])),
+        ("all_reachable_addresses_or_all", one()),
+        ("reachable_or_one", Json::Str(address.to_owned())),
+    ])
 }
 
 /// `fields` followed by `command` and `error`.

@@ -51,8 +51,8 @@ pub use monitor::summary_metrics;
 pub use stats::{BufferStats, ConnectionStats, Summary};
 pub use view::{
     ConfView, ConnectionEntry, ConnectionInfo, ExpiryBucket, GlobalSessions, LeaderMonitor,
-    MetricValue, MonitorView, QuorumConfView, QuorumMonitor, ServerMode, ServerView, SessionDump,
-    SessionWatches, StatsView, VERSION,
+    MetricValue, MonitorView, PeerView, QuorumConfView, QuorumMonitor, ServerMode, ServerView,
+    SessionDump, SessionWatches, StatsView, VotingMember, VERSION,
 };
 pub use word::{not_whitelisted_message, FourLetterWhitelist, FourLetterWord};
 

@@ -52,6 +52,9 @@ pub(super) struct FakeServer {
     pub(super) connection_dump: Option<Vec<ExpiryBucket<ConnectionEntry>>>,
     pub(super) monitor: MonitorView,
     pub(super) digest_log: Vec<(i64, i64)>,
+    pub(super) peer: Option<PeerView>,
+    pub(super) last_snapshot: Option<(i64, i64)>,
+    pub(super) initial_config: Option<String>,
     pub(super) trace_mask: i64,
     pub(super) server_stats_resets: u32,
     pub(super) dir_sizes: (u64, u64),
@@ -97,6 +100,15 @@ impl ServerView for FakeServer {
     }
     fn digest_log(&self) -> Vec<(i64, i64)> {
         self.digest_log.clone()
+    }
+    fn peer(&self) -> Option<PeerView> {
+        self.peer.clone()
+    }
+    fn last_snapshot(&self) -> Option<(i64, i64)> {
+        self.last_snapshot
+    }
+    fn initial_configuration(&self) -> Option<String> {
+        self.initial_config.clone()
     }
     fn reset_server_stats(&mut self) {
         self.server_stats_resets += 1;
@@ -307,6 +319,9 @@ pub(super) fn captured_server() -> FakeServer {
             ],
         },
         digest_log: vec![],
+        peer: None,
+        last_snapshot: Some((0, 1_796_548_695)),
+        initial_config: Some("tickTime=500\ndataDir=/tmp/d\n".to_owned()),
         trace_mask: 386,
         server_stats_resets: 0,
         dir_sizes: (67_109_337, 67_109_337),
@@ -669,7 +684,8 @@ fn admin_server_commands_answer_by_name_or_alias() {
     server.serving = false;
     assert!(super::run_command("ruok", "", &mut server).contains(super::NOT_SERVING));
     assert!(super::run_command("environment", "", &mut server).contains("\"error\" : null"));
-    for name in super::command_names() {
+    // `leader` answers an error on a standalone server (see below).
+    for name in super::command_names().filter(|n| *n != "leader") {
         server.serving = true;
         let answer = super::run_command(name, "traceMask=42", &mut server);
         assert!(
@@ -683,4 +699,60 @@ fn admin_server_commands_answer_by_name_or_alias() {
         super::run_command("stmk", "", &mut server),
         "{\n  \"error\" : \"setTraceMask requires long traceMask argument\",\n  \"command\" : \"set_trace_mask\"\n}"
     );
+}
+
+/// A standalone ZooKeeper 3.8.0's answers to the ensemble commands and to
+/// last_snapshot, hash and initial_configuration (captured over HTTP).
+#[test]
+fn admin_server_ensemble_commands_on_a_standalone_server() {
+    let mut server = captured_server();
+    let answer = |server: &mut FakeServer, name| super::run_command(name, "", server);
+    assert_eq!(
+        answer(&mut server, "leader"),
+        "{\n  \"error\" : \"server is not initialized\",\n  \"command\" : \"leader\"\n}"
+    );
+    assert_eq!(
+        answer(&mut server, "voting_view"),
+        "{\n  \"current_config\" : { },\n  \"command\" : \"voting_view\",\n  \"error\" : null\n}"
+    );
+    assert_eq!(
+        answer(&mut server, "observers"),
+        "{\n  \"synced_observers\" : 0,\n  \"observers\" : [ ],\n  \"command\" : \"observers\",\n  \"error\" : null\n}"
+    );
+    assert_eq!(
+        answer(&mut server, "zabstate"),
+        "{\n  \"voting\" : false,\n  \"zabstate\" : \"\",\n  \"command\" : \"zabstate\",\n  \"error\" : null\n}"
+    );
+    assert_eq!(
+        answer(&mut server, "lsnp"),
+        "{\n  \"zxid\" : \"0\",\n  \"timestamp\" : 1796548695,\n  \"command\" : \"last_snapshot\",\n  \"error\" : null\n}"
+    );
+    server.last_snapshot = None;
+    assert!(answer(&mut server, "last_snapshot")
+        .contains("\"zxid\" : \"ffffffffffffffff\",\n  \"timestamp\" : -1,"));
+    assert_eq!(
+        answer(&mut server, "icfg"),
+        "{\n  \"initial_configuration\" : \"tickTime=500\\ndataDir=/tmp/d\\n\",\n  \"command\" : \"initial_configuration\",\n  \"error\" : null\n}"
+    );
+    assert_eq!(
+        answer(&mut server, "hash"),
+        "{\n  \"digests\" : [ ],\n  \"command\" : \"hash\",\n  \"error\" : null\n}"
+    );
+    server.digest_log = vec![
+        (0x1_0000_0080, 288_021_782_664),
+        (0x1_0000_0100, 541_622_757_506),
+    ];
+    assert_eq!(
+        answer(&mut server, "hash"),
+        concat!(
+            "{\n  \"digests\" : [ {\n    \"zxid\" : 4294967424,\n    \"digest\" : 288021782664,\n",
+            "    \"digest_version\" : 2\n  }, {\n    \"zxid\" : 4294967552,\n",
+            "    \"digest\" : 541622757506,\n    \"digest_version\" : 2\n  } ],\n",
+            "  \"command\" : \"hash\",\n  \"error\" : null\n}"
+        )
+    );
+    // zabstate needs no running server; leader does.
+    server.serving = false;
+    assert!(answer(&mut server, "zabstate").contains("\"error\" : null"));
+    assert!(answer(&mut server, "leader").contains(super::NOT_SERVING));
 }

@@ -256,3 +256,52 @@ fn observer_mntr_reports_its_master() {
          zk_observer_master_id\t3\nzk_ephemerals_count\t2\n"
     ));
 }
+
+/// Member `id` (1-3) of the 3-participant ensemble (+ observer 4) the
+/// AdminServer answers below were captured from (ZooKeeper 3.8.0, Jetty on
+/// its classpath; ports 21000 + 10 * id + 0 client, 1 quorum, 2 election).
+fn peer(id: i64, leader: i64) -> PeerView {
+    let addr = |id: i64, offset: i64| format!("127.0.0.1:{}", 21000 + 10 * id + offset);
+    PeerView {
+        my_id: id,
+        is_leader: id == leader,
+        leader: Some((leader, "127.0.0.1".to_owned())),
+        zab_state: "broadcast",
+        quorum_address: addr(id, 1),
+        election_address: addr(id, 2),
+        client_address: addr(id, 0),
+        voting: true,
+        voting_members: (1..=3)
+            .map(|m| VotingMember {
+                id: m,
+                server_address: addr(m, 1),
+                election_address: addr(m, 2),
+                client_address: if m == id { addr(m, 0) } else { String::new() },
+            })
+            .collect(),
+        synced_observers: 0,
+    }
+}
+
+#[test]
+fn admin_server_ensemble_commands_match_zookeeper() {
+    let mut leader = member(3, ServerMode::Leader);
+    leader.peer = Some(peer(3, 3));
+    assert_eq!(super::run_command("leader", "", &mut leader), "{\n  \"is_leader\" : true,\n  \"leader_id\" : 3,\n  \"leader_ip\" : \"127.0.0.1\",\n  \"command\" : \"leader\",\n  \"error\" : null\n}");
+    assert_eq!(super::run_command("voting_view", "", &mut leader), "{\n  \"current_config\" : {\n    \"1\" : {\n      \"server_addresses\" : [ \"127.0.0.1:21011\" ],\n      \"election_addresses\" : [ \"127.0.0.1:21012\" ],\n      \"client_address\" : \"\",\n      \"learner_type\" : \"participant\"\n    },\n    \"2\" : {\n      \"server_addresses\" : [ \"127.0.0.1:21021\" ],\n      \"election_addresses\" : [ \"127.0.0.1:21022\" ],\n      \"client_address\" : \"\",\n      \"learner_type\" : \"participant\"\n    },\n    \"3\" : {\n      \"server_addresses\" : [ \"127.0.0.1:21031\" ],\n      \"election_addresses\" : [ \"127.0.0.1:21032\" ],\n      \"client_address\" : \"127.0.0.1:21030\",\n      \"learner_type\" : \"participant\"\n    }\n  },\n  \"command\" : \"voting_view\",\n  \"error\" : null\n}");
+    let mut follower = member(1, ServerMode::Follower);
+    follower.peer = Some(peer(1, 3));
+    follower.stats.last_processed_zxid = 0x1_0000_012e;
+    assert_eq!(super::run_command("leader", "", &mut follower), "{\n  \"is_leader\" : false,\n  \"leader_id\" : 3,\n  \"leader_ip\" : \"127.0.0.1\",\n  \"command\" : \"leader\",\n  \"error\" : null\n}");
+    assert_eq!(super::run_command("voting_view", "", &mut follower), "{\n  \"current_config\" : {\n    \"1\" : {\n      \"server_addresses\" : [ \"127.0.0.1:21011\" ],\n      \"election_addresses\" : [ \"127.0.0.1:21012\" ],\n      \"client_address\" : \"127.0.0.1:21010\",\n      \"learner_type\" : \"participant\"\n    },\n    \"2\" : {\n      \"server_addresses\" : [ \"127.0.0.1:21021\" ],\n      \"election_addresses\" : [ \"127.0.0.1:21022\" ],\n      \"client_address\" : \"\",\n      \"learner_type\" : \"participant\"\n    },\n    \"3\" : {\n      \"server_addresses\" : [ \"127.0.0.1:21031\" ],\n      \"election_addresses\" : [ \"127.0.0.1:21032\" ],\n      \"client_address\" : \"\",\n      \"learner_type\" : \"participant\"\n    }\n  },\n  \"command\" : \"voting_view\",\n  \"error\" : null\n}");
+    assert_eq!(super::run_command("zabstate", "", &mut follower), "{\n  \"myid\" : 1,\n  \"is_leader\" : false,\n  \"quorum_address\" : {\n    \"empty\" : false,\n    \"all_addresses\" : [ \"127.0.0.1:21011\" ],\n    \"all_reachable_addresses\" : [ \"127.0.0.1:21011\" ],\n    \"one\" : \"127.0.0.1:21011\",\n    \"reachable_address\" : \"127.0.0.1:21011\",\n    \"wildcard_addresses\" : [ \"0.0.0.0:21011\" ],\n    \"all_ports\" : [ 21011 ],\n    \"all_host_strings\" : [ \"127.0.0.1\" ],\n    \"all_reachable_addresses_or_all\" : [ \"127.0.0.1:21011\" ],\n    \"reachable_or_one\" : \"127.0.0.1:21011\"\n  },\n  \"election_address\" : {\n    \"empty\" : false,\n    \"all_addresses\" : [ \"127.0.0.1:21012\" ],\n    \"all_reachable_addresses\" : [ \"127.0.0.1:21012\" ],\n    \"one\" : \"127.0.0.1:21012\",\n    \"reachable_address\" : \"127.0.0.1:21012\",\n    \"wildcard_addresses\" : [ \"0.0.0.0:21012\" ],\n    \"all_ports\" : [ 21012 ],\n    \"all_host_strings\" : [ \"127.0.0.1\" ],\n    \"all_reachable_addresses_or_all\" : [ \"127.0.0.1:21012\" ],\n    \"reachable_or_one\" : \"127.0.0.1:21012\"\n  },\n  \"client_address\" : \"127.0.0.1:21010\",\n  \"voting\" : true,\n  \"last_zxid\" : \"0x10000012e\",\n  \"zab_epoch\" : 1,\n  \"zab_counter\" : 302,\n  \"zabstate\" : \"broadcast\",\n  \"command\" : \"zabstate\",\n  \"error\" : null\n}");
+    assert_eq!(super::run_command("observers", "", &mut follower), "{\n  \"synced_observers\" : 0,\n  \"observers\" : [ ],\n  \"command\" : \"observers\",\n  \"error\" : null\n}");
+    follower.stats.last_processed_zxid = 0x1_0000_0005;
+    let state = super::run_command("zabstate", "", &mut follower);
+    assert!(
+        state.contains(
+            "\"last_zxid\" : \"0x100000005\",\n  \"zab_epoch\" : 1,\n  \"zab_counter\" : 5,"
+        ),
+        "{state}"
+    );
+}

@@ -269,6 +269,49 @@ pub struct MonitorView {
     pub extra: Vec<(String, MetricValue)>,
 }
 
+/// What a quorum member knows of its ensemble, for the AdminServer's
+/// `leader`, `voting_view`, `zabstate` and `observers`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerView {
+    /// This server's id.
+    pub my_id: i64,
+    /// True on the leader.
+    pub is_leader: bool,
+    /// The leader's id and the host of its quorum address; `None` while
+    /// looking for one.
+    pub leader: Option<(i64, String)>,
+    /// ZooKeeper's ZabState, lower case: `election`, `discovery`,
+    /// `synchronization` or `broadcast`.
+    pub zab_state: &'static str,
+    /// This server's quorum, election and client addresses (`host:port`).
+    pub quorum_address: String,
+    /// See `quorum_address`.
+    pub election_address: String,
+    /// See `quorum_address`.
+    pub client_address: String,
+    /// True when this server is a voting member with these addresses.
+    pub voting: bool,
+    /// The voting members of the current configuration, by id.
+    pub voting_members: Vec<VotingMember>,
+    /// Observers connected to this leader (0 elsewhere).
+    pub synced_observers: i64,
+}
+
+/// A voting member as `voting_view` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VotingMember {
+    /// Its id.
+    pub id: i64,
+    /// Its quorum address, `host:port`.
+    pub server_address: String,
+    /// Its election address, `host:port`.
+    pub election_address: String,
+    /// Its client address, `host:port`, or "" when the configuration does
+    /// not say (a static `server.N` line names no client port; a server
+    /// knows its own).
+    pub client_address: String,
+}
+
 /// The server as the four-letter words see it. The server implements this on
 /// a view over its state; each method is called at most once per command,
 /// on the task that answers the command.
@@ -317,6 +360,18 @@ pub trait ServerView {
 
     /// The digest log, `(zxid, digest)` oldest first, for `hash`.
     fn digest_log(&self) -> Vec<(i64, i64)>;
+
+    /// The ensemble as this member sees it; `None` on a standalone server.
+    fn peer(&self) -> Option<PeerView>;
+
+    /// The newest snapshot on disk, `(zxid, seconds since the epoch)`: the
+    /// one loaded at start (its file's modification time), then each one
+    /// written since (when it was completed); `None` while there is none.
+    fn last_snapshot(&self) -> Option<(i64, i64)>;
+
+    /// The configuration file's text as read at start, on a standalone
+    /// server (ZooKeeper's quorum members answer null).
+    fn initial_configuration(&self) -> Option<String>;
 
     /// `srst`: reset the request latency summary, the packet counters, the
     /// client response sizes, every counter and summary of

@@ -139,6 +139,9 @@ pub struct Config {
     /// `zookeeper.digest.enabled`: keep the tree digest `hash` logs, default
     /// true.
     pub digest_enabled: bool,
+    /// The configuration file's text as [`Config::load`] read it (`None`
+    /// for a configuration parsed from text).
+    pub initial_config: Option<String>,
     /// `readonlymode.enabled`, default false.
     pub read_only_mode_enabled: bool,
     /// `znode.container.checkIntervalMs`, default 60000.
@@ -287,6 +290,7 @@ impl Config {
         })?;
         let text = decode_config_bytes(bytes);
         let mut config = Config::parse(&text, path, &jvm_flags_from_env())?;
+        config.initial_config = Some(text);
         if let Some(dynamic) = config.dynamic_config_file.clone() {
             let text = std::fs::read_to_string(&dynamic).map_err(|e| {
                 let message = format!("cannot read the dynamic configuration file: {e}");
@@ -454,6 +458,7 @@ impl Config {
             jute_max_buffer_extra_size: 0xfffff,
             extended_types_enabled: false,
             digest_enabled: true,
+            initial_config: None,
             read_only_mode_enabled: false,
             container_check_interval_ms: 60_000,
             container_max_per_minute: 10_000,

@@ -306,6 +306,18 @@ impl ServerView for Core {
         self.tree.digest_log()
     }
 
+    fn peer(&self) -> Option<crate::admin::PeerView> {
+        self.peer_view()
+    }
+
+    fn last_snapshot(&self) -> Option<(i64, i64)> {
+        self.snapshot_status.last()
+    }
+
+    fn initial_configuration(&self) -> Option<String> {
+        self.settings.initial_config.clone()
+    }
+
     fn reset_server_stats(&mut self) {
         let started = self.stats.started;
         let mask = self.stats.trace_mask;

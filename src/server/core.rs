@@ -19,7 +19,7 @@ mod reconfig;
 
 use super::conn::{ConnId, OutTx, Outbound};
 use super::log_writer::{self, FinishedSnapshot, LogCommand, LogEvent};
-use super::snapshot_writer::{Busy, SnapshotWriter};
+use super::snapshot_writer::{SnapshotStatus, SnapshotWriter};
 use super::Settings;
 use crate::auth::sasl::DigestServer;
 use crate::jute::records::{Acl, Id};
@@ -188,9 +188,10 @@ pub(super) struct Core {
     txns_since_snapshot: u64,
     /// The fuzzy snapshot being written a slice per turn, if any.
     snapshot: Option<FuzzySnapshot>,
-    /// Set from a snapshot's start until its writer thread has ended (the
-    /// walk, then the file's completion on that thread).
-    snapshot_busy: Busy,
+    /// Busy from a snapshot's start until its writer thread has ended (the
+    /// walk, then the file's completion on that thread); and the newest
+    /// snapshot on disk.
+    pub(super) snapshot_status: SnapshotStatus,
     /// Node chunks the snapshot walks fill and their writers hand back.
     snapshot_chunks: ChunkPool,
     /// Monotonic origin for session expiry times.
@@ -298,7 +299,8 @@ impl Core {
             _ => None,
         };
         let snapshot_policy = SnapshotPolicy::new(settings.snap_count, seed);
-        Ok(Core {
+        let no_snapshot = recovered.snapshot.is_none();
+        let mut core = Core {
             tree: recovered.tree,
             prep: Prep::new(prep_settings),
             prep_settings,
@@ -314,14 +316,21 @@ impl Core {
             txns_since_snapshot: snapshot_policy.carried_over(recovered.replayed),
             snapshot_policy,
             snapshot: None,
-            snapshot_busy: Busy::default(),
+            snapshot_status: SnapshotStatus::new(recovered.snapshot),
             snapshot_chunks: ChunkPool::default(),
             epoch,
             stats: super::admin_view::ServerStats::new(),
             admin_peer: None,
             replica,
             settings,
-        })
+        };
+        // ZooKeeper snapshots its database at every start; Paddock only when
+        // the dataDir holds no snapshot yet (a fresh server writes
+        // snapshot.0, as ZooKeeper's does), so that there always is one.
+        if no_snapshot {
+            core.start_snapshot();
+        }
+        Ok(core)
     }
 
     /// Milliseconds since the core started: the session tracker's clock.
@@ -966,24 +975,30 @@ impl Core {
             .should_snapshot(self.txns_since_snapshot)
         {
             self.txns_since_snapshot = 0;
-            if self.snapshot.is_some() || self.snapshot_busy.is_busy() {
+            if self.snapshot.is_some() || self.snapshot_status.is_busy() {
                 info!("too busy to snapshot, skipping");
                 return;
             }
-            let zxid = self.tree.last_processed_zxid();
-            self.snapshot = Some(FuzzySnapshot {
-                zxid,
-                sessions: self.sessions.sessions().collect(),
-                nodes: FuzzyNodes::start(&self.tree, &self.snapshot_chunks),
-                writer: SnapshotWriter::start(
-                    storage::snap_dir(&self.settings.data_dir),
-                    zxid,
-                    &self.snapshot_busy,
-                    &self.snapshot_chunks,
-                ),
-                started: Instant::now(),
-            });
+            self.start_snapshot();
         }
+    }
+
+    /// Starts a fuzzy snapshot of the tree as it is now; its walk goes on a
+    /// slice per turn ([`Core::snapshot_step`]).
+    fn start_snapshot(&mut self) {
+        let zxid = self.tree.last_processed_zxid();
+        self.snapshot = Some(FuzzySnapshot {
+            zxid,
+            sessions: self.sessions.sessions().collect(),
+            nodes: FuzzyNodes::start(&self.tree, &self.snapshot_chunks),
+            writer: SnapshotWriter::start(
+                storage::snap_dir(&self.settings.data_dir),
+                zxid,
+                &self.snapshot_status,
+                &self.snapshot_chunks,
+            ),
+            started: Instant::now(),
+        });
     }
 
     /// The log could not take the txns from `first_zxid` on (a full disk):

@@ -25,6 +25,12 @@ pub struct Settings {
     pub extended_types: bool,
     /// zookeeper.digest.enabled: keep the tree digest (`hash`).
     pub digest_enabled: bool,
+    /// clientPortAddress (`None`: every address).
+    pub client_port_address: Option<std::net::IpAddr>,
+    /// The configuration file's text, on a standalone server (the
+    /// AdminServer's `initial_configuration`; ZooKeeper's quorum members
+    /// answer null).
+    pub initial_config: Option<String>,
     /// reconfigEnabled.
     pub reconfig_enabled: bool,
     /// Four-letter words allowed on the client port.
@@ -138,6 +144,8 @@ impl Settings {
             max_client_cnxns: 60,
             extended_types: false,
             digest_enabled: true,
+            client_port_address: None,
+            initial_config: None,
             reconfig_enabled: false,
             four_letter_whitelist: FourLetterWhitelist::from_config(Some("*"), false),
             container_check_interval_ms: 60_000,
@@ -176,6 +184,8 @@ impl Settings {
             max_client_cnxns: c.max_client_cnxns,
             extended_types: c.extended_types_enabled,
             digest_enabled: c.digest_enabled,
+            client_port_address: c.client_port_address,
+            initial_config: c.initial_config.clone().filter(|_| c.is_standalone()),
             reconfig_enabled: c.reconfig_enabled,
             four_letter_whitelist: c.four_letter_whitelist.clone(),
             container_check_interval_ms: c.container_check_interval_ms,

@@ -11,8 +11,8 @@ use crate::storage::{SnapshotSpool, StorageError};
 use crate::tree::fuzzy::{ChunkPool, FuzzyEnd};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
-use std::time::Instant;
+use std::sync::{mpsc, Arc, Mutex, PoisonError};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tracing::{info, warn};
 
 /// What the writer thread is sent.
@@ -28,25 +28,57 @@ enum Piece {
 
 /// Whether a snapshot's writer thread is still at work (shared by the core,
 /// which starts no snapshot while one is, as ZooKeeper's SyncRequestProcessor
-/// skips a snapshot while its snapshot thread runs).
+/// skips a snapshot while its snapshot thread runs), and the newest snapshot
+/// on disk (the AdminServer's `last_snapshot`).
 #[derive(Debug, Clone, Default)]
-pub struct Busy(Arc<AtomicBool>);
+pub struct SnapshotStatus(Arc<Status>);
 
-impl Busy {
+#[derive(Debug, Default)]
+struct Status {
+    busy: AtomicBool,
+    /// (zxid, seconds since the epoch) of the newest snapshot.
+    last: Mutex<Option<(i64, i64)>>,
+}
+
+impl SnapshotStatus {
+    /// A status whose newest snapshot is `last` (the one loaded at start).
+    pub fn new(last: Option<(i64, i64)>) -> SnapshotStatus {
+        let status = SnapshotStatus::default();
+        status.set_last(last);
+        status
+    }
+
     /// True from [`SnapshotWriter::start`] until its thread has ended
     /// (written the file, failed, or been abandoned).
     pub fn is_busy(&self) -> bool {
-        self.0.load(Ordering::Acquire)
+        self.0.busy.load(Ordering::Acquire)
+    }
+
+    /// The newest snapshot on disk: (zxid, seconds since the epoch when it
+    /// was completed, or its file's modification time for the one loaded).
+    pub fn last(&self) -> Option<(i64, i64)> {
+        *self.0.last.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records that `snapshot.<zxid>` was just completed (by this thread or
+    /// any other writer, such as a learner's SNAP install).
+    pub fn written_now(&self, zxid: i64) {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH);
+        self.set_last(Some((zxid, now.map_or(0, |d| d.as_secs() as i64))));
+    }
+
+    fn set_last(&self, last: Option<(i64, i64)>) {
+        *self.0.last.lock().unwrap_or_else(PoisonError::into_inner) = last;
     }
 }
 
-/// Clears a [`Busy`] when dropped: the writer thread holds one, so every way
-/// it ends (and a thread that never started) clears it.
-struct ClearOnDrop(Busy);
+/// Clears a [`SnapshotStatus`]'s busy flag when dropped: the writer thread
+/// holds one, so every way it ends (and a thread that never started) clears it.
+struct ClearOnDrop(SnapshotStatus);
 
 impl Drop for ClearOnDrop {
     fn drop(&mut self) {
-        (self.0).0.store(false, Ordering::Release);
+        (self.0).0.busy.store(false, Ordering::Release);
     }
 }
 
@@ -57,19 +89,27 @@ pub struct SnapshotWriter {
 }
 
 impl SnapshotWriter {
-    /// Starts the thread writing `snapshot.<zxid hex>` into `dir`; `busy`
-    /// says so until the thread ends. Chunks, once spooled, go back to `pool`.
-    pub fn start(dir: PathBuf, zxid: i64, busy: &Busy, pool: &ChunkPool) -> SnapshotWriter {
+    /// Starts the thread writing `snapshot.<zxid hex>` into `dir`; `status`
+    /// says it is busy until the thread ends, and names the file once it is
+    /// complete. Chunks, once spooled, go back to `pool`.
+    pub fn start(
+        dir: PathBuf,
+        zxid: i64,
+        status: &SnapshotStatus,
+        pool: &ChunkPool,
+    ) -> SnapshotWriter {
         let (tx, rx) = mpsc::channel();
-        busy.0.store(true, Ordering::Release);
-        let clear = ClearOnDrop(busy.clone());
+        status.0.busy.store(true, Ordering::Release);
+        let clear = ClearOnDrop(status.clone());
         let pool = pool.clone();
         let spawned = std::thread::Builder::new()
             .name("paddock-snapshot".into())
             .spawn(move || {
-                let _clear = clear;
-                if let Err(e) = write(&dir, zxid, rx, &pool) {
-                    warn!("snapshot failed (the log still holds every txn): {e}");
+                let clear = clear;
+                match write(&dir, zxid, rx, &pool) {
+                    Ok(true) => clear.0.written_now(zxid),
+                    Ok(false) => {}
+                    Err(e) => warn!("snapshot failed (the log still holds every txn): {e}"),
                 }
             });
         if let Err(e) = spawned {
@@ -92,14 +132,14 @@ impl SnapshotWriter {
 }
 
 /// The writer thread: spools chunks until the end arrives, then installs the
-/// file. Returns early (dropping the spool) on the first error, or when the
-/// sender is dropped without an end.
+/// file (true). Returns early (dropping the spool) on the first error, or
+/// when the sender is dropped without an end (false).
 fn write(
     dir: &std::path::Path,
     zxid: i64,
     rx: mpsc::Receiver<Piece>,
     pool: &ChunkPool,
-) -> Result<(), StorageError> {
+) -> Result<bool, StorageError> {
     let mut spool = SnapshotSpool::create(dir, zxid)?;
     while let Ok(piece) = rx.recv() {
         match piece {
@@ -117,11 +157,11 @@ fn write(
                     ms = started.elapsed().as_millis() as u64,
                     "snapshot written"
                 );
-                return Ok(());
+                return Ok(true);
             }
         }
     }
-    Ok(())
+    Ok(false)
 }
 
 #[cfg(test)]
@@ -167,7 +207,7 @@ mod tests {
         let dir = crate::storage::test_dir::TestDir::new();
         let tree = tree_of(1000);
         let zxid = tree.last_processed_zxid();
-        let busy = Busy::default();
+        let busy = SnapshotStatus::new(Some((0, 1)));
         let pool = ChunkPool::default();
         let writer = SnapshotWriter::start(dir.path().to_path_buf(), zxid, &busy, &pool);
         assert!(busy.is_busy());
@@ -191,6 +231,9 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         assert!(!busy.is_busy(), "the thread ended and said so");
+        let (last_zxid, when) = busy.last().unwrap();
+        assert_eq!(last_zxid, zxid, "the newest snapshot is this one");
+        assert!(when > 1_700_000_000, "completed now: {when}");
         assert!(pool.spare() >= 1, "spooled chunks went back to the pool");
         let written = std::fs::read(&path).unwrap();
         assert_eq!(written, snapshot_bytes(&tree, &sessions));
@@ -206,7 +249,7 @@ mod tests {
         tx.send(Piece::Nodes(vec![1; 100])).unwrap();
         drop(tx);
         // The thread's body, run here: it spools, sees the sender gone, stops.
-        write(dir.path(), 7, rx, &ChunkPool::default()).unwrap();
+        assert!(!write(dir.path(), 7, rx, &ChunkPool::default()).unwrap());
         assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
     }
 }

@@ -44,6 +44,9 @@ pub struct Recovered {
     /// Log txns applied over the snapshot: the next recovery replays them
     /// again unless a snapshot is taken first.
     pub replayed: u64,
+    /// The snapshot loaded: its zxid and its file's modification time in
+    /// seconds since the epoch (`None`: there was none).
+    pub snapshot: Option<(i64, i64)>,
 }
 
 /// Rebuilds the state from `<data_dir>/paddock/snapshot.*` and
@@ -59,7 +62,7 @@ pub fn recover(
     extended_types: bool,
 ) -> Result<Recovered, StorageError> {
     let prefault = Prefault::start();
-    let mut replay = Replay::from(load_snapshot(&snap_dir(data_dir), extended_types)?);
+    let mut replay = Replay::new(load_snapshot(&snap_dir(data_dir), extended_types)?);
     let started = std::time::Instant::now();
     let truncated = replay.logs(&log_dir(data_log_dir))?;
     let replayed = replay.replayed;
@@ -93,7 +96,7 @@ pub fn recover_zookeeper(
 ) -> Result<Recovered, StorageError> {
     let snapshots = data_dir.join(ZOOKEEPER_SUBDIR);
     let prefault = Prefault::start();
-    let mut replay = Replay::from(load_snapshot(&snapshots, extended_types)?);
+    let mut replay = Replay::new(load_snapshot(&snapshots, extended_types)?);
     replay.zookeeper_logs(&data_log_dir.join(ZOOKEEPER_SUBDIR))?;
     let recovered = replay.finish(None);
     prefault.finish();
@@ -114,10 +117,10 @@ pub fn save_recovered(data_dir: &Path, recovered: &Recovered) -> Result<PathBuf,
 
 /// The newest snapshot that reads and passes its checksum; a fresh tree when
 /// there is none at all.
-fn load_snapshot(dir: &Path, extended_types: bool) -> Result<LoadedSnapshot, StorageError> {
+fn load_snapshot(dir: &Path, extended_types: bool) -> Result<Loaded, StorageError> {
     let files = snapshot_files(dir)?;
     let Some((_, newest)) = files.first() else {
-        return Ok((DataTree::new(extended_types), Vec::new(), 0));
+        return Ok(((DataTree::new(extended_types), Vec::new(), 0), None));
     };
     for (_, path) in files.iter().take(SNAPSHOTS_TRIED_MAX) {
         let started = std::time::Instant::now();
@@ -129,7 +132,12 @@ fn load_snapshot(dir: &Path, extended_types: bool) -> Result<LoadedSnapshot, Sto
                     ms = started.elapsed().as_millis() as u64,
                     "snapshot loaded"
                 );
-                return Ok(found);
+                let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+                let secs = modified
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_secs() as i64);
+                let zxid = found.2;
+                return Ok((found, Some((zxid, secs))));
             }
             Err(e @ StorageError::Corrupt { .. }) => {
                 tracing::warn!("skipping invalid snapshot: {e}")
@@ -154,20 +162,26 @@ struct Replay {
     snap_zxid: i64,
     /// Txns applied so far.
     replayed: u64,
+    /// The snapshot file loaded: zxid and modification time in seconds.
+    snapshot: Option<(i64, i64)>,
 }
 
-impl From<LoadedSnapshot> for Replay {
-    fn from((tree, sessions, snap_zxid): LoadedSnapshot) -> Replay {
+/// A snapshot loaded (or a fresh tree) and, for a file, its zxid and
+/// modification time in seconds.
+type Loaded = (LoadedSnapshot, Option<(i64, i64)>);
+
+impl Replay {
+    /// Replay over what `load_snapshot` loaded.
+    fn new(((tree, sessions, snap_zxid), snapshot): Loaded) -> Replay {
         Replay {
             tree,
+            snapshot,
             sessions: sessions.into_iter().collect(),
             snap_zxid,
             replayed: 0,
         }
     }
-}
 
-impl Replay {
     /// The recovered state.
     fn finish(self, truncated: Option<(PathBuf, u64)>) -> Recovered {
         let last_zxid = self.tree.last_processed_zxid();
@@ -178,6 +192,7 @@ impl Replay {
             last_zxid,
             truncated,
             replayed: self.replayed,
+            snapshot: self.snapshot,
         }
     }
 

@@ -495,6 +495,7 @@ impl Core {
             error!("cannot write the leader's snapshot: {e}; stopping");
             std::process::exit(1);
         }
+        self.snapshot_status.written_now(zxid);
         info!(
             zxid = format_args!("{zxid:#x}"),
             nodes = tree.node_count(),
@@ -917,6 +918,15 @@ impl Core {
     }
 }
 
+/// `host:port` as ZooKeeper writes an address: an IPv6 host in brackets.
+fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
 /// What the four-letter words show of the ensemble.
 impl Core {
     /// `Mode:` of `srvr`/`stat`; `None` on a standalone server.
@@ -996,6 +1006,71 @@ impl Core {
             synced_observers,
             leader,
             observer_master_id,
+        })
+    }
+
+    /// The ensemble as the AdminServer's `leader`, `voting_view`, `zabstate`
+    /// and `observers` show it.
+    pub(in crate::server) fn peer_view(&self) -> Option<crate::admin::PeerView> {
+        use crate::config::LearnerRole;
+        let r = self.replica.as_ref()?;
+        let me = r.ensemble.me()?;
+        let host_of = |id: u64| {
+            r.ensemble
+                .servers
+                .iter()
+                .find(|s| s.id == id)
+                .map_or_else(String::new, |s| s.host.clone())
+        };
+        let (is_leader, leader) = match r.role {
+            Role::Looking => (false, None),
+            Role::Leading { .. } => (true, Some(me.id)),
+            Role::Following { leader, .. } | Role::Observing { leader, .. } => {
+                (false, Some(leader))
+            }
+        };
+        let own_client = host_port(
+            &self
+                .settings
+                .client_port_address
+                .map_or_else(|| "0.0.0.0".to_owned(), |a| a.to_string()),
+            self.settings.client_port,
+        );
+        let voting_members = r
+            .ensemble
+            .servers
+            .iter()
+            .filter(|s| s.role == LearnerRole::Participant)
+            .map(|s| crate::admin::VotingMember {
+                id: s.id as i64,
+                server_address: host_port(&s.host, s.quorum_port),
+                election_address: host_port(&s.host, s.election_port),
+                client_address: match &s.client {
+                    Some(c) => host_port(&c.host, c.port),
+                    None if s.id == me.id => own_client.clone(),
+                    None => String::new(),
+                },
+            })
+            .collect();
+        let synced_observers = match r.role {
+            Role::Leading { .. } => r.peer.learner_counts().observers as i64,
+            _ => 0,
+        };
+        Some(crate::admin::PeerView {
+            my_id: me.id as i64,
+            is_leader,
+            leader: leader.map(|id| (id as i64, host_of(id))),
+            zab_state: match (r.role, r.serving) {
+                (Role::Looking, _) => "election",
+                (_, true) => "broadcast",
+                (_, false) => "synchronization",
+            },
+            quorum_address: host_port(&me.host, me.quorum_port),
+            election_address: host_port(&me.host, me.election_port),
+            client_address: own_client,
+            voting: me.role == LearnerRole::Participant,
+            voting_members,
+            synced_observers,
         })
     }
 

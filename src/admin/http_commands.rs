@@ -131,12 +131,7 @@ pub fn run_command(name: &str, query: &str, view: &mut dyn ServerView) -> String
                     ("leader_ip", Json::Str(host)),
                 ]
             }
-            None => {
-                // A data key named `error` keeps its place before `command`.
-                let error = Json::Str("server is not initialized".into());
-                return Json::object([("error", error), ("command", Json::Str(command.into()))])
-                    .pretty();
-            }
+            None => vec![("error", Json::Str("server is not initialized".into()))],
         },
         "observers" => vec![
             (
@@ -174,14 +169,16 @@ pub fn run_command(name: &str, query: &str, view: &mut dyn ServerView) -> String
                 .split('&')
                 .find_map(|pair| pair.strip_prefix("traceMask="))
                 .and_then(|value| value.parse::<i64>().ok());
-            let Some(mask) = mask else {
-                // ZooKeeper puts this error before the command's name.
-                let error = Json::Str("setTraceMask requires long traceMask argument".into());
-                return Json::object([("error", error), ("command", Json::Str(command.into()))])
-                    .pretty();
-            };
-            view.set_trace_mask(mask);
-            vec![("tracemask", Json::Int(mask))]
+            match mask {
+                Some(mask) => {
+                    view.set_trace_mask(mask);
+                    vec![("tracemask", Json::Int(mask))]
+                }
+                None => {
+                    let error = "setTraceMask requires long traceMask argument";
+                    vec![("error", Json::Str(error.into()))]
+                }
+            }
         }
         "stat_reset" => {
             view.reset_server_stats();
@@ -275,11 +272,17 @@ fn address_bean(address: &str) -> Json {
     ])
 }
 
-/// `fields` followed by `command` and `error`.
+/// `fields` followed by `command` and `error`, as ZooKeeper's
+/// `CommandResponse.toMap` orders them: a field named `error` (a command
+/// that failed, such as `leader` on a standalone server) keeps its place
+/// and value before `command`, and no second `error` follows.
 fn finish<K: Into<String>>(fields: Vec<(K, Json)>, command: &str, error: Option<String>) -> String {
     let mut pairs: Vec<(String, Json)> = fields.into_iter().map(|(k, v)| (k.into(), v)).collect();
+    let has_error = pairs.iter().any(|(key, _)| key == "error");
     pairs.push(("command".to_owned(), Json::Str(command.to_owned())));
-    pairs.push(("error".to_owned(), error.map_or(Json::Null, Json::Str)));
+    if !has_error {
+        pairs.push(("error".to_owned(), error.map_or(Json::Null, Json::Str)));
+    }
     Json::Object(pairs).pretty()
 }
 

@@ -346,6 +346,18 @@ class Cluster:
             if sid in (a, b):
                 relay.set_cut(cut)
 
+    def cut_pairs(self, pairs):
+        """Cut the relays both ways between each pair {a, b} of members."""
+        for (a, b, _), relay in self.relays.items():
+            if frozenset((a, b)) in pairs:
+                relay.set_cut(True)
+
+    def heal(self):
+        """Heal every relay: nothing cut, nothing frozen."""
+        for relay in self.relays.values():
+            relay.set_cut(False)
+            relay.set_frozen(False)
+
     def freeze(self, sid, frozen=True):
         """Freeze (or thaw) every relay into and out of member `sid`."""
         for (a, b, _), relay in self.relays.items():

@@ -56,6 +56,19 @@ pub fn counter_of(zxid: i64) -> u32 {
     zxid as u32
 }
 
+/// True when `next` may be logged right after `prev` in a gap-free history:
+/// the next counter of the same epoch, or the first write (counter 1) of a
+/// later epoch. Every leader, Paddock's and ZooKeeper's, numbers its
+/// epoch's writes 1, 2, 3, … and proposes each one, so a log in which this
+/// fails anywhere has lost committed txns.
+pub fn follows(prev: i64, next: i64) -> bool {
+    if epoch_of(next) == epoch_of(prev) {
+        next == prev + 1
+    } else {
+        epoch_of(next) > epoch_of(prev) && counter_of(next) == 1
+    }
+}
+
 /// A server's state as election notifications carry it (LOOKING 0,
 /// FOLLOWING 1, LEADING 2, OBSERVING 3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -368,6 +381,11 @@ pub enum Output {
     Touches(Vec<(i64, i32)>),
     /// A [`Input::Sync`] is complete.
     SyncDone(u64),
+    /// The peer received input that breaks the protocol (a proposal that
+    /// does not follow the last logged zxid) and is resyncing; the shell
+    /// reports it as an error. It never appears while the shell keeps the
+    /// rules of [`peer`]'s "What the shell must provide".
+    Anomaly(String),
 }
 
 pub use peer::{LearnerCounts, Peer};

@@ -436,6 +436,10 @@ impl Cluster {
             Output::Role { role, serving } => return self.role(i, role, serving),
             Output::SyncDone(token) => return self.sync_done(i, token),
             Output::Request { .. } | Output::Touches(_) => {}
+            // The network keeps every connection's order and never hands a
+            // closed connection's packets to its closer: a peer that still
+            // sees a packet out of order means the glue broke that rule.
+            Output::Anomaly(what) => return Err(format!("node {}: {what}", i + 1)),
         }
         Ok(())
     }

@@ -369,6 +369,7 @@ impl Core {
                 }
             }
             Output::SyncDone(token) => self.sync_done(token),
+            Output::Anomaly(what) => error!("{what}"),
         }
     }
 

@@ -72,7 +72,7 @@ fn register(shared: &Arc<Shared>, sid: Sid, reader: ItemReader, write: OwnedWrit
     let (tx, rx) = mpsc::channel(ELECTION_QUEUE_BOUND);
     let mut st = shared.lock();
     let writer_shared = shared.clone();
-    shared.spawn(async move {
+    let writer = shared.spawn(async move {
         if let Err(e) = write_batches(write, rx, encode_notification_frame).await {
             info!(sid, error = %e, "election connection write failed");
         }
@@ -82,7 +82,13 @@ fn register(shared: &Arc<Shared>, sid: Sid, reader: ItemReader, write: OwnedWrit
     if let Some(vote) = st.pending_votes.remove(&sid) {
         let _ = tx.try_send(vote);
     }
-    let old = st.election.insert(sid, Conn { id, tx, reader });
+    let conn = Conn {
+        id,
+        tx,
+        reader,
+        writer,
+    };
+    let old = st.election.insert(sid, conn);
     drop(st);
     drop(old);
     info!(sid, "election connection up");

@@ -99,11 +99,15 @@ struct Conn<T> {
     tx: mpsc::Sender<T>,
     /// The reader task, stopped when the connection is closed or replaced.
     reader: AbortHandle,
+    /// The writer task, stopped with it: a closed connection sends nothing
+    /// more, not even what was queued.
+    writer: AbortHandle,
 }
 
 impl<T> Drop for Conn<T> {
     fn drop(&mut self) {
         self.reader.abort();
+        self.writer.abort();
     }
 }
 

@@ -110,20 +110,41 @@ fn register(
     let id = shared.conn_id();
     let (tx, rx) = mpsc::channel(QUORUM_QUEUE_BOUND);
     let writer_shared = shared.clone();
-    shared.spawn(async move {
+    let writer = shared.spawn(async move {
         if let Err(e) = write_batches(write, rx, encode_packet).await {
             info!(sid, error = %e, "quorum connection write failed");
         }
         close(&writer_shared, sid, id);
     });
     let reader = shared.spawn(read_packets(shared.clone(), sid, id, reader, decoder));
-    st.quorum.insert(sid, Conn { id, tx, reader });
+    st.quorum.insert(
+        sid,
+        Conn {
+            id,
+            tx,
+            reader,
+            writer,
+        },
+    );
     drop(st);
     drop(old);
     info!(sid, "quorum connection up");
 }
 
-/// Delivers `sid`'s packets until the connection ends.
+/// Delivers `sid`'s packets until the connection ends or is no longer
+/// `sid`'s current one.
+///
+/// A connection closed or replaced by this server (`disconnect`,
+/// `connect_leader`, a learner's new FOLLOWERINFO) may still have packets
+/// in its socket buffer, and this task may be running on another thread
+/// when it is told to stop. Whatever it reads after that must not reach
+/// the core: the core knows a peer only by its sid, so an old connection's
+/// PROPOSAL would be taken as the next one on the new connection (a learner
+/// then logged txns past a gap, and its next sync started after them).
+/// Packets are therefore reported only under the lock, and only while this
+/// is still the current connection: once the lock holder removed it,
+/// nothing more of it is reported, and everything reported before is queued
+/// ahead of any event of a later connection.
 async fn read_packets(
     shared: Arc<Shared>,
     sid: Sid,
@@ -131,13 +152,31 @@ async fn read_packets(
     mut reader: ItemReader,
     mut decoder: PacketDecoder,
 ) {
+    let mut batch = Vec::new();
     let end = loop {
-        match reader.next(|b| decoder.decode(b)).await {
-            Ok(packet) => shared.emit(PeerEvent::Message {
-                from: sid,
-                msg: Message::Quorum(packet),
-            }),
-            Err(end) => break end,
+        let mut end = match reader.next(|b| decoder.decode(b)).await {
+            Ok(packet) => {
+                batch.push(packet);
+                None
+            }
+            Err(end) => Some(end),
+        };
+        while end.is_none() {
+            match reader.buffered(|b| decoder.decode(b)) {
+                Ok(Some(packet)) => batch.push(packet),
+                Ok(None) => break,
+                Err(e) => end = Some(e),
+            }
+        }
+        if !report_if_current(&shared, sid, id, &mut batch) {
+            debug!(
+                sid,
+                "quorum connection replaced or closed; its reader stops"
+            );
+            return;
+        }
+        if let Some(end) = end {
+            break end;
         }
     };
     match end {
@@ -145,6 +184,22 @@ async fn read_packets(
         end => info!(sid, reason = %end, "quorum connection down"),
     }
     close(&shared, sid, id);
+}
+
+/// Reports (and empties) `batch` as `sid`'s packets if connection `id` is
+/// still `sid`'s current one; false when it is not.
+fn report_if_current(shared: &Shared, sid: Sid, id: u64, batch: &mut Vec<Packet>) -> bool {
+    let st = shared.lock();
+    if st.quorum.get(&sid).map(|c| c.id) != Some(id) {
+        return false;
+    }
+    for packet in batch.drain(..) {
+        shared.emit(PeerEvent::Message {
+            from: sid,
+            msg: Message::Quorum(packet),
+        });
+    }
+    true
 }
 
 /// Forgets quorum connection `id` of `sid` and reports it closed, if it is

@@ -69,6 +69,21 @@ impl ItemReader {
         }
     }
 
+    /// The next item if the bytes already read hold a whole one; never
+    /// waits for the socket.
+    pub(super) fn buffered<T>(
+        &mut self,
+        decode: impl FnOnce(&[u8]) -> Result<Option<(T, usize)>, DecodeError>,
+    ) -> Result<Option<T>, ReadEnd> {
+        match decode(&self.buf[self.start..]).map_err(ReadEnd::Bad)? {
+            Some((item, used)) => {
+                self.start += used;
+                Ok(Some(item))
+            }
+            None => Ok(None),
+        }
+    }
+
     /// Reads more bytes, first dropping the decoded ones if they are most of the buffer.
     async fn fill(&mut self) -> Result<(), ReadEnd> {
         if self.start > 0 && self.start * 2 >= self.buf.len() {

@@ -40,6 +40,8 @@ struct Handle {
     last_zxid: i64,
     /// When a packet last came from it.
     heard_ms: u64,
+    /// The newest ping round it answered (its PING replies echo the round).
+    echoed: u64,
 }
 
 /// The phases of a leader's start.
@@ -100,10 +102,29 @@ pub(crate) struct Leader {
     learners: BTreeMap<Sid, Handle>,
     /// Proposals not yet committed, in zxid order.
     outstanding: VecDeque<Proposal>,
-    /// Syncs waiting for the commit of the zxid proposed when they came.
-    syncs: VecDeque<(i64, SyncWaiter)>,
+    /// Syncs waiting, oldest first: each for the commit of the last zxid
+    /// proposed when it came, and for a quorum to answer the ping round
+    /// started when it came.
+    syncs: VecDeque<PendingSync>,
     /// When the next PING round is due.
     next_ping_ms: u64,
+    /// The last ping round started. A PING's zxid carries its round (the
+    /// learners of both ZooKeeper and Paddock only echo that field back),
+    /// so an echo of round `r` proves the learner still followed this
+    /// leader after round `r` began.
+    ping_round: u64,
+}
+
+/// A sync waiting for its answer.
+#[derive(Debug)]
+struct PendingSync {
+    /// Answered once this zxid is committed (the last one proposed when
+    /// the sync came, so its reader sees every write ordered before it).
+    barrier: i64,
+    /// ... and once a quorum answered this ping round or a later one.
+    round: u64,
+    /// Who waits.
+    waiter: SyncWaiter,
 }
 
 impl Leader {
@@ -123,6 +144,7 @@ impl Leader {
             outstanding: VecDeque::new(),
             syncs: VecDeque::new(),
             next_ping_ms: ctx.now_ms,
+            ping_round: 0,
         };
         leader.announce(ctx);
         leader.try_decide_epoch(ctx);
@@ -149,7 +171,7 @@ impl Leader {
             pending_syncs: self
                 .syncs
                 .iter()
-                .filter(|(_, w)| matches!(w, SyncWaiter::Learner(_)))
+                .filter(|s| matches!(s.waiter, SyncWaiter::Learner(_)))
                 .count(),
         }
     }
@@ -219,13 +241,21 @@ impl Leader {
             return Flow::Elect;
         }
         if now >= self.next_ping_ms {
-            self.next_ping_ms = now + ctx.cfg.tick_ms;
-            let last = ctx.log.last_logged();
-            for sid in self.receivers(|_| true) {
-                ctx.send(sid, PacketType::Ping, last, empty());
-            }
+            self.ping(ctx);
         }
         Flow::Stay
+    }
+
+    /// Starts a ping round: a PING carrying the round number to every
+    /// learner past sync. Returns the round.
+    fn ping(&mut self, ctx: &mut Ctx<'_>) -> u64 {
+        self.next_ping_ms = ctx.now_ms + ctx.cfg.tick_ms;
+        self.ping_round += 1;
+        let round = self.ping_round as i64;
+        for sid in self.receivers(|_| true) {
+            ctx.send(sid, PacketType::Ping, round, empty());
+        }
+        self.ping_round
     }
 
     /// The followers that acknowledged NEWLEADER.
@@ -262,7 +292,11 @@ impl Leader {
         match p.kind {
             PacketType::AckEpoch => return self.ack_epoch(from, &p, ctx),
             PacketType::Ack => self.ack(from, p.zxid, ctx),
-            PacketType::Ping => touches(&p.data, ctx),
+            PacketType::Ping => {
+                h.echoed = h.echoed.max(u64::try_from(p.zxid).unwrap_or(0));
+                touches(&p.data, ctx);
+                self.finish_syncs(ctx);
+            }
             PacketType::Request => self.request(from, p, ctx),
             _ => {}
         }
@@ -290,6 +324,7 @@ impl Leader {
             stage: Stage::Info,
             last_zxid: 0,
             heard_ms: ctx.now_ms,
+            echoed: 0,
         };
         self.forget(from);
         self.learners.insert(from, handle);
@@ -538,10 +573,7 @@ impl Leader {
             }
         }
         ctx.log.deliver_upto(p.zxid, ctx.out);
-        while self.syncs.front().is_some_and(|(z, _)| *z <= p.zxid) {
-            let (_, waiter) = self.syncs.pop_front().expect("front exists");
-            finish_sync(waiter, ctx);
-        }
+        self.finish_syncs(ctx);
     }
 
     /// A forwarded request: `sync` waits for the outstanding proposals;
@@ -557,13 +589,45 @@ impl Leader {
         }
     }
 
-    /// Ends a sync now if nothing is outstanding, else after the last
-    /// proposal so far commits.
+    /// Ends a sync once the last proposal so far commits and a quorum
+    /// answered a ping round started now. The round is what makes `sync`
+    /// then read linearizable: a leader cut off (or paused) while a new
+    /// one took over would otherwise answer from its stale tree
+    /// (ZOOKEEPER-1675); a quorum that still follows it after the sync came
+    /// cannot have elected anyone else before that moment.
     fn sync_after_outstanding(&mut self, waiter: SyncWaiter, ctx: &mut Ctx<'_>) {
-        match self.outstanding.back() {
-            None => finish_sync(waiter, ctx),
-            Some(p) => self.syncs.push_back((p.zxid, waiter)),
+        let barrier = self.outstanding.back().map_or(i64::MIN, |p| p.zxid);
+        let round = self.ping(ctx);
+        self.syncs.push_back(PendingSync {
+            barrier,
+            round,
+            waiter,
+        });
+        self.finish_syncs(ctx);
+    }
+
+    /// Answers, oldest first, the syncs whose barrier is committed and
+    /// whose ping round a quorum answered (both only grow along the queue).
+    fn finish_syncs(&mut self, ctx: &mut Ctx<'_>) {
+        while let Some(s) = self.syncs.front() {
+            if s.barrier > ctx.log.delivered() || !self.answered_by_quorum(s.round, ctx) {
+                break;
+            }
+            let s = self.syncs.pop_front().expect("front exists");
+            finish_sync(s.waiter, ctx);
         }
+    }
+
+    /// True when the leader and the synced followers that echoed ping
+    /// round `round` (or a later one) are a quorum.
+    fn answered_by_quorum(&self, round: u64, ctx: &Ctx<'_>) -> bool {
+        let answered = self
+            .learners
+            .iter()
+            .filter(|(_, h)| !h.observer && h.stage >= Stage::Acked && h.echoed >= round)
+            .map(|(s, _)| s);
+        ctx.membership()
+            .is_quorum(answered.chain(std::iter::once(&ctx.cfg.my_id)))
     }
 
     /// Drops a learner's connection state and its pending syncs (a SYNC on
@@ -571,7 +635,7 @@ impl Leader {
     fn forget(&mut self, sid: Sid) {
         self.learners.remove(&sid);
         self.syncs
-            .retain(|(_, w)| !matches!(w, SyncWaiter::Learner(s) if *s == sid));
+            .retain(|s| !matches!(s.waiter, SyncWaiter::Learner(l) if l == sid));
     }
 
     /// The learners past sync that `keep` selects.

@@ -189,9 +189,11 @@ impl Learner {
             }
             (PacketType::NewLeader, Stage::Syncing) => return self.new_leader(p.zxid, ctx),
             (PacketType::UpToDate, Stage::NewLeader) if self.acking => self.up_to_date(ctx),
-            (PacketType::Proposal, s) if s >= Stage::Syncing => self.proposal(p, ctx),
+            (PacketType::Proposal, s) if s >= Stage::Syncing => return self.proposal(p, ctx),
             (PacketType::Commit, s) if s >= Stage::Syncing => ctx.log.deliver_upto(p.zxid, ctx.out),
-            (PacketType::Inform, s) if s >= Stage::Syncing && self.observer => self.inform(p, ctx),
+            (PacketType::Inform, s) if s >= Stage::Syncing && self.observer => {
+                return self.inform(p, ctx)
+            }
             (PacketType::Ping, s) if s >= Stage::Syncing => self.ping(p.zxid, ctx),
             (PacketType::Sync, Stage::Serving) => {
                 if let Some(token) = self.syncs.pop_front() {
@@ -258,21 +260,46 @@ impl Learner {
         self.announce(ctx);
     }
 
-    /// PROPOSAL: log it (acknowledged once durable).
-    fn proposal(&mut self, p: Packet, ctx: &mut Ctx<'_>) {
-        if p.zxid <= ctx.log.last_logged() {
-            return;
+    /// PROPOSAL: log it (acknowledged once durable). It must be the next
+    /// zxid after the last logged one: anything else means this stream lost
+    /// or repeated txns, and logging it would leave a hole that the next
+    /// sync (which starts after the last logged zxid) never fills.
+    fn proposal(&mut self, p: Packet, ctx: &mut Ctx<'_>) -> Flow {
+        if !self.in_order(&p, ctx) {
+            return Flow::Elect;
         }
         ctx.log.append(p.zxid, p.data, ctx.out);
         self.acknowledge(ctx);
+        Flow::Stay
     }
 
-    /// INFORM (observers): a committed txn to log and apply.
-    fn inform(&mut self, p: Packet, ctx: &mut Ctx<'_>) {
-        if p.zxid > ctx.log.last_logged() {
-            ctx.log.append(p.zxid, p.data, ctx.out);
+    /// INFORM (observers): a committed txn to log and apply, in order as
+    /// a proposal.
+    fn inform(&mut self, p: Packet, ctx: &mut Ctx<'_>) -> Flow {
+        let zxid = p.zxid;
+        if !self.in_order(&p, ctx) {
+            return Flow::Elect;
         }
-        ctx.log.deliver_upto(p.zxid, ctx.out);
+        ctx.log.append(zxid, p.data, ctx.out);
+        ctx.log.deliver_upto(zxid, ctx.out);
+        Flow::Stay
+    }
+
+    /// True when `p` follows the last logged zxid (and is no newer than the
+    /// leader's epoch); otherwise reports the anomaly (the caller drops the
+    /// leader and resyncs from its log).
+    fn in_order(&self, p: &Packet, ctx: &mut Ctx<'_>) -> bool {
+        if ctx.log.is_next(p.zxid) && epoch_of(p.zxid) <= self.epoch {
+            return true;
+        }
+        ctx.out.push(Output::Anomaly(format!(
+            "{:?} {:#x} from leader {} does not follow the last logged zxid {:#x}; resyncing",
+            p.kind,
+            p.zxid,
+            self.leader,
+            ctx.log.last_logged()
+        )));
+        false
     }
 
     /// PING: answer with the sessions touched since the last answer.

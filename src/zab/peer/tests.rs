@@ -285,15 +285,62 @@ fn forwarded_sync_is_answered_after_outstanding_proposals_commit() {
             txn: txn(e(2, 1)),
         },
     );
-    let mut request = 5i64.to_be_bytes().to_vec();
-    request.extend_from_slice(&1i32.to_be_bytes());
-    request.extend_from_slice(&9i32.to_be_bytes());
-    let out = step(&mut leader, packet(2, PacketType::Request, -1, request));
-    assert!(sent_to(&out, 2).is_empty());
+    let out = step(
+        &mut leader,
+        packet(2, PacketType::Request, -1, forwarded_sync()),
+    );
+    let round = match sent_to(&out, 2)[..] {
+        [(PacketType::Ping, round)] => round,
+        ref other => panic!("expected one PING round, got {other:?}"),
+    };
     assert_eq!(leader.learner_counts().pending_syncs, 1);
     step(&mut leader, Input::Durable(e(2, 1)));
     let out = step(&mut leader, packet(2, PacketType::Ack, e(2, 1), Vec::new()));
-    assert_eq!(sent_to(&out, 2).last(), Some(&(PacketType::Sync, 0)));
+    assert_eq!(sent_to(&out, 2), vec![(PacketType::Commit, e(2, 1))]);
+    let out = step(&mut leader, packet(2, PacketType::Ping, round, Vec::new()));
+    assert_eq!(sent_to(&out, 2), vec![(PacketType::Sync, 0)]);
+}
+
+/// A request frame of `sync` as a learner forwards it.
+fn forwarded_sync() -> Vec<u8> {
+    let mut request = 5i64.to_be_bytes().to_vec();
+    request.extend_from_slice(&1i32.to_be_bytes());
+    request.extend_from_slice(&9i32.to_be_bytes());
+    request
+}
+
+/// ZOOKEEPER-1675: with nothing outstanding, a leader still answers a sync
+/// only once a quorum answered a ping round that began after the sync came;
+/// an answer to an earlier round (sent before a pause, say) proves nothing.
+#[test]
+fn sync_waits_for_a_quorum_to_answer_a_ping_round_begun_after_it() {
+    let mut leader = established();
+    let out = step(
+        &mut leader,
+        packet(2, PacketType::Request, -1, forwarded_sync()),
+    );
+    let [(PacketType::Ping, early)] = sent_to(&out, 2)[..] else {
+        panic!("expected a PING round for the first sync");
+    };
+    let out = step(&mut leader, packet(2, PacketType::Ping, early, Vec::new()));
+    assert_eq!(sent_to(&out, 2), vec![(PacketType::Sync, 0)]);
+    let out = step(
+        &mut leader,
+        packet(2, PacketType::Request, -1, forwarded_sync()),
+    );
+    let [(PacketType::Ping, round)] = sent_to(&out, 2)[..] else {
+        panic!("expected a PING round for the sync");
+    };
+    assert!(round > early);
+    let out = step(&mut leader, packet(2, PacketType::Ping, early, Vec::new()));
+    assert!(
+        sent_to(&out, 2).is_empty(),
+        "an earlier round's echo answered the sync"
+    );
+    assert_eq!(leader.learner_counts().pending_syncs, 1);
+    let out = step(&mut leader, packet(2, PacketType::Ping, round, Vec::new()));
+    assert_eq!(sent_to(&out, 2), vec![(PacketType::Sync, 0)]);
+    assert_eq!(leader.learner_counts().pending_syncs, 0);
 }
 
 /// LOOKING votes for `vote` from each of `from`, then time past finalizeWait:
@@ -360,6 +407,52 @@ fn follower_acks_newleader_and_proposals_only_once_durable() {
     assert!(delivered(&out).is_empty());
     let out = step(&mut f, packet(3, Commit, e(2, 1), Vec::new()));
     assert_eq!(delivered(&out), vec![e(2, 1)]);
+}
+
+/// The pause that lost txns on a member: a proposal that skips zxids (or
+/// repeats one) is never logged; the follower reports it and resyncs, so
+/// what it next reports in ACKEPOCH is the end of a gap-free log.
+#[test]
+fn follower_refuses_a_proposal_that_does_not_follow_its_log_and_resyncs() {
+    for bad in [e(2, 2), e(1, 1), e(1, 3), e(3, 1)] {
+        let mut f = follower();
+        step(&mut f, packet(3, PacketType::Diff, e(1, 1), Vec::new()));
+        let out = step(
+            &mut f,
+            packet(3, PacketType::Proposal, bad, txn(bad).to_vec()),
+        );
+        assert!(
+            !out.iter().any(|o| matches!(o, Output::Append { .. })),
+            "{bad:#x} was logged after e1c1"
+        );
+        assert!(out.iter().any(|o| matches!(o, Output::Anomaly(_))));
+        assert!(out.iter().any(|o| matches!(
+            o,
+            Output::Role {
+                role: Role::Looking,
+                ..
+            }
+        )));
+    }
+}
+
+#[test]
+fn follower_logs_the_first_write_of_a_later_epoch_after_its_last() {
+    let mut f = follower();
+    step(&mut f, packet(3, PacketType::Diff, e(1, 1), Vec::new()));
+    let out = step(
+        &mut f,
+        packet(3, PacketType::Proposal, e(2, 1), txn(e(2, 1)).to_vec()),
+    );
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, Output::Append { zxid, .. } if *zxid == e(2, 1))));
+    assert!(crate::zab::follows(e(2, 7), e(2, 8)));
+    assert!(!crate::zab::follows(e(2, 7), e(2, 9)));
+    assert!(!crate::zab::follows(e(2, 7), e(2, 7)));
+    assert!(!crate::zab::follows(e(2, 7), e(1, 8)));
+    assert!(!crate::zab::follows(e(2, 7), e(4, 2)));
+    assert!(crate::zab::follows(0, e(1, 1)));
 }
 
 #[test]

@@ -366,7 +366,8 @@ class WatchWriter(Worker):
 class Watcher(Worker):
     """A data watch on /jepsen/watch/n, re-armed by a get after every event:
     wread (the version the get saw), wevent; at the end wfinal. A session
-    lost or replaced starts a new process (its watches are gone)."""
+    lost or replaced, or a dropped connection (kazoo 2.8 forgets its watches
+    then), starts a new process."""
 
     def __init__(self, name, hosts, history, seed, stop):
         super().__init__(name, hosts, history, seed, stop)
@@ -415,9 +416,17 @@ class Watcher(Worker):
                 if lost.is_set() or not c.client_id or c.client_id[0] != sid:
                     return
                 continue
-            self.history.invoke(process, "wevent", "watch", None)(OK, event.type)
             armed = False
+            if event.type == "NONE":
+                # kazoo 2.8 drops every watch when a connection drops and
+                # tells its watchers so: the chain starts again.
+                self.gen += 1
+                process = self.process
+                continue
+            self.history.invoke(process, "wevent", "watch", None)(OK, event.type)
         while not events.empty():
-            self.history.invoke(process, "wevent", "watch", None)(OK, events.get().type)
+            event = events.get()
+            if event.type != "NONE":
+                self.history.invoke(process, "wevent", "watch", None)(OK, event.type)
         alive = not lost.is_set() and c.client_id and c.client_id[0] == sid
         self.history.invoke(process, "wfinal", "watch", None)(OK, bool(alive))

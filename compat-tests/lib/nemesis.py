@@ -58,7 +58,8 @@ class Nemesis:
     def stop(self):
         """Stop the schedule and heal everything."""
         self.stopping.set()
-        self.thread.join(30)
+        if self.thread.ident is not None:
+            self.thread.join(30)
         self.heal_all()
 
     def loop(self):

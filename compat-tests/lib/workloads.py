@@ -8,8 +8,11 @@ answer within OP_TIMEOUT_S) is `info`, and the worker continues under a new
 process name: the old operation may still be in flight.
 """
 
+import json
+import os
 import queue
 import random
+import subprocess
 import threading
 import time
 
@@ -430,3 +433,46 @@ class Watcher(Worker):
                 self.history.invoke(process, "wevent", "watch", None)(OK, event.type)
         alive = not lost.is_set() and c.client_id and c.client_id[0] == sid
         self.history.invoke(process, "wfinal", "watch", None)(OK, bool(alive))
+
+
+class JavaRegister:
+    """The register workload through the Java client: compat-tests/java's
+    JepsenRegister (one session per thread, keys under /jepsen/jregister),
+    whose event lines go into the history with the times it took."""
+
+    def __init__(self, hosts, history, seed, threads, live):
+        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        classpath = subprocess.check_output([os.path.join(here, "java", "build")],
+                                            text=True).strip()
+        self.history = history
+        self.proc = subprocess.Popen(
+            ["java", "-Xmx256m", "-cp", classpath, "paddock.compat.JepsenRegister", hosts,
+             f"{ROOT}/jregister", str(threads), str(seed)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            text=True, start_new_session=True)
+        live.add(self.proc)
+        self.finished = threading.Event()
+        self.thread = threading.Thread(target=self.read, daemon=True, name="java-register")
+        self.thread.start()
+
+    def read(self):
+        """Each line: process type f key value nanoTime."""
+        for line in self.proc.stdout:
+            parts = line.split()
+            if parts == ["done"]:
+                self.finished.set()
+                continue
+            if len(parts) != 6:
+                continue
+            process, type_, f, key, value, nanos = parts
+            self.history.add(process, type_, f, key, json.loads(value), int(nanos) / 1e9)
+
+    def stop(self, timeout_s):
+        """Close its stdin and wait (bounded) for `done`; True when it finished."""
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        finished = self.finished.wait(timeout_s)
+        self.thread.join(5)
+        return finished

@@ -22,10 +22,13 @@
 //! - [`wire`]: encoding and decoding of notifications, the election
 //!   handshake and QuorumPackets.
 //! - [`election`]: FastLeaderElection (votes, rounds, quorum of votes).
+//! - [`links`]: which connection to each peer is current (the rule the
+//!   shell's transport keeps for the peer).
 //! - [`peer`]: `Peer`: election, discovery, synchronisation (DIFF / TRUNC /
 //!   SNAP) and broadcast for leaders, followers and observers.
 
 pub mod election;
+pub mod links;
 pub mod peer;
 pub mod wire;
 

@@ -4,8 +4,10 @@
 //! random delay; a crash loses the rest), crashes, restarts and partitions.
 //! Every output is checked as it is carried out (see [`Checker`]).
 
+use paddock::zab::links::Links;
 use paddock::zab::{
-    epoch_of, make_zxid, Input, Membership, Message, Output, Peer, PeerConfig, Role, Sid,
+    epoch_of, make_zxid, Input, Membership, Message, Output, PacketType, Peer, PeerConfig, Role,
+    Sid,
 };
 mod effects;
 mod network;
@@ -33,9 +35,18 @@ struct Node {
     life: u64,
     /// The learner's quorum connection.
     conn: Option<u64>,
+    /// Its transport's view: which connection to each peer is current
+    /// (the shell's rule, `paddock::zab::links`).
+    links: Links<()>,
     /// When this node last sent ACKEPOCH: writes acknowledged before are
     /// in the sync it then gets.
     ack_epoch_ms: u64,
+    /// Until when the node is paused (SIGSTOP, a GC pause, a VM stall);
+    /// 0 while it runs.
+    paused_until: u64,
+    /// Its events that came while it was paused, in order: handled after
+    /// the Tick it resumes with.
+    held: Vec<Event>,
 }
 
 /// A quorum connection (a learner's to its leader).
@@ -46,6 +57,14 @@ struct Conn {
     leader: usize,
     /// False once broken.
     alive: bool,
+    /// The side that closed it, if one did: what was in flight to that
+    /// side still reaches its transport (a reader still draining the socket
+    /// buffer), which must not report it.
+    closed_by: Option<usize>,
+    /// True when a partition cut it: what was in flight is lost.
+    cut: bool,
+    /// The latest delivery time of a packet that reached a closed side.
+    stale_ms: u64,
     /// The delivery time of the last message each way (FIFO), learner→leader first.
     last_ms: [u64; 2],
 }
@@ -54,6 +73,8 @@ struct Conn {
 enum Event {
     /// A Tick for a node.
     Tick(usize),
+    /// A paused node resumes.
+    Resume(usize),
     /// An input for a node.
     Input {
         /// The node.
@@ -62,8 +83,11 @@ enum Event {
         life: u64,
         /// The input.
         input: Input,
-        /// The connection a quorum message travels on.
+        /// The connection a quorum message (or a connection's end)
+        /// travels on.
         conn: Option<u64>,
+        /// True once held back as a late read of a closed connection.
+        late: bool,
     },
     /// A disk flush completing.
     Flush {
@@ -126,6 +150,9 @@ pub struct Setup {
     pub fault_percent: u64,
     /// Txns kept for DIFF (small, so SNAP happens too).
     pub log_window: usize,
+    /// False to hand every read packet to the peer by sid alone, as the
+    /// transport did before it kept `Links` (the simulator must catch that).
+    pub filter_closed: bool,
 }
 
 /// The simulated ensemble.
@@ -160,6 +187,8 @@ pub struct Cluster {
     fault_percent: u64,
     /// Txns kept for DIFF.
     log_window: usize,
+    /// Setup::filter_closed.
+    filter_closed: bool,
     /// A readable trace, kept only when tracing.
     pub trace: Option<String>,
 }
@@ -193,6 +222,7 @@ impl Cluster {
             faults: true,
             fault_percent: setup.fault_percent,
             log_window: setup.log_window,
+            filter_closed: setup.filter_closed,
             trace: trace.then(String::new),
         };
         for i in 0..n {
@@ -204,7 +234,10 @@ impl Cluster {
                 serving: false,
                 life: 0,
                 conn: None,
+                links: Links::default(),
                 ack_epoch_ms: 0,
+                paused_until: 0,
+                held: Vec::new(),
             });
             c.start(i);
         }
@@ -259,6 +292,9 @@ impl Cluster {
     /// Proposes one write at the leader, returning its id and the leader.
     fn propose_probe(&mut self) -> Option<(u64, usize)> {
         let leader = (0..self.nodes.len()).find(|&i| self.can_propose(i))?;
+        if self.is_paused(leader) {
+            return None;
+        }
         Some((self.propose(leader), leader))
     }
 
@@ -315,25 +351,42 @@ impl Cluster {
         };
         self.now_ms = self.now_ms.max(at);
         let ev = self.slab.remove(&seq).expect("event stored");
+        let target = match &ev {
+            Event::Tick(i) | Event::Resume(i) => *i,
+            Event::Input { to, .. } => *to,
+            Event::Flush { node, .. } => *node,
+        };
+        if self.is_paused(target) && !matches!(ev, Event::Resume(_)) {
+            self.nodes[target].held.push(ev);
+            return Ok(());
+        }
         if self.faults && self.rng.chance(self.fault_percent) {
             self.fault();
         }
         if self.faults && self.rng.chance(5) {
-            if let Some(l) = (0..self.nodes.len()).find(|&i| self.can_propose(i)) {
+            let leader = (0..self.nodes.len()).find(|&i| self.can_propose(i));
+            if let Some(l) = leader.filter(|&l| !self.is_paused(l)) {
                 self.propose(l);
             }
         }
         if self.faults && self.rng.chance(2) {
             self.client_sync()?;
         }
+        self.dispatch(ev)
+    }
+
+    /// Carries out one event.
+    fn dispatch(&mut self, ev: Event) -> Result<(), String> {
         match ev {
             Event::Tick(i) => self.tick(i),
+            Event::Resume(i) => self.resume(i),
             Event::Input {
                 to,
                 life,
                 input,
                 conn,
-            } => self.input(to, life, input, conn),
+                late,
+            } => self.input(to, life, input, conn, late),
             Event::Flush {
                 node,
                 life,
@@ -341,6 +394,47 @@ impl Cluster {
                 len,
             } => self.flush(node, life, generation, len),
         }
+    }
+
+    /// True while node `i` is paused.
+    pub(super) fn is_paused(&self, i: usize) -> bool {
+        self.nodes[i].paused_until != 0
+    }
+
+    /// Pauses node `i` for a while, sometimes past syncLimit; it resumes
+    /// with a Tick first, as a stopped process's timers fire before it
+    /// reads its sockets.
+    fn pause(&mut self, i: usize) {
+        if self.nodes[i].peer.is_none() || self.is_paused(i) {
+            return;
+        }
+        let ms = self.rng.range(100, 1_500);
+        self.log(format_args!("pause {} for {ms} ms", i + 1));
+        self.nodes[i].paused_until = self.now_ms + ms;
+        self.schedule(ms, Event::Resume(i));
+    }
+
+    /// Node `i` resumes: a Tick first (its timers fire before it reads its
+    /// sockets), then what came meanwhile, in order.
+    fn resume(&mut self, i: usize) -> Result<(), String> {
+        if !self.is_paused(i) {
+            return Ok(());
+        }
+        self.nodes[i].paused_until = 0;
+        if self.faults && self.rng.chance(50) {
+            // A client's request read before the timers fire: a leader
+            // that lost its quorum meanwhile must not answer a sync from
+            // its stale state (ZOOKEEPER-1675).
+            self.client_sync_at(i)?;
+        }
+        if self.nodes[i].peer.is_some() {
+            let now_ms = self.now_ms;
+            self.feed(i, Input::Tick { now_ms })?;
+        }
+        for ev in std::mem::take(&mut self.nodes[i].held) {
+            self.dispatch(ev)?;
+        }
+        Ok(())
     }
 
     /// Ticks node `i` and schedules its next Tick.
@@ -353,23 +447,54 @@ impl Cluster {
         self.feed(i, Input::Tick { now_ms })
     }
 
-    /// Delivers an input unless its node's life or connection ended.
+    /// Delivers an input unless its node's life ended, or its connection
+    /// lost it, or the node's transport must not report it.
     fn input(
         &mut self,
         to: usize,
         life: u64,
         input: Input,
         conn: Option<u64>,
+        late: bool,
     ) -> Result<(), String> {
         if self.nodes[to].life != life || self.nodes[to].peer.is_none() {
             return Ok(());
         }
-        if let Some(c) = conn {
-            if !self.conns.get(&c).is_some_and(|c| c.alive) {
-                return Ok(());
-            }
+        let Some(cid) = conn else {
+            return self.feed(to, input);
+        };
+        if matches!(input, Input::Disconnected(_)) {
+            return self.transport_input(to, input, cid);
         }
-        self.feed(to, input)
+        let c = &self.conns[&cid];
+        if c.cut || (!c.alive && c.closed_by.is_none()) {
+            // Lost in the network.
+            return Ok(());
+        }
+        let from = match &input {
+            Input::Message { from, .. } => *from,
+            _ => return self.transport_input(to, input, cid),
+        };
+        let current = self.nodes[to].links.admits(from, cid);
+        if !current && !c.alive && !late {
+            // A connection `to` no longer holds current may still be read
+            // for a while (a reader draining the socket buffer, on another
+            // thread): its packets reach the transport late, in order.
+            let extra = self.rng.range(0, 300);
+            let c = self.conns.get_mut(&cid).expect("conn");
+            let at = (self.now_ms + extra).max(c.stale_ms);
+            c.stale_ms = at;
+            let ev = Event::Input {
+                to,
+                life,
+                input,
+                conn,
+                late: true,
+            };
+            self.schedule(at - self.now_ms, ev);
+            return Ok(());
+        }
+        self.transport_input(to, input, cid)
     }
 
     /// A flush completes: records up to `len` are durable.
@@ -466,7 +591,8 @@ impl Cluster {
     fn fault(&mut self) {
         let n = self.nodes.len();
         let i = self.rng.range(0, n as u64 - 1) as usize;
-        match self.rng.range(0, 5) {
+        match self.rng.range(0, 6) {
+            5 => self.pause(i),
             0 | 1 => {
                 if self.nodes[i].peer.is_some() {
                     self.crash(i)
@@ -502,6 +628,9 @@ impl Cluster {
         self.checker.syncs.retain(|_, (n, _)| *n != i);
         node.serving = false;
         node.role = Role::Looking;
+        node.links = Links::default();
+        node.paused_until = 0;
+        node.held.clear();
         let keep = node.disk.durable_len;
         node.disk.log.truncate(keep);
         node.disk.generation += 1;
@@ -532,9 +661,44 @@ impl Cluster {
         node.life += 1;
         node.state = node.disk.rebuild();
         node.conn = None;
+        node.links = Links::default();
         node.peer = Some(Peer::new(config, node.disk.persisted(self.log_window)));
         let first = self.rng.range(0, TICK_EVERY_MS);
         self.schedule(first, Event::Tick(i));
+    }
+
+    /// What node `to`'s transport does with `input` read on connection
+    /// `cid`: the peer hears it only if `cid` is current (a learner's first
+    /// packet makes an accepted connection current, replacing the old one,
+    /// whose end the peer hears first); a connection's end only if it was.
+    fn transport_input(&mut self, to: usize, input: Input, cid: u64) -> Result<(), String> {
+        let alive = self.conns[&cid].alive;
+        let links = &mut self.nodes[to].links;
+        let admit = match &input {
+            Input::Disconnected(sid) => links.ended(*sid, cid).is_some(),
+            Input::Message {
+                from,
+                msg: Message::Quorum(p),
+            } => {
+                let first = matches!(p.kind, PacketType::FollowerInfo | PacketType::ObserverInfo);
+                if links.admits(*from, cid) {
+                    true
+                } else if first && alive {
+                    if links.insert(*from, cid, ()).is_some() {
+                        self.feed(to, Input::Disconnected(*from))?;
+                    }
+                    true
+                } else {
+                    false
+                }
+            }
+            _ => true,
+        };
+        if admit || !self.filter_closed {
+            self.feed(to, input)
+        } else {
+            Ok(())
+        }
     }
 
     /// Queues an event `delay_ms` from now.

@@ -20,6 +20,7 @@ mod quorum;
 mod stream;
 
 use crate::config::ServerSpec;
+use crate::zab::links::Links;
 use crate::zab::{Message, Notification, Packet, Sid};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -121,8 +122,9 @@ struct State {
     pending_votes: HashMap<Sid, Notification>,
     /// Peers an election dial loop is running for.
     dialing: HashSet<Sid>,
-    /// The quorum connection of each peer: learners' (accepted) and the leader's (dialed).
-    quorum: HashMap<Sid, Conn<Packet>>,
+    /// The quorum connection of each peer: learners' (accepted) and the
+    /// leader's (dialed); only the current one's packets reach the core.
+    quorum: Links<Conn<Packet>>,
     /// The leader dial in progress, if any: its number (a later
     /// `connect_leader` supersedes it), the leader, and its task.
     leader_dial: Option<(u64, Sid, AbortHandle)>,

@@ -93,10 +93,10 @@ fn register(
             }
             st.leader_dial = None;
             shared.emit(PeerEvent::Connected(sid));
-            st.quorum.remove(&sid)
+            st.quorum.remove(sid)
         }
         Opened::Accepted(first) => {
-            let old = st.quorum.remove(&sid);
+            let old = st.quorum.remove(sid);
             if old.is_some() {
                 shared.emit(PeerEvent::Disconnected(sid));
             }
@@ -117,15 +117,13 @@ fn register(
         close(&writer_shared, sid, id);
     });
     let reader = shared.spawn(read_packets(shared.clone(), sid, id, reader, decoder));
-    st.quorum.insert(
-        sid,
-        Conn {
-            id,
-            tx,
-            reader,
-            writer,
-        },
-    );
+    let conn = Conn {
+        id,
+        tx,
+        reader,
+        writer,
+    };
+    st.quorum.insert(sid, id, conn);
     drop(st);
     drop(old);
     info!(sid, "quorum connection up");
@@ -190,7 +188,7 @@ async fn read_packets(
 /// still `sid`'s current one; false when it is not.
 fn report_if_current(shared: &Shared, sid: Sid, id: u64, batch: &mut Vec<Packet>) -> bool {
     let st = shared.lock();
-    if st.quorum.get(&sid).map(|c| c.id) != Some(id) {
+    if !st.quorum.admits(sid, id) {
         return false;
     }
     for packet in batch.drain(..) {
@@ -206,10 +204,7 @@ fn report_if_current(shared: &Shared, sid: Sid, id: u64, batch: &mut Vec<Packet>
 /// still the current one.
 fn close(shared: &Shared, sid: Sid, id: u64) {
     let mut st = shared.lock();
-    let old = match st.quorum.get(&sid) {
-        Some(c) if c.id == id => st.quorum.remove(&sid),
-        _ => None,
-    };
+    let old = st.quorum.ended(sid, id);
     if old.is_some() {
         shared.emit(PeerEvent::Disconnected(sid));
     }
@@ -221,13 +216,13 @@ fn close(shared: &Shared, sid: Sid, id: u64) {
 /// full queue closes the connection.
 pub(super) fn send(shared: &Arc<Shared>, to: Sid, p: Packet) {
     let mut st = shared.lock();
-    let Some(conn) = st.quorum.get(&to) else {
+    let Some(conn) = st.quorum.get(to) else {
         debug!(sid = to, kind = ?p.kind, "no quorum connection; packet dropped");
         return;
     };
     if let Err(mpsc::error::TrySendError::Full(_)) = conn.tx.try_send(p) {
         warn!(sid = to, "quorum send queue full; closing the connection");
-        let old = st.quorum.remove(&to);
+        let old = st.quorum.remove(to);
         shared.emit(PeerEvent::Disconnected(to));
         drop(st);
         drop(old);
@@ -240,7 +235,7 @@ pub(super) fn connect_leader(shared: &Arc<Shared>, leader: Sid) {
     if let Some((_, _, earlier)) = st.leader_dial.take() {
         earlier.abort();
     }
-    let old: Vec<_> = st.quorum.drain().collect();
+    let old = st.quorum.clear();
     let dial = shared.conn_id();
     let task = shared.spawn(dial_leader(shared.clone(), leader, dial));
     st.leader_dial = Some((dial, leader, task));
@@ -284,7 +279,7 @@ pub(super) fn disconnect(shared: &Arc<Shared>, sid: Sid) {
             task.abort();
         }
     }
-    let old = st.quorum.remove(&sid);
+    let old = st.quorum.remove(sid);
     drop(st);
     if old.is_some() {
         info!(sid, "quorum connection closed on request");

@@ -156,7 +156,15 @@ impl Cluster {
     /// A client `sync` at a random serving node.
     pub(super) fn client_sync(&mut self) -> Result<(), String> {
         let i = self.rng.range(0, self.nodes.len() as u64 - 1) as usize;
-        if !self.nodes[i].serving {
+        if self.is_paused(i) {
+            return Ok(());
+        }
+        self.client_sync_at(i)
+    }
+
+    /// A client `sync` at node `i`, if it serves.
+    pub(super) fn client_sync_at(&mut self, i: usize) -> Result<(), String> {
+        if !self.nodes[i].serving || self.nodes[i].peer.is_none() {
             return Ok(());
         }
         let token = self.next_write;

@@ -29,6 +29,7 @@ impl Cluster {
                         life,
                         input: input(msg),
                         conn: None,
+                        late: false,
                     };
                     self.schedule(delay, ev);
                 }
@@ -49,6 +50,7 @@ impl Cluster {
                     life,
                     input: input(msg),
                     conn: Some(cid),
+                    late: false,
                 };
                 self.schedule(at - self.now_ms, ev);
             }
@@ -64,11 +66,20 @@ impl Cluster {
         })
     }
 
-    /// A learner opens its connection (closing its previous one).
+    /// A learner opens its connection (closing every other quorum
+    /// connection, as `PeerNet::connect_leader` does).
     pub(super) fn connect(&mut self, learner: usize, leader: usize) {
-        if let Some(old) = self.nodes[learner].conn.take() {
-            self.break_conn(old, Some(learner));
+        self.nodes[learner].links.clear();
+        let mine: Vec<u64> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.alive && (c.learner == learner || c.leader == learner))
+            .map(|(id, _)| *id)
+            .collect();
+        for cid in mine {
+            self.break_conn(cid, Some(learner));
         }
+        self.nodes[learner].conn = None;
         let delay = self.rng.range(1, 20);
         let life = self.nodes[learner].life;
         let up = self.nodes[leader].peer.is_some() && !self.cut.contains(&pair(learner, leader));
@@ -79,10 +90,14 @@ impl Cluster {
                 learner,
                 leader,
                 alive: true,
+                closed_by: None,
+                cut: false,
+                stale_ms: 0,
                 last_ms: [0; 2],
             };
             self.conns.insert(cid, conn);
             self.nodes[learner].conn = Some(cid);
+            self.nodes[learner].links.insert(leader as Sid + 1, cid, ());
             Input::Connected(leader as Sid + 1)
         } else {
             Input::Disconnected(leader as Sid + 1)
@@ -92,19 +107,24 @@ impl Cluster {
             life,
             input: reply,
             conn: None,
+            late: false,
         };
         self.schedule(delay, ev);
     }
 
     /// Node `i` closes its connection with `other`.
     pub(super) fn disconnect(&mut self, i: usize, other: usize) {
+        self.nodes[i].links.remove(other as Sid + 1);
         if let Some(cid) = self.conn_between(i, other) {
             self.break_conn(cid, Some(i));
         }
     }
 
-    /// Breaks a connection: in-flight messages are lost and each side other
-    /// than `closer` learns it (at once, before anything newer arrives).
+    /// Breaks a connection. Closed by `closer`: what was in flight still
+    /// arrives on both sides (the closer's transport must not report it),
+    /// and the other side learns of the end after it. Broken by a fault
+    /// (`closer` None): what was in flight is lost and both sides learn it
+    /// at once.
     pub(super) fn break_conn(&mut self, cid: u64, closer: Option<usize>) {
         let Some(c) = self.conns.get_mut(&cid) else {
             return;
@@ -113,19 +133,29 @@ impl Cluster {
             return;
         }
         c.alive = false;
+        c.closed_by = closer;
         let (l, r) = (c.learner, c.leader);
+        let c_learner = l;
         if self.nodes[l].conn == Some(cid) {
             self.nodes[l].conn = None;
         }
         for (side, other) in [(l, r), (r, l)] {
             if Some(side) != closer && self.nodes[side].peer.is_some() {
+                // Closed by the other side: what it sent before still
+                // arrives, then the end. Broken by the network: at once.
+                let dir = usize::from(side == c_learner);
+                let at = match closer {
+                    Some(_) => self.conns[&cid].last_ms[dir].max(self.now_ms),
+                    None => self.now_ms,
+                };
                 let ev = Event::Input {
                     to: side,
                     life: self.nodes[side].life,
                     input: Input::Disconnected(other as Sid + 1),
-                    conn: None,
+                    conn: Some(cid),
+                    late: false,
                 };
-                self.schedule(0, ev);
+                self.schedule(at - self.now_ms, ev);
             }
         }
     }
@@ -137,6 +167,7 @@ impl Cluster {
         if let Some(cid) = self.conn_between(a, b) {
             let c = self.conns.get_mut(&cid).expect("conn");
             c.alive = false;
+            c.cut = true;
             if self.nodes[c.learner].conn == Some(cid) {
                 self.nodes[c.learner].conn = None;
             }

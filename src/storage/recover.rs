@@ -8,7 +8,10 @@
 //!   rest zeroed, later record-less files removed, and the cut is reported;
 //! - the same failure followed by a valid record is corruption of
 //!   acknowledged data: recovery stops with [`StorageError::Corrupt`];
-//! - a zero length ends a file's records (preallocated space).
+//! - a zero length ends a file's records (preallocated space);
+//! - a record that does not follow the one before it (a zxid skipped after
+//!   the snapshot, `zab::follows`) is a hole in acknowledged data: recovery
+//!   stops with [`StorageError::Corrupt`].
 
 use super::logfile::{self, LogEnd, LogReader, HEADER_LEN, LOG_PREFIX};
 use super::logtools::cut_file;
@@ -262,9 +265,23 @@ impl Replay {
     }
 
     /// Applies one Paddock log record unless the snapshot already holds it.
+    /// The records after the snapshot must follow it with no gap: a hole is
+    /// committed txns this server never logged, and replaying past it would
+    /// serve a tree that lacks them and report a last zxid beyond them, so
+    /// that no sync would ever fill it in.
     fn record(&mut self, path: &Path, record: logfile::LogRecord<'_>) -> Result<(), StorageError> {
         if record.zxid <= self.snap_zxid {
             return Ok(());
+        }
+        let last = self.tree.last_processed_zxid().max(self.snap_zxid);
+        if !crate::zab::follows(last, record.zxid) {
+            let reason = format!(
+                "a hole in the log: {:#x} follows {last:#x}, committed txns between them are \
+                 missing (an ensemble member can be rebuilt from the others: move its \
+                 dataDir aside and restart it)",
+                record.zxid
+            );
+            return Err(StorageError::corrupt(path, record.offset, reason));
         }
         let txn = decode(path, record.offset, record.body)?;
         if txn.header.zxid != record.zxid {

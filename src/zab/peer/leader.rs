@@ -42,6 +42,24 @@ struct Handle {
     heard_ms: u64,
     /// The newest ping round it answered (its PING replies echo the round).
     echoed: u64,
+    /// The last txn sent on this connection (PROPOSAL, or INFORM to an
+    /// observer), or where its sync began: every txn sent must follow it.
+    sent_upto: i64,
+}
+
+impl Handle {
+    /// Records that the txn `zxid` goes to this learner. A gap here would
+    /// leave the learner a hole it reports past at its next sync: the
+    /// transport closes a connection rather than drop a packet, and a
+    /// closed connection ends this handle, so it cannot happen.
+    fn send_txn(&mut self, zxid: i64) {
+        assert!(
+            crate::zab::follows(self.sent_upto, zxid),
+            "txn {zxid:#x} would skip from {:#x} on a learner's connection",
+            self.sent_upto
+        );
+        self.sent_upto = zxid;
+    }
 }
 
 /// The phases of a leader's start.
@@ -325,6 +343,7 @@ impl Leader {
             last_zxid: 0,
             heard_ms: ctx.now_ms,
             echoed: 0,
+            sent_upto: 0,
         };
         self.forget(from);
         self.learners.insert(from, handle);
@@ -442,11 +461,15 @@ impl Leader {
         };
         h.stage = Stage::Synced;
         let observer = h.observer;
-        let base = send_sync_header(to, h.last_zxid, self.committed(ctx), ctx);
+        let peer_last = h.last_zxid;
         let committed = self.committed(ctx);
+        let base = send_sync_header(to, peer_last, committed, ctx);
+        let h = self.learners.get_mut(&to).expect("checked above");
+        h.sent_upto = base;
         let mut packets = Vec::new();
         for (zxid, txn) in ctx.log.after(base) {
             if *zxid <= committed || !observer {
+                h.send_txn(*zxid);
                 packets.push((PacketType::Proposal, *zxid, txn.clone()));
             }
             if *zxid <= committed {
@@ -537,6 +560,10 @@ impl Leader {
         );
         ctx.log.append(zxid, txn.clone(), ctx.out);
         for sid in self.receivers(|h| !h.observer) {
+            self.learners
+                .get_mut(&sid)
+                .expect("a receiver")
+                .send_txn(zxid);
             ctx.send(sid, PacketType::Proposal, zxid, txn.clone());
         }
         self.outstanding.push_back(Proposal {
@@ -566,7 +593,9 @@ impl Leader {
     /// COMMIT to followers, INFORM to observers, deliver, end due syncs.
     fn commit(&mut self, p: Proposal, ctx: &mut Ctx<'_>) {
         for sid in self.receivers(|_| true) {
-            if self.learners[&sid].observer {
+            let h = self.learners.get_mut(&sid).expect("a receiver");
+            if h.observer {
+                h.send_txn(p.zxid);
                 ctx.send(sid, PacketType::Inform, p.zxid, p.txn.clone());
             } else {
                 ctx.send(sid, PacketType::Commit, p.zxid, empty());

@@ -72,7 +72,7 @@ fn register(shared: &Arc<Shared>, sid: Sid, reader: ItemReader, write: OwnedWrit
     let (tx, rx) = mpsc::channel(ELECTION_QUEUE_BOUND);
     let mut st = shared.lock();
     let writer_shared = shared.clone();
-    let writer = shared.spawn(async move {
+    shared.spawn(async move {
         if let Err(e) = write_batches(write, rx, encode_notification_frame).await {
             info!(sid, error = %e, "election connection write failed");
         }
@@ -86,7 +86,7 @@ fn register(shared: &Arc<Shared>, sid: Sid, reader: ItemReader, write: OwnedWrit
         id,
         tx,
         reader,
-        writer,
+        writer: None,
     };
     let old = st.election.insert(sid, conn);
     drop(st);

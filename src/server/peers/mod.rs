@@ -100,15 +100,19 @@ struct Conn<T> {
     tx: mpsc::Sender<T>,
     /// The reader task, stopped when the connection is closed or replaced.
     reader: AbortHandle,
-    /// The writer task, stopped with it: a closed connection sends nothing
-    /// more, not even what was queued.
-    writer: AbortHandle,
+    /// The writer task of a quorum connection, stopped with it: a closed
+    /// quorum connection sends nothing more, not even what was queued.
+    /// An election connection's writer (None here) drains its queue: a vote
+    /// queued on a connection replaced during the dial-back must still go.
+    writer: Option<AbortHandle>,
 }
 
 impl<T> Drop for Conn<T> {
     fn drop(&mut self) {
         self.reader.abort();
-        self.writer.abort();
+        if let Some(writer) = &self.writer {
+            writer.abort();
+        }
     }
 }
 

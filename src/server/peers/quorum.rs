@@ -121,7 +121,7 @@ fn register(
         id,
         tx,
         reader,
-        writer,
+        writer: Some(writer),
     };
     st.quorum.insert(sid, id, conn);
     drop(st);

@@ -241,6 +241,9 @@ class Member:
         self.data_dir = os.path.join(self.dir, "data")
         self.cfg = os.path.join(self.dir, "zoo.cfg")
         self.log_path = os.path.join(self.dir, "server.log")
+        # Paddock's log thread holds every flush while this file exists
+        # (PADDOCK_FAILPOINT_LOG_STALL): a stalled disk.
+        self.stall_path = os.path.join(self.dir, "log-stall")
         self.proc = None
         os.makedirs(self.data_dir)
         with open(os.path.join(self.data_dir, "myid"), "w") as f:
@@ -293,6 +296,7 @@ class Cluster:
         env = dict(os.environ, SERVER_JVMFLAGS=self.jvmflags)
         if self.target == "paddock":
             argv = [paddock_binary(), "server", m.cfg]
+            env["PADDOCK_FAILPOINT_LOG_STALL"] = m.stall_path
         else:
             argv = ["java", "-cp", zookeeper_classpath(), *self.jvmflags.split(),
                     "org.apache.zookeeper.server.quorum.QuorumPeerMain", m.cfg]
@@ -357,6 +361,15 @@ class Cluster:
         for relay in self.relays.values():
             relay.set_cut(False)
             relay.set_frozen(False)
+
+    def stall_disk(self, sid, stalled=True):
+        """Stall (or release) member `sid`'s log flushes (Paddock only)."""
+        path = self.members[sid].stall_path
+        if stalled:
+            with open(path, "w"):
+                pass
+        elif os.path.exists(path):
+            os.remove(path)
 
     def freeze(self, sid, frozen=True):
         """Freeze (or thaw) every relay into and out of member `sid`."""

@@ -12,17 +12,24 @@ one):
   members) a bridge: two pairs that only the fifth member connects.
 - mix: a pause of the leader together with a partition isolating one
   follower, or a kill of a follower together with a short pause of the leader.
+- stall (Paddock only): the log flushes of the leader, of a follower or of a
+  minority held for 0.5-6 s, as a stalled disk holds fdatasync (the member's
+  log thread waits while a file named by PADDOCK_FAILPOINT_LOG_STALL exists);
+  sometimes a member is SIGKILLed while stalled, losing what it had not
+  flushed.
 
 Clock jumps are not a fault here: Paddock measures every timeout with
 monotonic clocks only, so a wall-clock jump changes nothing it decides.
-Disk stalls are not either (see compat-tests/README.md).
 """
 
 import signal
 import threading
 import time
 
-FAMILIES = ("kill", "pause", "partition", "mix")
+FAMILIES = ("kill", "pause", "partition", "mix", "stall")
+# Families a ZooKeeper ensemble cannot take (no stall hook).
+PADDOCK_ONLY = ("stall",)
+STALL_S = (0.5, 6.0)
 # Quiet time between faults, and how long a kill or partition lasts (s).
 QUIET_S = (2.0, 4.0)
 HOLD_S = (3.0, 8.0)
@@ -43,6 +50,7 @@ class Nemesis:
         self.stopping = threading.Event()
         self.killed = set()
         self.paused = set()
+        self.stalled = set()
         self.thread = threading.Thread(target=self.loop, daemon=True, name="nemesis")
         self.error = None
 
@@ -171,8 +179,39 @@ class Nemesis:
             self.hold(self.rng.uniform(1.0, 3.0))
             self.restart_killed()
 
+    def stall(self):
+        leader = self.leader()
+        n = len(self.cluster.members)
+        who = self.rng.choice(["leader", "follower", "minority"])
+        if who == "leader":
+            victims = [leader]
+        elif who == "follower":
+            victims = [self.rng.choice(self.others(leader))]
+        else:
+            victims = self.rng.sample(sorted(self.cluster.members), (n - 1) // 2)
+        seconds = self.rng.uniform(*STALL_S)
+        self.note(f"stall {who}: log flushes of server.{victims} held for {seconds:.2f}s")
+        for sid in victims:
+            self.cluster.stall_disk(sid)
+            self.stalled.add(sid)
+        self.hold(seconds * self.rng.uniform(0.3, 1.0))
+        if self.rng.random() < 0.3:
+            self.kill_members(victims[:1], "stall: kill a stalled member")
+        self.hold(seconds * 0.3)
+        self.release_stalls()
+        self.restart_killed()
+
+    def release_stalls(self):
+        """Let every stalled member flush again."""
+        if self.stalled:
+            self.note(f"release stall of server.{sorted(self.stalled)}")
+        for sid in sorted(self.stalled):
+            self.cluster.stall_disk(sid, False)
+        self.stalled.clear()
+
     def heal_all(self):
         """Every member running and reachable again."""
+        self.release_stalls()
         for sid in sorted(self.paused):
             self.cluster.signal(sid, signal.SIGCONT)
         self.paused.clear()

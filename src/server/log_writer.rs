@@ -13,6 +13,11 @@
 //! append tries to allocate again, so writing resumes once space is freed. A
 //! failed flush is different: what it covered may or may not be on disk, so
 //! the thread reports `Failed` and stops, and so does the server.
+//!
+//! A fault hook for the fault harness (compat-tests/jepsen's `stall`
+//! nemesis): when the environment names a file in
+//! `PADDOCK_FAILPOINT_LOG_STALL`, each flush waits while that file exists,
+//! as a stalled disk would hold fdatasync. Unset, it costs nothing.
 
 use super::snapshot_writer::SnapshotWriter;
 use crate::storage::{StorageError, TxnLog};
@@ -66,6 +71,20 @@ pub enum LogEvent {
 /// Records gathered into one flush at most (bounds the latency of a batch).
 const GROUP_COMMIT_RECORDS_MAX: usize = 10_000;
 
+/// The environment variable naming the stall file (see the module doc).
+const STALL_ENV: &str = "PADDOCK_FAILPOINT_LOG_STALL";
+/// How often a stalled flush looks whether the stall is over.
+const STALL_POLL: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Waits while the stall file named at start exists.
+fn stall(file: Option<&std::path::Path>) {
+    if let Some(file) = file {
+        while file.exists() {
+            std::thread::sleep(STALL_POLL);
+        }
+    }
+}
+
 /// Starts the log thread on an opened log. Reports arrive on the returned receiver.
 pub fn start(
     mut log: TxnLog,
@@ -75,9 +94,13 @@ pub fn start(
 ) {
     let (cmd_tx, cmd_rx) = std_mpsc::channel::<LogCommand>();
     let (event_tx, event_rx) = mpsc::unbounded_channel();
+    let stall_file = std::env::var_os(STALL_ENV).map(std::path::PathBuf::from);
+    if let Some(file) = &stall_file {
+        warn!(file = %file.display(), "{STALL_ENV} is set: log flushes stall while the file exists");
+    }
     std::thread::Builder::new()
         .name("paddock-txnlog".into())
-        .spawn(move || run(&mut log, cmd_rx, event_tx))
+        .spawn(move || run(&mut log, cmd_rx, event_tx, stall_file.as_deref()))
         .expect("spawn the log thread");
     (cmd_tx, event_rx)
 }
@@ -86,6 +109,7 @@ fn run(
     log: &mut TxnLog,
     rx: std_mpsc::Receiver<LogCommand>,
     events: mpsc::UnboundedSender<LogEvent>,
+    stall_file: Option<&std::path::Path>,
 ) {
     let mut refusing = false;
     while let Ok(first) = rx.recv() {
@@ -130,6 +154,7 @@ fn run(
             }
         }
         if let Some(zxid) = last {
+            stall(stall_file);
             if let Err(e) = log.sync() {
                 error!("transaction log flush failed: {e}");
                 let _ = events.send(LogEvent::Failed(e));

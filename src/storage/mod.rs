@@ -105,6 +105,15 @@ pub fn snap_dir(data_dir: &Path) -> PathBuf {
     data_dir.join(PADDOCK_SUBDIR)
 }
 
+/// Apache ZooKeeper's sub-directory of dataDir and dataLogDir.
+pub const ZOOKEEPER_SUBDIR: &str = "version-2";
+
+/// Where Apache ZooKeeper keeps its snapshots and epoch files for zoo.cfg's
+/// `dataDir` (read, never written, by Paddock).
+pub fn zookeeper_snap_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join(ZOOKEEPER_SUBDIR)
+}
+
 /// Why a storage operation failed. Both variants name the file; `Corrupt`
 /// also names the byte offset, so an operator can inspect or cut it.
 #[derive(Debug)]

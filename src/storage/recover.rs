@@ -18,16 +18,13 @@ use super::logtools::cut_file;
 use super::mmap::MappedReadOnly;
 use super::snapshot::{snapshot_files, LoadedSnapshot};
 use super::zklog::zk_log_records;
-use super::{files_by_zxid, log_dir, read_snapshot, snap_dir, StorageError};
+use super::{files_by_zxid, log_dir, read_snapshot, snap_dir, StorageError, ZOOKEEPER_SUBDIR};
 use crate::proto::{ErrorCode, OpCode};
 use crate::tree::prefault::Prefault;
 use crate::tree::DataTree;
 use crate::txn::{apply::apply, Txn, TxnBody};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-/// ZooKeeper's sub-directory of dataDir and dataLogDir.
-const ZOOKEEPER_SUBDIR: &str = "version-2";
 
 /// How many snapshots, newest first, recovery tries before giving up (as ZooKeeper).
 const SNAPSHOTS_TRIED_MAX: usize = 100;

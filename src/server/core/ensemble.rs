@@ -125,7 +125,6 @@ impl Replica {
             config_text: ensemble.config_text().into_bytes(),
             log_window: ensemble.commit_log_count,
         };
-        let snap_dir = storage::snap_dir(data_dir);
         let mut recent: Vec<(i64, TxnBytes)> =
             storage::read_log(&storage::log_dir(data_log_dir), 0)?
                 .into_iter()
@@ -136,8 +135,8 @@ impl Replica {
             recent.drain(..recent.len() - ensemble.commit_log_count);
         }
         let persisted = Persisted {
-            accepted_epoch: read_epoch(&snap_dir, ACCEPTED_EPOCH_FILE)?,
-            current_epoch: read_epoch(&snap_dir, CURRENT_EPOCH_FILE)?,
+            accepted_epoch: read_epochs(data_dir, ACCEPTED_EPOCH_FILE)?,
+            current_epoch: read_epochs(data_dir, CURRENT_EPOCH_FILE)?,
             last_zxid,
             recent,
         };
@@ -187,6 +186,26 @@ impl Replica {
     pub fn is_leader(&self) -> bool {
         self.serving && matches!(self.role, Role::Leading { .. })
     }
+}
+
+/// The epoch `name` as this dataDir last held it: the larger of Paddock's
+/// file and Apache ZooKeeper's (`version-2/`), so that a member taken over
+/// from ZooKeeper (or given back to it and taken over again) votes, registers
+/// and accepts with the epochs a ZooKeeper member would use, and a new
+/// epoch is always above every epoch any member accepted. ZooKeeper's files
+/// are only read.
+fn read_epochs(data_dir: &Path, name: &str) -> Result<u32, StorageError> {
+    let ours = read_epoch(&storage::snap_dir(data_dir), name)?;
+    let zookeepers = read_epoch(&storage::zookeeper_snap_dir(data_dir), name)?;
+    if zookeepers > ours {
+        info!(
+            file = name,
+            zookeeper = zookeepers,
+            paddock = ours,
+            "taking Apache ZooKeeper's epoch from version-2"
+        );
+    }
+    Ok(ours.max(zookeepers))
 }
 
 /// Reads an epoch file (a decimal number); 0 when it does not exist.
@@ -1086,5 +1105,32 @@ impl Core {
                 .map(|(id, t)| (id, t as i32))
                 .collect(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{read_epochs, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE};
+    use crate::storage::{self, test_dir::TestDir};
+
+    /// A member taken over from Apache ZooKeeper keeps ZooKeeper's epochs
+    /// (issue #18: voting with epoch 0 let the next leader reuse epoch 1 and
+    /// keep a proposal nobody acknowledged); whichever file is newer wins.
+    #[test]
+    fn epochs_are_the_newer_of_paddocks_and_zookeepers() {
+        let dir = TestDir::new();
+        let data = dir.path();
+        assert_eq!(read_epochs(data, ACCEPTED_EPOCH_FILE).unwrap(), 0);
+        let zk = storage::zookeeper_snap_dir(data);
+        std::fs::create_dir_all(&zk).unwrap();
+        std::fs::write(zk.join(ACCEPTED_EPOCH_FILE), "3").unwrap();
+        std::fs::write(zk.join(CURRENT_EPOCH_FILE), "3").unwrap();
+        assert_eq!(read_epochs(data, ACCEPTED_EPOCH_FILE).unwrap(), 3);
+        let ours = storage::snap_dir(data);
+        std::fs::create_dir_all(&ours).unwrap();
+        std::fs::write(ours.join(ACCEPTED_EPOCH_FILE), "5").unwrap();
+        std::fs::write(ours.join(CURRENT_EPOCH_FILE), "2").unwrap();
+        assert_eq!(read_epochs(data, ACCEPTED_EPOCH_FILE).unwrap(), 5);
+        assert_eq!(read_epochs(data, CURRENT_EPOCH_FILE).unwrap(), 3);
     }
 }

@@ -498,6 +498,7 @@ impl Core {
         }
         if req.session_id == 0 {
             let session_id = self.sessions.next_session_id();
+            self.take_owner(session_id, ensemble::Owner::Leader);
             let ctx = self.server_ctx(session_id);
             let txn = self.prep.create_session(&ctx, timeout_ms as i32);
             self.count_submitted();
@@ -517,27 +518,39 @@ impl Core {
         if let Some(old) = self.session_conn.remove(&id) {
             self.close_conn(old);
         }
-        let valid = check_password(id, &req.passwd)
-            && self.sessions.contains(id)
-            && !self.sessions.is_closing(id);
-        if !valid {
-            info!(%remote, session = format_args!("{id:#x}"), "reconnect refused: session expired, unknown or wrong password");
-            let reply = ConnectResponse {
-                passwd: vec![0; 16],
-                read_only: req.read_only,
-                ..Default::default()
-            };
-            self.send_connect_response(conn, &reply);
-            self.close_conn(conn);
-            let _ = done.send(false);
+        let password_ok = check_password(id, &req.passwd);
+        if password_ok && !read_only && self.is_learner() {
+            self.revalidate_attach(conn, id, timeout_ms, done);
             return;
         }
+        let valid = password_ok && self.sessions.contains(id) && !self.sessions.is_closing(id);
+        if !valid {
+            info!(%remote, session = format_args!("{id:#x}"), "reconnect refused: session expired, unknown or wrong password");
+            self.refuse_attach(conn, done);
+            return;
+        }
+        self.take_owner(id, ensemble::Owner::Leader);
         self.sessions.set_timeout(id, timeout_ms);
         let now = self.now_ms();
         self.sessions.touch(id, now);
         self.touch_remote(id, timeout_ms);
         self.establish(conn, id, timeout_ms);
         let _ = done.send(true);
+    }
+
+    /// Refuses an attach to a session: the all-zero ConnectResponse ZooKeeper
+    /// sends for an expired, unknown or wrongly authenticated session, then
+    /// the connection closes.
+    fn refuse_attach(&mut self, conn: ConnId, done: oneshot::Sender<bool>) {
+        let read_only = self.conns.get(&conn).and_then(|c| c.read_only_flag);
+        let reply = ConnectResponse {
+            passwd: vec![0; 16],
+            read_only,
+            ..Default::default()
+        };
+        self.send_connect_response(conn, &reply);
+        self.close_conn(conn);
+        let _ = done.send(false);
     }
 
     /// Binds `session_id` to `conn` (closing any older connection of the session) and answers the handshake.
@@ -861,7 +874,11 @@ impl Core {
         if matches!(req, Request::CloseSession) {
             self.sessions.mark_closing(session_id);
         }
+        let closes = matches!(req, Request::CloseSession);
         let txn = match req {
+            _ if !closes && self.session_moved(session_id, ensemble::Owner::Leader) => {
+                self.prep.refuse(&ctx, ErrorCode::SessionMoved)
+            }
             Request::Reconfig(r) if self.replica.is_some() => self.prep_reconfig(&ctx, r),
             _ => self.prep.prep(&self.tree, &ctx, opcode, req),
         };
@@ -1124,6 +1141,19 @@ impl Core {
         txn: &Txn,
         applied: Applied,
     ) {
+        if matches!(&txn.body, crate::txn::TxnBody::Error(e) if e.err == ErrorCode::SessionMoved.code())
+        {
+            // As ZooKeeper's FinalRequestProcessor: the session's client is
+            // attached elsewhere now, a connection-level error; this
+            // connection closes without a reply (ZOOKEEPER-710).
+            info!(
+                conn,
+                session = format_args!("{:#x}", txn.header.client_id),
+                "session moved to another server; closing its old connection"
+            );
+            self.close_conn(conn);
+            return;
+        }
         let is_close = op == OpCode::CloseSession as i32;
         let reply = super::reads::write_reply(xid, zxid, op, txn, &applied);
         if let Some(c) = self.conns.get_mut(&conn) {

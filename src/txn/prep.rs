@@ -211,6 +211,13 @@ impl Prep {
         }
     }
 
+    /// The error txn for a write refused before validation (its session
+    /// moved to another server: SESSIONMOVED). It takes its zxid as any
+    /// refused write does.
+    pub fn refuse(&mut self, ctx: &PrepContext<'_>, e: ErrorCode) -> Txn {
+        txn(ctx, OpCode::Error, error_body(e))
+    }
+
     fn reconfig_error(&self) -> ErrorCode {
         if self.settings.reconfig_enabled {
             ErrorCode::Unimplemented

@@ -291,7 +291,8 @@ pub enum Input {
     Forward(Packet),
     /// A client's `sync`: on a learner, `request` (a REQUEST of type sync) goes
     /// to the leader and [`Output::SyncDone`] follows the leader's SYNC; on the
-    /// leader, SyncDone follows once every txn proposed so far is committed.
+    /// leader, SyncDone follows once every txn proposed so far is committed
+    /// and a quorum answered a ping round begun after the Sync.
     /// SyncDone outputs come in the order of the Sync inputs.
     Sync {
         /// Returned in SyncDone.
@@ -306,6 +307,25 @@ pub enum Input {
         session: i64,
         /// Its timeout, ms.
         timeout_ms: i32,
+    },
+    /// Learner only: a client attaches to `session`, which the leader must
+    /// confirm alive and hand to this server (ZooKeeper's REVALIDATE);
+    /// [`Output::Revalidated`] follows with the leader's answer. Dropped
+    /// unless serving (the client's connection goes with the role change).
+    Revalidate {
+        /// The session.
+        session: i64,
+        /// The timeout the client negotiated, ms.
+        timeout_ms: i32,
+    },
+    /// Leader only: the answer to [`Output::Revalidate`] for learner `to`.
+    Revalidated {
+        /// The learner that asked.
+        to: Sid,
+        /// The session.
+        session: i64,
+        /// True when the session is alive and now owned by `to`.
+        valid: bool,
     },
 }
 
@@ -384,6 +404,23 @@ pub enum Output {
     Touches(Vec<(i64, i32)>),
     /// A [`Input::Sync`] is complete.
     SyncDone(u64),
+    /// Leader: learner `from` asks whether `session` is alive, to take it
+    /// over (REVALIDATE); answer with [`Input::Revalidated`].
+    Revalidate {
+        /// The learner.
+        from: Sid,
+        /// The session.
+        session: i64,
+        /// The timeout its client negotiated, ms.
+        timeout_ms: i32,
+    },
+    /// Learner: the leader's answer to an [`Input::Revalidate`].
+    Revalidated {
+        /// The session.
+        session: i64,
+        /// True when the session is alive and now this server's.
+        valid: bool,
+    },
     /// The peer received input that breaks the protocol (a proposal that
     /// does not follow the last logged zxid) and is resyncing; the shell
     /// reports it as an error. It never appears while the shell keeps the

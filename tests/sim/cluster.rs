@@ -560,7 +560,11 @@ impl Cluster {
             Output::SendSnapshot { to, zxid } => return self.send_snapshot(i, to, zxid),
             Output::Role { role, serving } => return self.role(i, role, serving),
             Output::SyncDone(token) => return self.sync_done(i, token),
-            Output::Request { .. } | Output::Touches(_) => {}
+            // The simulated ensemble has no clients that attach sessions.
+            Output::Request { .. }
+            | Output::Touches(_)
+            | Output::Revalidate { .. }
+            | Output::Revalidated { .. } => {}
             // The network keeps every connection's order and never hands a
             // closed connection's packets to its closer: a peer that still
             // sees a packet out of order means the glue broke that rule.

@@ -20,7 +20,7 @@
 
 use super::{Core, InFlight, Origin};
 use crate::jute::records::Id;
-use crate::proto::{OpCode, Request};
+use crate::proto::{ErrorCode, OpCode, Request};
 use crate::server::conn::ConnId;
 use crate::server::peers::{PeerEvent, PeerNet};
 use crate::server::settings::Ensemble;
@@ -70,6 +70,17 @@ struct PendingSync {
     request: Request,
 }
 
+/// Which server a session's client is attached to, as the leader knows it
+/// (ZooKeeper's session owner): a write that comes through any other is
+/// refused with SESSIONMOVED.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Owner {
+    /// A client connected to the leader itself.
+    Leader,
+    /// A client connected to this learner.
+    Learner(Sid),
+}
+
 /// The ensemble state of the core.
 pub(in crate::server) struct Replica {
     pub(super) peer: Peer,
@@ -89,6 +100,13 @@ pub(in crate::server) struct Replica {
     forwarded: HashMap<i64, VecDeque<Forwarded>>,
     /// Learner: forwarded session creations by session id.
     connects: HashMap<i64, PendingConnect>,
+    /// Learner: clients attaching to a session, waiting for the leader's
+    /// REVALIDATE answer, by session id.
+    revalidations: HashMap<i64, PendingConnect>,
+    /// Leader: the owner of each session a request or REVALIDATE named since
+    /// it began leading (none yet: the next request's server takes it, as
+    /// ZooKeeper's session tracker does).
+    owners: HashMap<i64, Owner>,
     /// Syncs by token.
     syncs: HashMap<u64, PendingSync>,
     /// Leader: the zxid of a reconfig proposed and not yet committed.
@@ -159,6 +177,8 @@ impl Replica {
             read_only: false,
             forwarded: HashMap::new(),
             connects: HashMap::new(),
+            revalidations: HashMap::new(),
+            owners: HashMap::new(),
             syncs: HashMap::new(),
             reconfig_pending: None,
             next_sync: 1,
@@ -389,6 +409,12 @@ impl Core {
             }
             Output::SyncDone(token) => self.sync_done(token),
             Output::Anomaly(what) => error!("{what}"),
+            Output::Revalidate {
+                from,
+                session,
+                timeout_ms,
+            } => self.revalidate_for(from, session, timeout_ms),
+            Output::Revalidated { session, valid } => self.revalidated(session, valid),
         }
     }
 
@@ -614,6 +640,7 @@ impl Core {
         match role {
             Role::Leading { epoch } if serving => {
                 r.leading_since = Some(std::time::Instant::now());
+                r.owners.clear();
                 // As ZooKeeper's leader, report the new epoch's zxid until the
                 // first write (once everything logged is applied: nothing older
                 // can be applied after it).
@@ -663,9 +690,10 @@ impl Core {
         }
         if let Some(r) = self.replica.as_mut() {
             r.forwarded.clear();
-            for (_, p) in r.connects.drain() {
+            for (_, p) in r.connects.drain().chain(r.revalidations.drain()) {
                 let _ = p.done.send(false);
             }
+            r.owners.clear();
             r.syncs.clear();
             r.log_batch.clear();
             r.reconfig_pending = None;
@@ -701,12 +729,18 @@ impl Core {
                 .map_or(self.settings.min_session_timeout_ms as i32, |b| {
                     i32::from_be_bytes(b.try_into().expect("4 bytes"))
                 });
+            self.take_owner(session_id, Owner::Learner(from));
             self.prep.create_session(&ctx, timeout)
         } else {
-            match crate::proto::decode_request(frame) {
+            let decoded = crate::proto::decode_request(frame);
+            let closes = matches!(decoded, Ok((_, Request::CloseSession)));
+            let moved =
+                decoded.is_ok() && !closes && self.session_moved(session_id, Owner::Learner(from));
+            match decoded {
+                Ok(_) if moved => self.prep.refuse(&ctx, ErrorCode::SessionMoved),
                 Ok((_, Request::Reconfig(r))) => self.prep_reconfig(&ctx, &r),
                 Ok((_, req)) => {
-                    if matches!(req, Request::CloseSession) {
+                    if closes {
                         self.sessions.mark_closing(session_id);
                     }
                     let opcode = OpCode::from_i32(op).unwrap_or(OpCode::Error);
@@ -834,6 +868,110 @@ impl Core {
         self.pump(p.conn);
     }
 
+    /// Learner: a client attaches to an existing session (its password
+    /// checked here); the leader decides whether it lives and hands it to
+    /// this server (REVALIDATE), as ZooKeeper's learners do on every attach.
+    pub(super) fn revalidate_attach(
+        &mut self,
+        conn: ConnId,
+        session: i64,
+        timeout_ms: u32,
+        done: oneshot::Sender<bool>,
+    ) {
+        let Some(r) = self.replica.as_mut() else {
+            return;
+        };
+        let pending = PendingConnect {
+            conn,
+            timeout_ms,
+            done,
+        };
+        if let Some(earlier) = r.revalidations.insert(session, pending) {
+            let _ = earlier.done.send(false);
+            self.close_conn(earlier.conn);
+        }
+        self.zab(Input::Revalidate {
+            session,
+            timeout_ms: timeout_ms as i32,
+        });
+    }
+
+    /// Learner: the leader's REVALIDATE answer ends a pending attach.
+    fn revalidated(&mut self, session: i64, valid: bool) {
+        self.stats.metrics.add("connection_revalidate_count", 1);
+        let Some(p) = self
+            .replica
+            .as_mut()
+            .and_then(|r| r.revalidations.remove(&session))
+        else {
+            warn!(
+                session = format_args!("{session:#x}"),
+                "REVALIDATE answer for no pending attach"
+            );
+            return;
+        };
+        if !self.conns.contains_key(&p.conn) {
+            let _ = p.done.send(false);
+            return;
+        }
+        if !valid {
+            info!(
+                session = format_args!("{session:#x}"),
+                "reconnect refused by the leader: session expired or unknown"
+            );
+            self.refuse_attach(p.conn, p.done);
+            return;
+        }
+        let now = self.now_ms();
+        if !self.sessions.contains(session) {
+            // Created by a txn this server has not applied yet.
+            self.sessions.add(session, p.timeout_ms, now);
+        }
+        self.sessions.set_timeout(session, p.timeout_ms);
+        self.sessions.touch(session, now);
+        self.touch_remote(session, p.timeout_ms);
+        self.establish(p.conn, session, p.timeout_ms);
+        let _ = p.done.send(true);
+    }
+
+    /// Leader: learner `from` asks to take over `session` (REVALIDATE): it
+    /// does if the session lives, which also touches it.
+    fn revalidate_for(&mut self, from: Sid, session: i64, timeout_ms: i32) {
+        self.stats.metrics.add("revalidate_count", 1);
+        let valid = self.sessions.contains(session) && !self.sessions.is_closing(session);
+        if valid {
+            let now = self.now_ms();
+            self.sessions
+                .set_timeout(session, u32::try_from(timeout_ms).unwrap_or(0));
+            self.sessions.touch(session, now);
+            // A connection of the session here stays open, as ZooKeeper's
+            // does: its next write is refused with SESSIONMOVED.
+            self.take_owner(session, Owner::Learner(from));
+        }
+        self.zab(Input::Revalidated {
+            to: from,
+            session,
+            valid,
+        });
+    }
+
+    /// Leader: `owner` now holds `session`'s client.
+    pub(super) fn take_owner(&mut self, session: i64, owner: Owner) {
+        if let Some(r) = self.replica.as_mut().filter(|r| r.is_leader()) {
+            r.owners.insert(session, owner);
+        }
+    }
+
+    /// Leader: true when a write of `session` that came through `owner`
+    /// must be refused with SESSIONMOVED (another server holds the session's
+    /// client); a session without an owner yet is taken by `owner`.
+    pub(super) fn session_moved(&mut self, session: i64, owner: Owner) -> bool {
+        let Some(r) = self.replica.as_mut().filter(|r| r.is_leader()) else {
+            return false;
+        };
+        *r.owners.entry(session).or_insert(owner) != owner
+    }
+
     /// Learner: tells the leader a session is alive.
     pub(super) fn touch_remote(&mut self, session_id: i64, timeout_ms: u32) {
         if self.replica.as_ref().is_some_and(|r| !r.is_leader()) {
@@ -928,7 +1066,12 @@ impl Core {
                 self.sessions
                     .add(txn.header.client_id, t.time_out.max(0) as u32, now);
             }
-            TxnBody::CloseSession(_) => self.session_closed(txn.header.client_id),
+            TxnBody::CloseSession(_) => {
+                if let Some(r) = self.replica.as_mut() {
+                    r.owners.remove(&txn.header.client_id);
+                }
+                self.session_closed(txn.header.client_id)
+            }
             TxnBody::SetData(t) if txn.header.r#type == OpCode::Reconfig as i32 => {
                 let text = t.data.clone().unwrap_or_default();
                 self.reconfig_committed(&text);

@@ -222,6 +222,11 @@ impl Leader {
             Input::Sync { token, .. } if self.established() => {
                 self.sync_after_outstanding(SyncWaiter::Local(token), ctx)
             }
+            Input::Revalidated { to, session, valid } if self.learners.contains_key(&to) => {
+                let mut data = session.to_be_bytes().to_vec();
+                data.push(u8::from(valid));
+                ctx.send(to, PacketType::Revalidate, -1, data.into());
+            }
             _ => {}
         }
         Flow::Stay
@@ -316,6 +321,7 @@ impl Leader {
                 self.finish_syncs(ctx);
             }
             PacketType::Request => self.request(from, p, ctx),
+            PacketType::Revalidate if self.established() => revalidate(from, &p.data, ctx),
             _ => {}
         }
         Flow::Stay
@@ -730,6 +736,21 @@ fn touches(data: &[u8], ctx: &mut Ctx<'_>) {
     if !list.is_empty() {
         ctx.out.push(Output::Touches(list));
     }
+}
+
+/// REVALIDATE from a learner: {long sessionId, int timeout}; the shell
+/// decides (a short packet is ignored: the learner's client times out).
+fn revalidate(from: Sid, data: &[u8], ctx: &mut Ctx<'_>) {
+    let (Some(session), Some(timeout_ms)) = (data.get(..8), data.get(8..).and_then(read_i32))
+    else {
+        return;
+    };
+    let session = i64::from_be_bytes(session.try_into().expect("8 bytes"));
+    ctx.out.push(Output::Revalidate {
+        from,
+        session,
+        timeout_ms,
+    });
 }
 
 /// A big-endian int at the start of `b`.

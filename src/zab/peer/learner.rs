@@ -132,6 +132,14 @@ impl Learner {
             } => {
                 self.touches.insert(session, timeout_ms);
             }
+            Input::Revalidate {
+                session,
+                timeout_ms,
+            } if self.serving() => {
+                let mut data = session.to_be_bytes().to_vec();
+                data.extend_from_slice(&timeout_ms.to_be_bytes());
+                ctx.send(self.leader, PacketType::Revalidate, -1, data.into());
+            }
             _ => {}
         }
         Flow::Stay
@@ -198,6 +206,14 @@ impl Learner {
             (PacketType::Sync, Stage::Serving) => {
                 if let Some(token) = self.syncs.pop_front() {
                     ctx.out.push(Output::SyncDone(token));
+                }
+            }
+            (PacketType::Revalidate, Stage::Serving) => {
+                // {long sessionId, boolean valid}; a short answer is not valid.
+                if let Some(session) = p.data.get(..8) {
+                    let session = i64::from_be_bytes(session.try_into().expect("8 bytes"));
+                    let valid = p.data.get(8).is_some_and(|b| *b != 0);
+                    ctx.out.push(Output::Revalidated { session, valid });
                 }
             }
             _ => {}

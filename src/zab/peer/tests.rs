@@ -715,3 +715,82 @@ fn registration_held_while_looking_is_closed_when_another_leads() {
     );
     assert!(out.iter().any(|o| matches!(o, Output::Disconnect(1))));
 }
+
+/// A follower brought through a DIFF sync to serving.
+fn serving_follower() -> Peer {
+    let mut f = follower();
+    step(&mut f, packet(3, PacketType::Diff, e(1, 1), Vec::new()));
+    step(
+        &mut f,
+        packet(3, PacketType::NewLeader, e(2, 0), Vec::new()),
+    );
+    step(&mut f, packet(3, PacketType::UpToDate, -1, Vec::new()));
+    assert!(f.serving());
+    f
+}
+
+/// REVALIDATE as ZooKeeper's Learner.validateSession and
+/// Leader.revalidateSession lay it out: {long session, int timeout} up,
+/// {long session, boolean valid} down, zxid -1 both ways.
+#[test]
+fn revalidate_goes_to_the_leader_and_its_answer_comes_back() {
+    let session = 0x0102_0304_0506_0708i64;
+    let mut f = serving_follower();
+    let out = step(
+        &mut f,
+        Input::Revalidate {
+            session,
+            timeout_ms: 30_000,
+        },
+    );
+    let sent: Vec<&Packet> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send {
+                to: 3,
+                msg: Message::Quorum(p),
+            } => Some(p),
+            _ => None,
+        })
+        .collect();
+    let mut up = session.to_be_bytes().to_vec();
+    up.extend_from_slice(&30_000i32.to_be_bytes());
+    assert_eq!(sent.len(), 1);
+    assert_eq!((sent[0].kind, sent[0].zxid), (PacketType::Revalidate, -1));
+    assert_eq!(&sent[0].data[..], &up[..]);
+
+    let mut leader = established();
+    let out = step(&mut leader, packet(2, PacketType::Revalidate, -1, up));
+    assert!(out.iter().any(|o| matches!(
+        o,
+        Output::Revalidate { from: 2, session: s, timeout_ms: 30_000 } if *s == session
+    )));
+    let out = step(
+        &mut leader,
+        Input::Revalidated {
+            to: 2,
+            session,
+            valid: true,
+        },
+    );
+    let mut down = session.to_be_bytes().to_vec();
+    down.push(1);
+    let reply = out
+        .iter()
+        .find_map(|o| match o {
+            Output::Send {
+                to: 2,
+                msg: Message::Quorum(p),
+            } => Some(p.clone()),
+            _ => None,
+        })
+        .expect("an answer to the learner");
+    assert_eq!((reply.kind, reply.zxid), (PacketType::Revalidate, -1));
+    assert_eq!(&reply.data[..], &down[..]);
+
+    let out = step(&mut f, packet(3, PacketType::Revalidate, -1, down));
+    assert!(out.iter().any(|o| matches!(
+        o,
+        Output::Revalidated { session: s, valid: true } if *s == session
+    )));
+}

@@ -9,9 +9,6 @@ use crate::storage::{self, Recovered, StorageError};
 use std::path::Path;
 use tracing::info;
 
-/// ZooKeeper's data subdirectory.
-const ZOOKEEPER_SUBDIR: &str = "version-2";
-
 /// True if `dir` holds files whose names start with any of `prefixes`.
 fn holds(dir: &Path, prefixes: &[&str]) -> bool {
     std::fs::read_dir(dir).is_ok_and(|entries| {
@@ -28,12 +25,12 @@ pub fn load_database(settings: &Settings) -> Result<Recovered, StorageError> {
     let (data_dir, log_dir) = (&settings.data_dir, &settings.data_log_dir);
     let ours = holds(&storage::snap_dir(data_dir), &["snapshot."])
         || holds(&storage::log_dir(log_dir), &["log."]);
-    let theirs = holds(&data_dir.join(ZOOKEEPER_SUBDIR), &["snapshot."]);
+    let theirs = holds(&storage::zookeeper_snap_dir(data_dir), &["snapshot."]);
     if ours || !theirs {
         return storage::recover(data_dir, log_dir, settings.extended_types);
     }
     info!(
-        data_dir = %data_dir.join(ZOOKEEPER_SUBDIR).display(),
+        data_dir = %storage::zookeeper_snap_dir(data_dir).display(),
         "no Paddock data yet: taking over Apache ZooKeeper's files (left untouched)"
     );
     let mut recovered = storage::recover_zookeeper(data_dir, log_dir, settings.extended_types)?;

@@ -73,6 +73,9 @@ pub enum CoreMsg {
     },
     /// The connection is gone.
     Closed { conn: ConnId },
+    /// A connection without a session was closed for idling past
+    /// `zookeeper.nio.sessionlessCnxnTimeout` (counted in `mntr`).
+    SessionlessExpired,
     /// A four-letter word with the bytes that follow it (stmk's mask).
     Admin {
         remote: SocketAddr,
@@ -415,6 +418,9 @@ impl Core {
                 frame,
             } => self.packet(conn, xid, op, inbound, bytes, frame),
             CoreMsg::Closed { conn } => self.closed(conn),
+            CoreMsg::SessionlessExpired => {
+                self.stats.metrics.add("sessionless_connections_expired", 1)
+            }
             CoreMsg::Admin {
                 remote,
                 word,

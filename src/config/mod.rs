@@ -15,7 +15,10 @@
 //!
 //! Numbers that ZooKeeper would silently replace by a default when malformed
 //! are errors here: an invalid value names the file, line, key and what was
-//! expected, and the server must not start.
+//! expected, and the server must not start. So does a security setting
+//! Paddock does not implement (`security`; the list is in
+//! docs/compatibility.md): accepting and ignoring it would leave the server
+//! open while its operator believes it protected.
 
 mod dynamic;
 mod error;

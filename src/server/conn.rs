@@ -218,7 +218,8 @@ pub async fn serve(
         }
         Err(ConnEnd::CoreGone) => info!(conn = id, "server stopping; closing connection"),
         Err(ConnEnd::SessionlessExpired) => {
-            info!(conn = id, %remote, timeout_ms = settings.sessionless_cnxn_timeout_ms,
+            // Debug, not info: a flood of such connections must not flood the log.
+            debug!(conn = id, %remote, timeout_ms = settings.sessionless_cnxn_timeout_ms,
                 "no session established in time (zookeeper.nio.sessionlessCnxnTimeout); closing connection");
             let _ = core.send(CoreMsg::SessionlessExpired).await;
         }

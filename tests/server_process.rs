@@ -106,3 +106,99 @@ fn a_bad_config_value_names_the_key_and_line_and_the_server_does_not_start() {
         "log names key and line: {log}"
     );
 }
+
+/// Starts `paddock server` on `body` (a zoo.cfg without dataDir) and returns
+/// its stderr once it exits; panics if it starts serving instead.
+fn refused_start(dir: &TempDir, body: &str) -> String {
+    let cfg = write_cfg(
+        dir,
+        &format!(
+            "dataDir={}\nclientPort={}\n{body}",
+            dir.0.display(),
+            free_port()
+        ),
+    );
+    let out = spawn(&cfg).wait_with_output().unwrap();
+    assert!(!out.status.success(), "started with {body:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Issue #19: a setting that decides who may connect, join or authenticate,
+/// and that Paddock does not implement, stops the server at start with the
+/// key and its line (line 3: after dataDir and clientPort).
+#[test]
+fn an_unimplemented_security_setting_stops_the_server_naming_key_and_line() {
+    let dir = TempDir::new("security");
+    for (line, key) in [
+        ("quorum.auth.enableSasl=true", "quorum.auth.enableSasl"),
+        (
+            "quorum.auth.serverRequireSasl=true",
+            "quorum.auth.serverRequireSasl",
+        ),
+        (
+            "quorum.auth.learnerRequireSasl=true",
+            "quorum.auth.learnerRequireSasl",
+        ),
+        ("sslQuorum=true", "sslQuorum"),
+        ("portUnification=true", "portUnification"),
+        ("secureClientPort=2281", "secureClientPort"),
+        (
+            "ssl.keyStore.location=/k.jks",
+            "zookeeper.ssl.keyStore.location",
+        ),
+        (
+            "client.portUnification=true",
+            "zookeeper.client.portUnification",
+        ),
+        (
+            "enforce.auth.enabled=true",
+            "zookeeper.enforce.auth.enabled",
+        ),
+        (
+            "sessionRequireClientSASLAuth=true",
+            "zookeeper.sessionRequireClientSASLAuth",
+        ),
+        (
+            "authProvider.1=com.example.MyProvider",
+            "zookeeper.authProvider.1",
+        ),
+        (
+            "DigestAuthenticationProvider.digestAlg=SHA-256",
+            "zookeeper.DigestAuthenticationProvider.digestAlg",
+        ),
+        ("admin.forceHttps=true", "zookeeper.admin.forceHttps"),
+        (
+            "admin.needClientAuth=true",
+            "zookeeper.admin.needClientAuth",
+        ),
+    ] {
+        let log = refused_start(&dir, &format!("{line}\n"));
+        assert!(
+            log.contains(key) && log.contains(":3:") && log.contains("refused"),
+            "{line}: the log names key and line: {log}"
+        );
+    }
+}
+
+/// A JAAS server section with a login module other than DigestLoginModule
+/// (here Kerberos) is refused, naming the module and its line, instead of
+/// being read as an empty DIGEST-MD5 user list.
+#[test]
+fn a_jaas_server_section_with_kerberos_stops_the_server() {
+    let dir = TempDir::new("jaas");
+    let jaas = dir.0.join("server.jaas");
+    std::fs::write(
+        &jaas,
+        "Server {\n  com.sun.security.auth.module.Krb5LoginModule required\n  useKeyTab=true\n  \
+         keyTab=\"/etc/zk.keytab\"\n  principal=\"zookeeper/host@EXAMPLE.COM\";\n};\n",
+    )
+    .unwrap();
+    let log = refused_start(
+        &dir,
+        &format!("java.security.auth.login.config={}\n", jaas.display()),
+    );
+    assert!(
+        log.contains("Krb5LoginModule") && log.contains("line 2") && log.contains("refused"),
+        "the log names the module and its line: {log}"
+    );
+}

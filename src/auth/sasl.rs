@@ -26,23 +26,26 @@ pub struct JaasEntry {
     pub flag: String,
     /// `key=value` options, values unquoted.
     pub options: BTreeMap<String, String>,
+    /// The 1-based line of the module's class name, for errors.
+    pub line: usize,
 }
 
 /// Parses a JAAS login configuration file: `Name { module flag key=value…; … };`
 /// with `//`, `/* */` and `#` comments and double-quoted values (backslash
 /// escapes). Returns the entries of each section by name, or what is wrong.
 pub fn parse_jaas(text: &str) -> Result<BTreeMap<String, Vec<JaasEntry>>, String> {
-    let tokens = jaas_tokens(text)?;
-    let mut it = tokens.into_iter().peekable();
+    let mut it = jaas_tokens(text)?.into_iter().peekable();
     let mut sections: BTreeMap<String, Vec<JaasEntry>> = BTreeMap::new();
-    while let Some(name) = it.next() {
+    while let Some((name, _)) = it.next() {
         let name = name.word().ok_or("expected a section name")?;
         expect(&mut it, Token::Open)?;
         let entries = sections.entry(name).or_default();
         loop {
             match it.next() {
-                Some(Token::Close) => break,
-                Some(Token::Word(module)) => entries.push(jaas_entry(module, &mut it)?),
+                Some((Token::Close, _)) => break,
+                Some((Token::Word(module), line)) => {
+                    entries.push(jaas_entry(module, line, &mut it)?)
+                }
                 _ => return Err("expected a login module or '}'".into()),
             }
         }
@@ -51,23 +54,23 @@ pub fn parse_jaas(text: &str) -> Result<BTreeMap<String, Vec<JaasEntry>>, String
     Ok(sections)
 }
 
+/// Tokens with the 1-based line each starts on.
+type Tokens = std::iter::Peekable<std::vec::IntoIter<(Token, usize)>>;
+
 /// The rest of one login module entry after its class name, through its ';'.
-fn jaas_entry(
-    module: String,
-    it: &mut std::iter::Peekable<std::vec::IntoIter<Token>>,
-) -> Result<JaasEntry, String> {
+fn jaas_entry(module: String, line: usize, it: &mut Tokens) -> Result<JaasEntry, String> {
     let flag = it
         .next()
-        .and_then(Token::word)
+        .and_then(|(t, _)| t.word())
         .ok_or("expected a control flag")?;
     let mut options = BTreeMap::new();
     loop {
         match it.next() {
-            Some(Token::Semi) => break,
-            Some(Token::Word(key)) => {
+            Some((Token::Semi, _)) => break,
+            Some((Token::Word(key), _)) => {
                 expect(it, Token::Equals)?;
                 let value = match it.next() {
-                    Some(Token::Word(v) | Token::Quoted(v)) => v,
+                    Some((Token::Word(v) | Token::Quoted(v), _)) => v,
                     _ => return Err(format!("expected a value for {key}")),
                 };
                 options.insert(key, value);
@@ -79,14 +82,18 @@ fn jaas_entry(
         module,
         flag,
         options,
+        line,
     })
 }
 
 /// Consumes the next token, which must be `want`.
-fn expect(it: &mut impl Iterator<Item = Token>, want: Token) -> Result<(), String> {
+fn expect(it: &mut Tokens, want: Token) -> Result<(), String> {
     match it.next() {
-        Some(t) if t == want => Ok(()),
-        other => Err(format!("expected {want:?}, found {other:?}")),
+        Some((t, _)) if t == want => Ok(()),
+        other => Err(format!(
+            "expected {want:?}, found {:?}",
+            other.map(|(t, _)| t)
+        )),
     }
 }
 
@@ -111,27 +118,33 @@ impl Token {
     }
 }
 
-/// Splits a JAAS file into tokens, dropping whitespace and comments.
-fn jaas_tokens(text: &str) -> Result<Vec<Token>, String> {
+/// Splits a JAAS file into tokens, each with its line, dropping whitespace
+/// and comments.
+fn jaas_tokens(text: &str) -> Result<Vec<(Token, usize)>, String> {
     let chars: Vec<char> = text.chars().collect();
     let mut tokens = Vec::new();
     let mut i = 0;
+    // The line of chars[counted]; counting only forward keeps this linear.
+    let (mut line, mut counted) = (1, 0);
     while i < chars.len() {
         let c = chars[i];
         let next = chars.get(i + 1).copied();
+        line += chars[counted..i].iter().filter(|&&c| c == '\n').count();
+        counted = i;
         i += 1;
+        let mut push = |t: Token| tokens.push((t, line));
         match c {
             _ if c.is_whitespace() => {}
             '#' => i = skip_past(&chars, i, "\n"),
             '/' if next == Some('/') => i = skip_past(&chars, i, "\n"),
             '/' if next == Some('*') => i = skip_past(&chars, i + 1, "*/"),
-            '{' => tokens.push(Token::Open),
-            '}' => tokens.push(Token::Close),
-            ';' => tokens.push(Token::Semi),
-            '=' => tokens.push(Token::Equals),
+            '{' => push(Token::Open),
+            '}' => push(Token::Close),
+            ';' => push(Token::Semi),
+            '=' => push(Token::Equals),
             '"' => {
                 let (value, end) = quoted(&chars, i).ok_or("unterminated quoted value")?;
-                tokens.push(Token::Quoted(value));
+                push(Token::Quoted(value));
                 i = end;
             }
             _ => {
@@ -139,7 +152,7 @@ fn jaas_tokens(text: &str) -> Result<Vec<Token>, String> {
                 while i < chars.len() && !is_jaas_delimiter(chars[i]) {
                     i += 1;
                 }
-                tokens.push(Token::Word(chars[start..i].iter().collect()));
+                push(Token::Word(chars[start..i].iter().collect()));
             }
         }
     }
@@ -468,6 +481,7 @@ mod tests {
         assert_eq!(server.flag, "required");
         assert_eq!(server.options["user_bob"], "bob\"secret");
         assert_eq!(server.options["user_eve"], "plain");
+        assert_eq!((server.line, sections["Client"][0].line), (4, 10));
         assert_eq!(sections["Client"][0].options["username"], "bob");
         assert!(parse_jaas("Server { m required a=\"x; };").is_err());
         assert!(parse_jaas("Server { m required a=; };").is_err());

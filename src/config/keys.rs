@@ -63,6 +63,8 @@ const UNPREFIXED_PROPERTIES: &[&str] = &[
 ];
 
 /// zoo.cfg keys (or key prefixes, ending in '.') accepted but not acted on.
+/// The security settings among them are refused at start instead when they
+/// would enforce something (see `security`); these lists log the rest.
 const UNSUPPORTED_KEYS: &[&str] = &[
     "localSessionsEnabled",
     "localSessionsUpgradingEnabled",
@@ -90,6 +92,8 @@ const UNSUPPORTED_PROPERTIES: &[&str] = &[
     "zookeeper.authProvider.",
     "zookeeper.serverCnxnFactory",
     "zookeeper.sessionRequireClientSASLAuth",
+    "zookeeper.enforce.auth.",
+    "zookeeper.client.portUnification",
     "zookeeper.allowSaslFailedClients",
     "zookeeper.admin.portUnification",
     "zookeeper.admin.forceHttps",

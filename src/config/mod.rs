@@ -15,7 +15,10 @@
 //!
 //! Numbers that ZooKeeper would silently replace by a default when malformed
 //! are errors here: an invalid value names the file, line, key and what was
-//! expected, and the server must not start.
+//! expected, and the server must not start. So does a security setting
+//! Paddock does not implement (`security`; the list is in
+//! docs/compatibility.md): accepting and ignoring it would leave the server
+//! open while its operator believes it protected.
 
 mod dynamic;
 mod error;
@@ -23,6 +26,7 @@ mod keys;
 mod properties;
 mod quorum;
 mod read;
+mod security;
 mod servers;
 #[cfg(test)]
 mod tests;
@@ -263,6 +267,7 @@ impl Config {
         config.read_quorum_keys(&keys)?;
         config.read_properties(&props)?;
         config.admin = read_admin(&props)?;
+        security::refuse_unimplemented(source, &collected.keys, &collected.properties)?;
         if config.dynamic_config_file.is_some() {
             reject_static_members(&keys, &collected)?;
         } else {
@@ -387,8 +392,27 @@ impl Config {
         let super_password = self
             .property("zookeeper.SASLAuthenticationProvider.superPassword")
             .map(str::to_owned);
-        SaslUsers::from_jaas(&text, section, super_password)
-            .map_err(|e| ConfigError::file_level(path, format!("invalid JAAS configuration: {e}")))
+        let invalid = |e| ConfigError::file_level(path, format!("invalid JAAS configuration: {e}"));
+        let sections = sasl::parse_jaas(&text).map_err(invalid)?;
+        // Another login module (Kerberos, LDAP, a custom class) would
+        // decide who may log in; Paddock only has DIGEST-MD5's user list.
+        let other = sections.get(section).into_iter().flatten();
+        if let Some(e) = other
+            .into_iter()
+            .find(|e| e.module != security::DIGEST_LOGIN_MODULE)
+        {
+            let message = format!(
+                "JAAS section {section} uses login module {} (line {}), which is refused: \
+                 Paddock implements only {} and never ignores a login module",
+                e.module,
+                e.line,
+                security::DIGEST_LOGIN_MODULE
+            );
+            let mut error = ConfigError::file_level(path, message);
+            error.line = Some(e.line);
+            return Err(error);
+        }
+        SaslUsers::from_jaas(&text, section, super_password).map_err(invalid)
     }
 
     /// Whether an `authProvider.N` (property `zookeeper.authProvider.N`)

@@ -228,18 +228,16 @@ fn star_whitelist_allows_everything() {
 
 #[test]
 fn unsupported_keys_are_collected_once_and_sorted() {
-    let text = "dataDir=/d\nsecureClientPort=2281\nquorum.auth.enableSasl=true\nssl.keyStore.location=/k\n\
+    let text = "dataDir=/d\nsslQuorum=false\nquorum.auth.enableSasl=false\n\
 metricsProvider.className=x\nlocalSessionsEnabled=true\nlocalSessionsEnabled=false\n";
     let config = parse(text);
     let expected = [
         "localSessionsEnabled",
         "metricsProvider.className",
         "quorum.auth.enableSasl",
-        "secureClientPort",
-        "zookeeper.ssl.keyStore.location",
+        "sslQuorum",
     ];
     assert_eq!(config.unsupported_keys, expected.map(String::from));
-    assert_eq!(config.secure_client_port, Some(2281));
     config.log_unsupported();
 }
 
@@ -637,7 +635,8 @@ fn sasl_settings_come_from_properties_and_the_jaas_file() {
     let jaas = dir.0.join("jaas.conf");
     std::fs::write(
         &jaas,
-        "Server { m required user_bob=\"pw\"; };\nOther { m required user_eve=\"x\"; };",
+        "Server { org.apache.zookeeper.server.auth.DigestLoginModule required user_bob=\"pw\"; };\n\
+         Other { m required user_eve=\"x\"; };",
     )
     .unwrap();
     let flags = |extra: &str| {

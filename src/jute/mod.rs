@@ -175,16 +175,18 @@ pub fn write_buffer(out: &mut Vec<u8>, data: Option<&[u8]>) {
     }
 }
 
-/// A Jute `ustring` that may be null.
+/// A Jute `ustring` that may be null. Bytes that are not UTF-8 decode as
+/// Java's `new String(bytes, UTF_8)` decodes them: each maximal ill-formed
+/// subsequence becomes U+FFFD (a character path validation then refuses).
 impl Record for Option<String> {
     fn read(input: &[u8]) -> JResult<'_, Self> {
         let (rest, len) = read_len(input)?;
         match len {
             None => Ok((rest, None)),
-            Some(n) => match std::str::from_utf8(&rest[..n]) {
-                Ok(s) => Ok((&rest[n..], Some(s.to_owned()))),
-                Err(_) => fail(DecodeError::BadUtf8),
-            },
+            Some(n) => {
+                let s = String::from_utf8_lossy(&rest[..n]).into_owned();
+                Ok((&rest[n..], Some(s)))
+            }
         }
     }
     fn write(&self, out: &mut Vec<u8>) {

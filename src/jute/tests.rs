@@ -290,13 +290,15 @@ fn bool_reads_any_nonzero_byte_as_true() {
 }
 
 #[test]
-fn invalid_utf8_string_is_rejected() {
+fn invalid_utf8_string_decodes_as_java_does() {
+    // 0xc3 starts a two-byte sequence that '(' does not continue: one U+FFFD,
+    // then '(' (Java's UTF-8 decoder replaces the maximal ill-formed subpart).
     let bytes = prefixed(2, &[0xc3, 0x28]);
     assert_eq!(
         decode_exact::<Option<String>>(&bytes),
-        Err(DecodeError::BadUtf8)
+        Ok(Some("\u{fffd}(".to_owned()))
     );
-    assert_eq!(decode_exact::<String>(&bytes), Err(DecodeError::BadUtf8));
+    assert_eq!(decode_exact::<String>(&bytes), Ok("\u{fffd}(".to_owned()));
 }
 
 #[test]

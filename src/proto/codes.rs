@@ -239,11 +239,11 @@ pub mod keeper_state {
 pub mod xid {
     /// A watch notification from the server.
     pub const NOTIFICATION: i32 = -1;
-    /// A ping and its reply.
+    /// A ping's reply, whatever xid the ping carried.
     pub const PING: i32 = -2;
-    /// An AuthPacket and its reply.
+    /// The AuthPacket xid of the Java client; the reply echoes whatever xid the request carried.
     pub const AUTH: i32 = -4;
-    /// setWatches / setWatches2 and their reply.
+    /// The setWatches / setWatches2 xid of the Java client; the reply echoes the request's.
     pub const SET_WATCHES: i32 = -8;
 }
 

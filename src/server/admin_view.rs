@@ -12,11 +12,6 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-/// ZooKeeper's `zookeeper.nio.sessionlessCnxnTimeout` default: how long a
-/// connection without a session may idle, and the width of the buckets its
-/// connection expiry queue rounds to.
-const SESSIONLESS_TIMEOUT_MS: u64 = 10_000;
-
 /// A four-letter word recognised on a new connection.
 pub type Word = FourLetterWord;
 
@@ -242,17 +237,18 @@ impl ServerView for Core {
 
     /// As ZooKeeper's default (NIO) connection factory: every connection,
     /// this word's own included, expires `timeout` after its last packet
-    /// (the session timeout once it has a session, 10 s before), rounded
-    /// up to the next 10 s on the tracker's clock.
+    /// (the session timeout once it has a session, before that
+    /// `zookeeper.nio.sessionlessCnxnTimeout`), rounded up to the next
+    /// multiple of that sessionless timeout on the tracker's clock.
     fn connection_dump(&self) -> Option<Vec<ExpiryBucket<ConnectionEntry>>> {
+        let sessionless_ms = self.settings.sessionless_cnxn_timeout_ms;
         let bucket_of = |last_ms: u64, timeout_ms: u64| {
-            (last_ms + timeout_ms) / SESSIONLESS_TIMEOUT_MS * SESSIONLESS_TIMEOUT_MS
-                + SESSIONLESS_TIMEOUT_MS
+            (last_ms + timeout_ms) / sessionless_ms * sessionless_ms + sessionless_ms
         };
         let mut buckets: BTreeMap<u64, Vec<ConnectionEntry>> = BTreeMap::new();
         for c in self.conns.values() {
             let timeout_ms = match c.session_id {
-                0 => SESSIONLESS_TIMEOUT_MS,
+                0 => sessionless_ms,
                 _ => u64::from(c.timeout_ms),
             };
             let entry = ConnectionEntry {
@@ -265,7 +261,7 @@ impl ServerView for Core {
                 .push(entry);
         }
         if let Some(remote) = self.admin_peer {
-            let at = bucket_of(self.now_ms(), SESSIONLESS_TIMEOUT_MS);
+            let at = bucket_of(self.now_ms(), sessionless_ms);
             let entry = ConnectionEntry {
                 remote,
                 session_id: 0,

@@ -5,14 +5,26 @@
 //! Bad input closes only this connection, with a log line: a negative or
 //! oversized length, a handshake that does not parse, a request header that
 //! does not parse. Everything else is answered by the core.
+//!
+//! Until its session is established a connection lives only as long as its
+//! client keeps sending: after `zookeeper.nio.sessionlessCnxnTimeout` without
+//! a byte (an idle socket, a frame stopped half-way, a handshake never sent)
+//! it is closed, as ZooKeeper's NIO connection factory expires it. After the
+//! handshake the session's own timeout governs: a client that stops sending,
+//! even inside a frame or a SASL exchange, stops pinging, and its session's
+//! expiry closes the connection.
 
 use super::core::{CoreMsg, Inbound};
 use super::Settings;
 use crate::proto::{decode_connect_request, decode_request, Request, RequestError};
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader, ReadBuf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
@@ -82,10 +94,77 @@ impl Drop for IpSlot {
     }
 }
 
+/// A reader that fails with [`SessionlessExpired`] once `limit` passes
+/// without a byte read, while armed (before the session is established).
+struct IdleLimit<R> {
+    inner: R,
+    /// `None` once disarmed.
+    limit: Option<Duration>,
+    /// Fires `limit` after the last byte read.
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+/// The error an armed [`IdleLimit`] ends a read with.
+#[derive(Debug)]
+struct SessionlessExpired;
+
+impl std::fmt::Display for SessionlessExpired {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("no session and no bytes within zookeeper.nio.sessionlessCnxnTimeout")
+    }
+}
+
+impl std::error::Error for SessionlessExpired {}
+
+impl<R> IdleLimit<R> {
+    fn new(inner: R, limit: Duration) -> IdleLimit<R> {
+        IdleLimit {
+            inner,
+            limit: Some(limit),
+            deadline: Box::pin(tokio::time::sleep(limit)),
+        }
+    }
+
+    fn disarm(&mut self) {
+        self.limit = None;
+    }
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for IdleLimit<R> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Ready(result) => {
+                if let Some(limit) = this.limit.filter(|_| buf.filled().len() > before) {
+                    let next = tokio::time::Instant::now() + limit;
+                    this.deadline.as_mut().reset(next);
+                }
+                Poll::Ready(result)
+            }
+            Poll::Pending => match this.limit {
+                Some(_) if this.deadline.as_mut().poll(cx).is_ready() => Poll::Ready(Err(
+                    std::io::Error::new(std::io::ErrorKind::TimedOut, SessionlessExpired),
+                )),
+                _ => Poll::Pending,
+            },
+        }
+    }
+}
+
+/// How a connection reads: buffered, idle-limited until its session exists.
+type Reader = BufReader<IdleLimit<OwnedReadHalf>>;
+
 /// Why a connection ended early.
 #[derive(Debug)]
 enum ConnEnd {
     Io(std::io::Error),
+    /// No session and no bytes for the sessionless timeout.
+    SessionlessExpired,
     BadLength(i32),
     BadHandshake(String),
     BadHeader,
@@ -94,7 +173,13 @@ enum ConnEnd {
 
 impl From<std::io::Error> for ConnEnd {
     fn from(e: std::io::Error) -> Self {
-        ConnEnd::Io(e)
+        if e.get_ref()
+            .is_some_and(|inner| inner.is::<SessionlessExpired>())
+        {
+            ConnEnd::SessionlessExpired
+        } else {
+            ConnEnd::Io(e)
+        }
     }
 }
 
@@ -132,16 +217,18 @@ pub async fn serve(
             warn!(conn = id, %remote, "request header did not parse; closing connection")
         }
         Err(ConnEnd::CoreGone) => info!(conn = id, "server stopping; closing connection"),
+        Err(ConnEnd::SessionlessExpired) => {
+            // Debug, not info: a flood of such connections must not flood the log.
+            debug!(conn = id, %remote, timeout_ms = settings.sessionless_cnxn_timeout_ms,
+                "no session established in time (zookeeper.nio.sessionlessCnxnTimeout); closing connection");
+            let _ = core.send(CoreMsg::SessionlessExpired).await;
+        }
     }
     let _ = core.send(CoreMsg::Closed { conn: id }).await;
     let _ = writer.await;
 }
 
-async fn read_frame(
-    rd: &mut BufReader<OwnedReadHalf>,
-    len: i32,
-    max: usize,
-) -> Result<Vec<u8>, ConnEnd> {
+async fn read_frame(rd: &mut Reader, len: i32, max: usize) -> Result<Vec<u8>, ConnEnd> {
     if len < 0 || len as usize > max {
         return Err(ConnEnd::BadLength(len));
     }
@@ -151,7 +238,7 @@ async fn read_frame(
 }
 
 /// Reads the next frame's length; `None` at a clean end of stream.
-async fn read_len(rd: &mut BufReader<OwnedReadHalf>) -> Result<Option<i32>, ConnEnd> {
+async fn read_len(rd: &mut Reader) -> Result<Option<i32>, ConnEnd> {
     match rd.read_i32().await {
         Ok(n) => Ok(Some(n)),
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
@@ -167,7 +254,8 @@ async fn read_loop(
     core: &mpsc::Sender<CoreMsg>,
     out: super::conn::OutTx,
 ) -> Result<(), ConnEnd> {
-    let mut rd = BufReader::with_capacity(READ_BUFFER_BYTES, rd);
+    let limit = Duration::from_millis(settings.sessionless_cnxn_timeout_ms);
+    let mut rd = BufReader::with_capacity(READ_BUFFER_BYTES, IdleLimit::new(rd, limit));
     let Some(len) = read_len(&mut rd).await? else {
         return Ok(());
     };
@@ -210,6 +298,7 @@ async fn read_loop(
     if !done_rx.await.unwrap_or(false) {
         return Ok(());
     }
+    rd.get_mut().disarm();
     loop {
         let Some(len) = read_len(&mut rd).await? else {
             return Ok(());

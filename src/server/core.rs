@@ -73,6 +73,9 @@ pub enum CoreMsg {
     },
     /// The connection is gone.
     Closed { conn: ConnId },
+    /// A connection without a session was closed for idling past
+    /// `zookeeper.nio.sessionlessCnxnTimeout` (counted in `mntr`).
+    SessionlessExpired,
     /// A four-letter word with the bytes that follow it (stmk's mask).
     Admin {
         remote: SocketAddr,
@@ -415,6 +418,9 @@ impl Core {
                 frame,
             } => self.packet(conn, xid, op, inbound, bytes, frame),
             CoreMsg::Closed { conn } => self.closed(conn),
+            CoreMsg::SessionlessExpired => {
+                self.stats.metrics.add("sessionless_connections_expired", 1)
+            }
             CoreMsg::Admin {
                 remote,
                 word,
@@ -693,7 +699,7 @@ impl Core {
         self.sessions.touch(session_id, now);
         self.touch_remote(session_id, timeout_ms);
         match inbound {
-            Inbound::Request(Request::Auth(packet)) => self.auth(conn, packet),
+            Inbound::Request(Request::Auth(packet)) => self.auth(conn, xid, packet),
             Inbound::Request(Request::Sasl(request)) => {
                 self.sasl(conn, xid, request.token.as_deref().unwrap_or_default())
             }
@@ -701,7 +707,10 @@ impl Core {
                 self.count_submitted();
                 let zxid = self.tree.last_processed_zxid();
                 let now = self.mono_ms();
-                self.reply_now(conn, xid, op, now, header_only(xid, zxid, ErrorCode::Ok));
+                // FinalRequestProcessor answers every ping with PING_XID,
+                // whatever xid the ping carried.
+                let reply = header_only(crate::proto::codes::xid::PING, zxid, ErrorCode::Ok);
+                self.reply_now(conn, xid, op, now, reply);
             }
             inbound => {
                 self.count_submitted();
@@ -734,8 +743,10 @@ impl Core {
         }
     }
 
-    fn auth(&mut self, conn: ConnId, packet: crate::jute::records::AuthPacket) {
-        use crate::proto::codes::xid::AUTH;
+    /// An AuthPacket (ZooKeeperServer.processPacket): the reply carries the
+    /// request's own xid (the Java client sends −4, others an ordinary xid
+    /// and wait for it); a failure also closes the connection.
+    fn auth(&mut self, conn: ConnId, xid: i32, packet: crate::jute::records::AuthPacket) {
         let ids = crate::auth::authenticate(
             &packet.scheme,
             packet.auth.as_deref().unwrap_or_default(),
@@ -748,12 +759,12 @@ impl Core {
                         crate::auth::add_identity(&mut c.auth, id);
                     }
                 }
-                self.send(conn, header_only(AUTH, 0, ErrorCode::Ok));
+                self.send(conn, header_only(xid, 0, ErrorCode::Ok));
             }
             None => {
                 info!(conn, scheme = %packet.scheme, "authentication failed; closing connection");
                 self.stats.auth_failed += 1;
-                self.send(conn, header_only(AUTH, 0, ErrorCode::AuthFailed));
+                self.send(conn, header_only(xid, 0, ErrorCode::AuthFailed));
                 self.close_conn(conn);
             }
         }
@@ -762,11 +773,11 @@ impl Core {
     /// One step of a SASL exchange (ZooKeeper's processSasl): the answer's
     /// token, `sasl:<user>` (and `super` for a zookeeper.superUser) on
     /// success; on failure AuthFailed with a null token, then the connection
-    /// closes. Without a JAAS server section every step fails.
+    /// closes. Without a JAAS server section ZooKeeper has no SASL server
+    /// for the connection and answers every step Ok with a null token.
     fn sasl(&mut self, conn: ConnId, xid: i32, token: &[u8]) {
         let Some(users) = self.settings.sasl_users.clone() else {
-            self.send(conn, header_only(xid, 0, ErrorCode::AuthFailed));
-            self.close_conn(conn);
+            self.send(conn, sasl_reply(xid, ErrorCode::Ok, None));
             return;
         };
         let Some(c) = self.conns.get_mut(&conn) else {

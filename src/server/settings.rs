@@ -21,6 +21,9 @@ pub struct Settings {
     pub jute_max_buffer: usize,
     /// Connections allowed per client IP (0 = unlimited).
     pub max_client_cnxns: u32,
+    /// zookeeper.nio.sessionlessCnxnTimeout: a connection that has no
+    /// session yet is closed after this long without a byte from its client.
+    pub sessionless_cnxn_timeout_ms: u64,
     /// zookeeper.extendedTypesEnabled: TTL nodes.
     pub extended_types: bool,
     /// zookeeper.digest.enabled: keep the tree digest (`hash`).
@@ -74,6 +77,9 @@ pub struct Settings {
     /// The ensemble this server is a member of; `None` for a standalone server.
     pub ensemble: Option<Arc<Ensemble>>,
 }
+
+/// ZooKeeper's default for `zookeeper.nio.sessionlessCnxnTimeout`.
+pub const DEFAULT_SESSIONLESS_CNXN_TIMEOUT_MS: u64 = 10_000;
 
 /// Paddock's default for `zookeeper.commitLogCount`.
 const DEFAULT_COMMIT_LOG_COUNT: usize = 100_000;
@@ -142,6 +148,7 @@ impl Settings {
             max_session_timeout_ms: 40000,
             jute_max_buffer: 0xfffff,
             max_client_cnxns: 60,
+            sessionless_cnxn_timeout_ms: DEFAULT_SESSIONLESS_CNXN_TIMEOUT_MS,
             extended_types: false,
             digest_enabled: true,
             client_port_address: None,
@@ -182,6 +189,13 @@ impl Settings {
             max_session_timeout_ms: c.max_session_timeout_ms,
             jute_max_buffer: c.jute_max_buffer,
             max_client_cnxns: c.max_client_cnxns,
+            // ZooKeeper takes any int; Paddock ignores a value that is not
+            // positive (ZooKeeper's expiry queue would divide by it).
+            sessionless_cnxn_timeout_ms: c
+                .property("zookeeper.nio.sessionlessCnxnTimeout")
+                .and_then(|v| v.trim().parse::<i32>().ok())
+                .filter(|&ms| ms > 0)
+                .map_or(DEFAULT_SESSIONLESS_CNXN_TIMEOUT_MS, |ms| ms as u64),
             extended_types: c.extended_types_enabled,
             digest_enabled: c.digest_enabled,
             client_port_address: c.client_port_address,
@@ -270,6 +284,18 @@ mod tests {
     fn commit_log_count_comes_from_the_jvm_property() {
         let e = ensemble_of(THREE, 1, "-Dzookeeper.commitLogCount=100");
         assert_eq!(e.commit_log_count, 100);
+    }
+
+    #[test]
+    fn sessionless_timeout_comes_from_the_jvm_property() {
+        let cfg = "tickTime=500\ndataDir=/tmp/x\nclientPort=2181\n";
+        let timeout = |flags: &str| {
+            let config = Config::parse(cfg, Path::new("zoo.cfg"), flags).unwrap();
+            Settings::from_config(&config).sessionless_cnxn_timeout_ms
+        };
+        assert_eq!(timeout(""), 10_000);
+        assert_eq!(timeout("-Dzookeeper.nio.sessionlessCnxnTimeout=2500"), 2500);
+        assert_eq!(timeout("-Dzookeeper.nio.sessionlessCnxnTimeout=0"), 10_000);
     }
 
     #[test]

@@ -113,8 +113,9 @@ fn raise_cversion(
     digest: &mut TreeDigest,
 ) {
     let mut stat = parent.stat();
+    // Java's int arithmetic: a wrapped cversion is not a raise, so it stays.
     let cversion = if parent_cversion == -1 {
-        stat.cversion + 1
+        stat.cversion.wrapping_add(1)
     } else {
         parent_cversion
     };

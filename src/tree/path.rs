@@ -16,11 +16,16 @@ pub fn join_into(out: &mut String, parent: &str, name: &str) {
     out.push_str(name);
 }
 
-/// The names along `path` from the root down (none for "/"); `None` when it
-/// does not start with '/'. An empty name (from "//" or a trailing '/')
-/// names no node.
+/// The names along `path` from the root down (none for "/", and none for
+/// "": ZooKeeper's DataTree keeps the root under "" as well as "/", so a
+/// read of "" reads the root); `None` when it does not start with '/'. An
+/// empty name (from "//" or a trailing '/') names no node.
 pub fn components(path: &str) -> Option<impl Iterator<Item = &str>> {
-    let below_root = path.strip_prefix('/')?;
+    let below_root = if path.is_empty() {
+        path
+    } else {
+        path.strip_prefix('/')?
+    };
     Some(
         Some(below_root)
             .filter(|r| !r.is_empty())
@@ -48,9 +53,10 @@ pub fn parent_of(path: &str) -> Option<&str> {
     Some(if slash == 0 { "/" } else { &path[..slash] })
 }
 
-/// True if `path` is a valid znode path: starts with '/', no empty, "." or ".."
-/// segments, no trailing '/' (except the root), no NUL or control characters,
-/// and none of the character ranges ZooKeeper rejects.
+/// True if `path` is a valid znode path (`PathUtils.validatePath`): starts
+/// with '/', no empty, "." or ".." segments, no trailing '/' (except the
+/// root), no NUL or control characters, none of the character ranges
+/// ZooKeeper rejects, and nothing outside the Basic Multilingual Plane.
 pub fn is_valid(path: &str) -> bool {
     if !path.starts_with('/') {
         return false;
@@ -67,9 +73,13 @@ pub fn is_valid(path: &str) -> bool {
         && path.chars().all(allowed_char)
 }
 
+/// ZooKeeper checks each UTF-16 code unit of the Java string: a character
+/// outside the Basic Multilingual Plane is a surrogate pair there, and
+/// surrogates fall in the refused U+D800–U+F8FF range.
 fn allowed_char(c: char) -> bool {
     let c = c as u32;
     !(c == 0
+        || c > 0xffff
         || (0x01..=0x1f).contains(&c)
         || (0x7f..=0x9f).contains(&c)
         || (0xd800..=0xf8ff).contains(&c)
@@ -90,13 +100,22 @@ mod tests {
         assert_eq!(names("/a/bc/d"), Some(vec!["a", "bc", "d"]));
         assert_eq!(names("/a//b"), Some(vec!["a", "", "b"]));
         assert_eq!(names("/a/"), Some(vec!["a", ""]));
-        assert_eq!(names(""), None);
+        assert_eq!(names(""), Some(vec![]));
         assert_eq!(names("a/b"), None);
     }
 
     #[test]
     fn validation_matches_zookeeper_rules() {
-        for ok in ["/", "/a", "/a/b", "/a.b", "/a/...", "/ü"] {
+        for ok in [
+            "/",
+            "/a",
+            "/a/b",
+            "/a.b",
+            "/a/...",
+            "/ü",
+            "/\u{f900}",
+            "/\u{ffef}",
+        ] {
             assert!(is_valid(ok), "{ok}");
         }
         for bad in [
@@ -112,6 +131,8 @@ mod tests {
             "/\u{7f}",
             "/\u{e000}",
             "/\u{fff0}",
+            "/emoji-\u{1f600}",
+            "/\u{10000}",
         ] {
             assert!(!is_valid(bad), "{bad:?}");
         }

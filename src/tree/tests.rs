@@ -146,9 +146,14 @@ fn paths_are_found_by_walking_down_their_names() {
     create(&mut tree, "/a/b/c", 0, 3);
     assert_eq!(tree.stat("/a/b/c").unwrap().czxid, 3);
     assert_eq!(tree.stat("/a/b").unwrap().num_children, 1);
-    for missing in ["", "a", "/a/", "/a//b", "/a/b/c/d", "/b", "/a/b/"] {
+    for missing in ["a", "/a/", "/a//b", "/a/b/c/d", "/b", "/a/b/"] {
         assert!(tree.get(missing).is_none(), "{missing:?}");
     }
+    // ZooKeeper's DataTree holds the root under "" too.
+    assert_eq!(
+        tree.stat("").unwrap().num_children,
+        tree.stat("/").unwrap().num_children
+    );
     assert_eq!(tree.all_children_number("/a"), Some(2));
     assert_eq!(tree.all_children_number("/"), Some(6));
     assert_eq!(tree.all_children_number("/nope"), None);

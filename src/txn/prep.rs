@@ -407,7 +407,8 @@ impl Prep {
         {
             return Err(ErrorCode::NoChildrenForEphemerals);
         }
-        let new_cversion = parent_stat.cversion + 1;
+        // Java's int arithmetic: past Integer.MAX_VALUE the counter wraps.
+        let new_cversion = parent_stat.cversion.wrapping_add(1);
         self.check_quota(tree, &path, data_len(&req.data) as i64, 1)?;
         let (body, owner) = match op {
             OpCode::CreateContainer => {

@@ -103,6 +103,53 @@ fn sequential_names_come_from_the_parents_creation_count() {
     );
 }
 
+/// ZooKeeper formats the suffix with `%010d` of the parent's int cversion:
+/// past Integer.MAX_VALUE the next one in flight is negative, and since a
+/// wrapped cversion is no raise (DataTree.createNode) the parent keeps
+/// MAX_VALUE, so the create after that names an existing node.
+#[test]
+fn sequential_suffix_past_integer_max_value_is_javas() {
+    let mut h = Harness::new();
+    h.run(create("/q", 0));
+    let mut events = Vec::new();
+    h.zxid += 1;
+    let acl = open_acl_unsafe();
+    h.tree
+        .create_node("/q/seed", None, &acl, 0, i32::MAX, h.zxid, 0, &mut events)
+        .unwrap();
+    let first = h.prep(create("/q/s-", 2));
+    let second = h.prep(create("/q/s-", 2));
+    assert_eq!(h.apply(&first).path.as_deref(), Some("/q/s-2147483647"));
+    assert_eq!(h.apply(&second).path.as_deref(), Some("/q/s--2147483648"));
+    assert_eq!(h.run(create("/q/s-", 2)).error(), ErrorCode::NodeExists);
+}
+
+/// Paths are validated as the Java string ZooKeeper holds: a character
+/// outside the BMP is a surrogate pair there, which validatePath refuses;
+/// for sequential creates the suffixed path is what is checked.
+#[test]
+fn create_refuses_supplementary_characters_after_the_parent_check() {
+    let mut h = Harness::new();
+    h.run(create("/q", 0));
+    assert_eq!(
+        h.run(create("/emoji-\u{1f600}", 0)).error(),
+        ErrorCode::BadArguments
+    );
+    assert_eq!(
+        h.run(create("/q/\u{1f600}-", 2)).error(),
+        ErrorCode::BadArguments
+    );
+    assert_eq!(
+        h.run(create("/missing/\u{1f600}", 0)).error(),
+        ErrorCode::NoNode
+    );
+    assert_eq!(
+        h.run(create("/q/", 2)).path.as_deref(),
+        Some("/q/0000000000")
+    );
+    assert_eq!(h.run(create("/q/\u{ffef}", 0)).error(), ErrorCode::Ok);
+}
+
 #[test]
 fn failed_writes_are_error_txns_that_take_a_zxid() {
     let mut h = Harness::new();

@@ -499,7 +499,9 @@ impl Core {
         if req.session_id == 0 {
             let session_id = self.sessions.next_session_id();
             let ctx = self.server_ctx(session_id);
-            let txn = self.prep.create_session(&ctx, timeout_ms as i32);
+            let txn = self
+                .prep
+                .create_session(&self.tree, &ctx, timeout_ms as i32);
             self.count_submitted();
             self.in_flight.push_back(InFlight {
                 txn,

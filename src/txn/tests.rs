@@ -48,9 +48,17 @@ impl Harness {
         self.prep.prep(&self.tree, &ctx, op, &req)
     }
 
+    /// Applies `t`, which must carry the digest the tree then has: every
+    /// test through the harness checks prep's digest for its txns.
     fn apply(&mut self, t: &Txn) -> apply::Applied {
         let a = apply(&mut self.tree, t);
         self.prep.applied(t.header.zxid);
+        assert_eq!(a.digest_mismatch, None, "prep's digest of {t:?}");
+        assert_eq!(
+            t.digest.as_ref().map(|d| d.tree_digest),
+            Some(self.tree.digest()),
+            "{t:?}"
+        );
         a
     }
 

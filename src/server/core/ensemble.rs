@@ -681,7 +681,7 @@ impl Core {
                 .map_or(self.settings.min_session_timeout_ms as i32, |b| {
                     i32::from_be_bytes(b.try_into().expect("4 bytes"))
                 });
-            self.prep.create_session(&ctx, timeout)
+            self.prep.create_session(&self.tree, &ctx, timeout)
         } else {
             match crate::proto::decode_request(frame) {
                 Ok((_, Request::Reconfig(r))) => self.prep_reconfig(&ctx, &r),

@@ -330,6 +330,11 @@ impl Core {
         if no_snapshot {
             core.start_snapshot();
         }
+        // Mismatches met replaying the log count as ZooKeeper's do.
+        let replay_mismatches = core.tree.digest_mismatches() as i64;
+        core.stats
+            .metrics
+            .add("digest_mismatches_count", replay_mismatches);
         Ok(core)
     }
 
@@ -1086,6 +1091,10 @@ impl Core {
     fn commit(&mut self, f: InFlight) {
         let zxid = f.txn.header.zxid;
         let applied = apply(&mut self.tree, &f.txn);
+        if applied.digest_mismatch.is_some() {
+            // Logged by apply; serving goes on, as on ZooKeeper.
+            self.stats.metrics.add("digest_mismatches_count", 1);
+        }
         self.prep.applied(zxid);
         self.fire_watches(&applied.events);
         match f.origin {

@@ -8,6 +8,8 @@ use crate::proto::{ErrorCode, OpCode, Request};
 use crate::tree::acl_cache::open_acl_unsafe;
 use crate::tree::DataTree;
 
+mod digest;
+
 struct Harness {
     tree: DataTree,
     prep: Prep,
@@ -40,9 +42,13 @@ impl Harness {
         let ctx = self.next_context();
         let op = match &req {
             Request::Create { op, .. } => *op,
+            Request::CreateTtl(_) => OpCode::CreateTtl,
             Request::Delete(_) => OpCode::Delete,
+            Request::DeleteContainer { .. } => OpCode::DeleteContainer,
             Request::SetData(_) => OpCode::SetData,
+            Request::SetAcl(_) => OpCode::SetAcl,
             Request::Multi(_) => OpCode::Multi,
+            Request::CloseSession => OpCode::CloseSession,
             _ => OpCode::Error,
         };
         self.prep.prep(&self.tree, &ctx, op, &req)

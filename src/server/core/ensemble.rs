@@ -485,6 +485,9 @@ impl Core {
         if !self.settings.digest_enabled {
             tree.disable_digest();
         }
+        // A ZooKeeper leader's SNAP is fuzzy: compare digests from the first
+        // txn that matches (a Paddock leader's image is exact: the first).
+        tree.digest_fuzzy();
         // Records after the snapshot may be a divergent tail; those before it are
         // never replayed again (recovery starts after the newest snapshot).
         self.cut_log(zxid);

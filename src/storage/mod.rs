@@ -15,7 +15,7 @@
 //! log-header= magic:u32 = 0x50444B4C ("PDKL")  version:u32 = 1  dbid:i64 = 0
 //! record    = crc:u32 len:u32 zxid:i64 body:byte[len]
 //!   crc     = CRC-32 (IEEE, crc32fast) over the len, zxid and body bytes
-//!   body    = TxnHeader Txn                              ; Jute, `Txn::to_bytes()`
+//!   body    = TxnHeader Txn [TxnDigest]                  ; Jute, `Txn::to_bytes()`
 //!   zxid    = the TxnHeader's zxid; strictly increasing through all files
 //! zero-fill = preallocated zeros; a record whose len is 0 ends the log
 //!

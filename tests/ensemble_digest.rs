@@ -127,6 +127,12 @@ fn every_member_applies_the_leaders_digests_without_a_mismatch() {
     conns[f] = session(&mut servers[f], &ms[f]);
     // A write through a member is answered once it has applied everything before it.
     writes(&mut conns[f], "after");
+    let log = std::fs::read_to_string(&ms[f].log).unwrap();
+    let diffs = log
+        .lines()
+        .filter(|l| l.contains("syncing with the leader") && l.contains("Diff"))
+        .count();
+    assert!(diffs >= 2, "the restarted follower synced by DIFF:\n{log}");
     writes(&mut conns[other], "last");
     for (i, c) in conns.iter_mut().enumerate() {
         create(c, &format!("/fence{i}"), 0);

@@ -90,3 +90,38 @@ fn logged_txns_carry_the_digest_replay_finds_and_mntr_counts_none_amiss() {
     assert_eq!(r.tree.digest_mismatches(), 0);
     assert_eq!(r.tree.get("/d").unwrap().data(), Some(&b"v19"[..]));
 }
+
+/// `zookeeper.digest.enabled=false`: txns are logged without a TxnDigest,
+/// as a ZooKeeper with digests off writes them.
+#[test]
+fn with_digests_off_txns_carry_none() {
+    let dir = TempDir::new("nodigest");
+    let data_dir = dir.0.clone();
+    let server = TestServer::start_with(move |s| {
+        s.data_dir = data_dir.clone();
+        s.data_log_dir = data_dir;
+        s.digest_enabled = false;
+    });
+    let mut c = Client::connect(server.addr);
+    let (_, r) = c.call(CREATE, &create_req("/n", b"x", 0));
+    assert_eq!(r.header.err, 0);
+    drop(c);
+    drop(server);
+    let mut logged = 0;
+    for file in std::fs::read_dir(paddock::storage::log_dir(&dir.0)).unwrap() {
+        let path = file.unwrap().path();
+        if !path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("log.")
+        {
+            continue;
+        }
+        for entry in paddock::storage::read_log_file(&path).unwrap().entries {
+            assert_eq!(Txn::from_bytes(&entry.body).unwrap().digest, None);
+            logged += 1;
+        }
+    }
+    assert_eq!(logged, 2, "createSession and create");
+}

@@ -112,6 +112,9 @@ pub struct TreeDigest {
     /// ZooKeeper waits for the zxid of the digest its snapshot records;
     /// Paddock's snapshots record none.
     fuzzy: bool,
+    /// The last digest compared mismatched: later mismatches of the same
+    /// run stay out of the history.
+    parted: bool,
 }
 
 impl TreeDigest {
@@ -123,6 +126,7 @@ impl TreeDigest {
             log: VecDeque::new(),
             mismatches: 0,
             fuzzy: false,
+            parted: false,
         }
     }
 
@@ -162,9 +166,11 @@ impl TreeDigest {
     /// it carried (of digest `version`), as ZooKeeper's
     /// `DataTree.compareDigest`: nothing is compared while digests are off,
     /// for another digest version, or while the tree is fuzzy. A mismatch
-    /// is counted and logged in the history `hash` prints (at its zxid, even
-    /// off the 128 interval), so comparing members' `hash` shows where they
-    /// parted. Call before [`TreeDigest::applied`] for the same zxid.
+    /// is counted; the first of a run of them is also logged in the history
+    /// `hash` prints (at its zxid, even off the 128 interval), so comparing
+    /// members' `hash` shows where they parted, while the entries every 128
+    /// zxids go on (a parted tree mismatches on every later txn). Call
+    /// before [`TreeDigest::applied`] for the same zxid.
     pub fn compare(&mut self, zxid: i64, version: i32, expected: i64) -> Option<DigestMismatch> {
         if !self.enabled || version != DIGEST_VERSION {
             return None;
@@ -174,12 +180,14 @@ impl TreeDigest {
             return None;
         }
         if expected == self.sum {
+            self.parted = false;
             return None;
         }
         self.mismatches += 1;
-        if zxid % LOG_INTERVAL != 0 {
+        if !self.parted && zxid % LOG_INTERVAL != 0 {
             self.push_log(zxid);
         }
+        self.parted = true;
         Some(DigestMismatch {
             zxid,
             expected,

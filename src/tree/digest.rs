@@ -109,8 +109,10 @@ pub struct TreeDigest {
     /// The tree came from a fuzzy snapshot and is being replayed towards
     /// exactness: carried digests are not compared until one matches (the
     /// snapshot's window is then over) or [`TreeDigest::exact`] is called.
-    /// ZooKeeper waits for the zxid of the digest its snapshot records;
-    /// Paddock's snapshots record none.
+    /// ZooKeeper waits for the zxid its snapshot's digest part records,
+    /// which can lag the tree serialized (see `storage`); Paddock's
+    /// snapshots record none. A match is the tree's digest equal to the
+    /// leader's after the same txn: from there replay is exact.
     fuzzy: bool,
     /// The last digest compared mismatched: later mismatches of the same
     /// run stay out of the history.

@@ -5,7 +5,9 @@
 //! - [`proto`]: the client protocol (opcodes, error codes, requests, replies).
 //! - [`config`]: zoo.cfg, JVM-style system properties, myid.
 //! - [`tree`]: the in-memory data tree (nodes, Stat, ACLs, ephemerals).
-//! - [`txn`]: the replicated command; `prep` (request → txn) and `apply` (txn → tree).
+//! - [`txn`]: the replicated command; `prep` (request → txn, with the tree
+//!   digest it leaves: ZooKeeper's TxnDigest) and `apply` (txn → tree, then
+//!   the digest compared: divergence is detected online, and logged).
 //! - [`session`]: session ids, passwords, timeouts and expiry by tick buckets.
 //! - [`watch`]: one-shot, persistent and persistent-recursive watches.
 //! - [`auth`]: authentication schemes and ACL checks.

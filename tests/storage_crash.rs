@@ -38,6 +38,7 @@ fn create(zxid: i64) -> Txn {
     Txn {
         header,
         body: TxnBody::Create(body),
+        digest: None,
     }
 }
 

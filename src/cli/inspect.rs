@@ -94,10 +94,15 @@ fn txn_line(txn: &Txn) -> String {
     let h = &txn.header;
     let kind = OpCode::from_i32(h.r#type)
         .map_or_else(|| format!("type {}", h.r#type), |op| format!("{op:?}"));
-    format!(
+    let line = format!(
         "zxid {:#x} session {:#x} cxid {:#x} time {} {kind} {:?}",
         h.zxid, h.client_id, h.cxid, h.time, txn.body
-    )
+    );
+    match &txn.digest {
+        // The tree digest the leader expected after the txn (ZooKeeper 3.6+).
+        Some(d) => format!("{line} digest {} (version {})", d.tree_digest, d.version),
+        None => line,
+    }
 }
 
 /// Writes the snapshot's zxid, every node depth first (siblings by name),

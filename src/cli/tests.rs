@@ -26,6 +26,24 @@ fn zookeeper_log_prints_one_decoded_line_per_record() {
 }
 
 #[test]
+fn a_zookeeper_36_log_prints_each_txns_digest() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/zk38-digest/version-2/log.1");
+    let listing = read_log_file(&path).unwrap();
+    let mut out = Vec::new();
+    print_log(&mut out, &listing).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let records: Vec<&str> = text.lines().skip(1).collect();
+    assert!(!records.is_empty(), "{text}");
+    assert!(
+        records
+            .iter()
+            .all(|l| l.contains(" digest ") && l.ends_with("(version 2)")),
+        "{text}"
+    );
+}
+
+#[test]
 fn snapshot_prints_nodes_depth_first_with_stat_acl_and_data() {
     let (tree, sessions, zxid) = read_snapshot(&fixture("snapshot.14"), true).unwrap();
     let mut out = Vec::new();

@@ -333,6 +333,11 @@ impl Core {
         if no_snapshot {
             core.start_snapshot();
         }
+        // Mismatches met replaying the log count as ZooKeeper's do.
+        let replay_mismatches = core.tree.digest_mismatches() as i64;
+        core.stats
+            .metrics
+            .add("digest_mismatches_count", replay_mismatches);
         Ok(core)
     }
 
@@ -506,7 +511,9 @@ impl Core {
             let session_id = self.sessions.next_session_id();
             self.take_owner(session_id, ensemble::Owner::Leader);
             let ctx = self.server_ctx(session_id);
-            let txn = self.prep.create_session(&ctx, timeout_ms as i32);
+            let txn = self
+                .prep
+                .create_session(&self.tree, &ctx, timeout_ms as i32);
             self.count_submitted();
             self.in_flight.push_back(InFlight {
                 txn,
@@ -888,7 +895,7 @@ impl Core {
         let closes = matches!(req, Request::CloseSession);
         let txn = match req {
             _ if !closes && self.session_moved(session_id, ensemble::Owner::Leader) => {
-                self.prep.refuse(&ctx, ErrorCode::SessionMoved)
+                self.prep.refuse(&self.tree, &ctx, ErrorCode::SessionMoved)
             }
             Request::Reconfig(r) if self.replica.is_some() => self.prep_reconfig(&ctx, r),
             _ => self.prep.prep(&self.tree, &ctx, opcode, req),
@@ -1112,6 +1119,10 @@ impl Core {
     fn commit(&mut self, f: InFlight) {
         let zxid = f.txn.header.zxid;
         let applied = apply(&mut self.tree, &f.txn);
+        if applied.digest_mismatch.is_some() {
+            // Logged by apply; serving goes on, as on ZooKeeper.
+            self.stats.metrics.add("digest_mismatches_count", 1);
+        }
         self.prep.applied(zxid);
         self.fire_watches(&applied.events);
         match f.origin {

@@ -21,7 +21,8 @@ pub enum LogFormat {
 pub struct LogEntry {
     /// Offset of the record's frame in the file.
     pub offset: u64,
-    /// TxnHeader + Txn Jute bytes (a ZooKeeper record may carry a TxnDigest after them).
+    /// TxnHeader + Txn Jute bytes, and the TxnDigest after them when the
+    /// writer had digests on (ZooKeeper 3.6+, Paddock).
     pub body: Vec<u8>,
 }
 

@@ -46,7 +46,7 @@ pub(crate) struct LogRecord<'a> {
     pub(crate) offset: u64,
     /// The zxid in its frame.
     pub(crate) zxid: i64,
-    /// The body: TxnHeader + Txn Jute bytes.
+    /// The body: TxnHeader + Txn [+ TxnDigest] Jute bytes.
     pub(crate) body: &'a [u8],
 }
 

@@ -15,7 +15,7 @@
 //! log-header= magic:u32 = 0x50444B4C ("PDKL")  version:u32 = 1  dbid:i64 = 0
 //! record    = crc:u32 len:u32 zxid:i64 body:byte[len]
 //!   crc     = CRC-32 (IEEE, crc32fast) over the len, zxid and body bytes
-//!   body    = TxnHeader Txn                              ; Jute, `Txn::to_bytes()`
+//!   body    = TxnHeader Txn [TxnDigest]                  ; Jute, `Txn::to_bytes()`
 //!   zxid    = the TxnHeader's zxid; strictly increasing through all files
 //! zero-fill = preallocated zeros; a record whose len is 0 ends the log
 //!
@@ -25,9 +25,15 @@
 //! sessions  = count:int { id:long timeout_ms:int }*count
 //! tree-part = acl-cache node* "/":ustring                 ; see tree::serialize
 //! seal      = adler32:long "/":ustring   ; Adler-32 of every byte before `adler32`
+//! digest-part = zxid:long digestVersion:int = 2 treeDigest:long
 //! ```
-//! Paddock writes no digest part; it reads and ignores those ZooKeeper
-//! 3.8/3.9 append after the first seal.
+//! Paddock writes no digest part, and ignores the one ZooKeeper 3.6+
+//! appends after the first seal (and 3.9's zxid part). That digest cannot
+//! tell where a fuzzy snapshot becomes exact: ZooKeeper records the digest
+//! of its last *logged* zxid, which can lag the tree it serialized (the
+//! fixture zk38 `snapshot.17` holds txn 0x18's change with 0x17's digest).
+//! Replay over a snapshot instead compares txn digests from the first one
+//! that matches ([`crate::tree::DataTree::digest_fuzzy`]).
 //!
 //! # Durability rules
 //! - A write is acknowledged only after [`TxnLog::sync`] returned for it:

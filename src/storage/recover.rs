@@ -172,7 +172,13 @@ type Loaded = (LoadedSnapshot, Option<(i64, i64)>);
 
 impl Replay {
     /// Replay over what `load_snapshot` loaded.
-    fn new(((tree, sessions, snap_zxid), snapshot): Loaded) -> Replay {
+    fn new(((mut tree, sessions, snap_zxid), snapshot): Loaded) -> Replay {
+        if snapshot.is_some() {
+            // A snapshot is fuzzy (ZooKeeper's and Paddock's): replayed txns
+            // up to where its walk ended meet a tree that holds later
+            // changes, so their digests cannot match until it is exact.
+            tree.digest_fuzzy();
+        }
         Replay {
             tree,
             snapshot,
@@ -183,7 +189,8 @@ impl Replay {
     }
 
     /// The recovered state.
-    fn finish(self, truncated: Option<(PathBuf, u64)>) -> Recovered {
+    fn finish(mut self, truncated: Option<(PathBuf, u64)>) -> Recovered {
+        self.tree.digest_exact();
         let last_zxid = self.tree.last_processed_zxid();
         let sessions = self.sessions.into_iter().collect();
         Recovered {

@@ -20,7 +20,11 @@ fn txn(zxid: i64, ty: OpCode, body: TxnBody) -> Txn {
         time: 1000 + zxid,
         r#type: ty as i32,
     };
-    Txn { header, body }
+    Txn {
+        header,
+        body,
+        digest: None,
+    }
 }
 
 /// Txn `zxid`: zxid 1 opens the session, 2.. create `/n<zxid>`, ephemeral when even.

@@ -29,12 +29,45 @@ const UNDIGESTED: &str = "/zookeeper/";
 /// The digest of the node at `path` with `data` and `stat`; 0 for a node
 /// below `/zookeeper/` or when `enabled` is false.
 pub fn node_digest(enabled: bool, path: &str, data: Option<&[u8]>, stat: &StatPersisted) -> i64 {
-    if !enabled || path.starts_with(UNDIGESTED) {
-        return 0;
+    NodeDigestPrefix::new(enabled, path, data).digest(stat)
+}
+
+/// A node's digest with its path and data already hashed, so that a change
+/// of the Stat alone (a parent's cversion and pzxid, an aversion) is
+/// digested without the data: prep keeps one per change record, as it
+/// keeps no node data. No allocation: the CRC-32 state only.
+#[derive(Debug, Clone, Default)]
+pub struct NodeDigestPrefix {
+    /// CRC-32 after the path and the data; `None` for a node that has no
+    /// digest (below `/zookeeper/`, or digests off).
+    crc: Option<crc32fast::Hasher>,
+}
+
+impl NodeDigestPrefix {
+    /// Hashes `path` (the root's as "") and `data`, unless the node has no digest.
+    pub fn new(enabled: bool, path: &str, data: Option<&[u8]>) -> NodeDigestPrefix {
+        if !enabled || path.starts_with(UNDIGESTED) {
+            return NodeDigestPrefix { crc: None };
+        }
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(if path == "/" { b"" } else { path.as_bytes() });
+        crc.update(data.unwrap_or_default());
+        NodeDigestPrefix { crc: Some(crc) }
     }
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(if path == "/" { b"" } else { path.as_bytes() });
-    crc.update(data.unwrap_or_default());
+
+    /// The node's digest with `stat`: 0 for a node that has no digest.
+    pub fn digest(&self, stat: &StatPersisted) -> i64 {
+        let Some(crc) = &self.crc else {
+            return 0;
+        };
+        let mut crc = crc.clone();
+        crc.update(&stat_bytes(stat));
+        i64::from(crc.finalize())
+    }
+}
+
+/// The persisted Stat as 60 big-endian bytes in ZooKeeper's order.
+fn stat_bytes(stat: &StatPersisted) -> [u8; 60] {
     let mut fields = [0u8; 60];
     let longs = [stat.czxid, stat.mzxid, stat.pzxid, stat.ctime, stat.mtime];
     for (i, v) in longs.iter().enumerate() {
@@ -47,8 +80,18 @@ pub fn node_digest(enabled: bool, path: &str, data: Option<&[u8]>, stat: &StatPe
         fields[40 + i * 4..44 + i * 4].copy_from_slice(&v.to_be_bytes());
     }
     fields[52..].copy_from_slice(&stat.ephemeral_owner.to_be_bytes());
-    crc.update(&fields);
-    i64::from(crc.finalize())
+    fields
+}
+
+/// A txn whose TxnDigest disagreed with the tree after applying it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DigestMismatch {
+    /// The txn.
+    pub zxid: i64,
+    /// The digest the txn carried: the leader's tree after it.
+    pub expected: i64,
+    /// This tree's digest after it.
+    pub actual: i64,
 }
 
 /// The tree's digest and its log.
@@ -60,6 +103,20 @@ pub struct TreeDigest {
     sum: i64,
     /// (zxid, digest after it), oldest first.
     log: VecDeque<(i64, i64)>,
+    /// Txns whose carried digest disagreed with the tree (ZooKeeper's
+    /// `digest_mismatches_count`).
+    mismatches: u64,
+    /// The tree came from a fuzzy snapshot and is being replayed towards
+    /// exactness: carried digests are not compared until one matches (the
+    /// snapshot's window is then over) or [`TreeDigest::exact`] is called.
+    /// ZooKeeper waits for the zxid its snapshot's digest part records,
+    /// which can lag the tree serialized (see `storage`); Paddock's
+    /// snapshots record none. A match is the tree's digest equal to the
+    /// leader's after the same txn: from there replay is exact.
+    fuzzy: bool,
+    /// The last digest compared mismatched: later mismatches of the same
+    /// run stay out of the history.
+    parted: bool,
 }
 
 impl TreeDigest {
@@ -69,6 +126,9 @@ impl TreeDigest {
             enabled,
             sum: 0,
             log: VecDeque::new(),
+            mismatches: 0,
+            fuzzy: false,
+            parted: false,
         }
     }
 
@@ -100,10 +160,63 @@ impl TreeDigest {
     /// multiple of 128 (ZooKeeper's `logZxidDigest`).
     pub fn applied(&mut self, zxid: i64) {
         if zxid % LOG_INTERVAL == 0 {
-            self.log.push_back((zxid, self.sum));
-            if self.log.len() > LOG_LIMIT {
-                self.log.pop_front();
-            }
+            self.push_log(zxid);
+        }
+    }
+
+    /// Compares the tree's digest after txn `zxid` with the `expected` one
+    /// it carried (of digest `version`), as ZooKeeper's
+    /// `DataTree.compareDigest`: nothing is compared while digests are off,
+    /// for another digest version, or while the tree is fuzzy. A mismatch
+    /// is counted; the first of a run of them is also logged in the history
+    /// `hash` prints (at its zxid, even off the 128 interval), so comparing
+    /// members' `hash` shows where they parted, while the entries every 128
+    /// zxids go on (a parted tree mismatches on every later txn). Call
+    /// before [`TreeDigest::applied`] for the same zxid.
+    pub fn compare(&mut self, zxid: i64, version: i32, expected: i64) -> Option<DigestMismatch> {
+        if !self.enabled || version != DIGEST_VERSION {
+            return None;
+        }
+        if self.fuzzy {
+            self.fuzzy = expected != self.sum;
+            return None;
+        }
+        if expected == self.sum {
+            self.parted = false;
+            return None;
+        }
+        self.mismatches += 1;
+        if !self.parted && zxid % LOG_INTERVAL != 0 {
+            self.push_log(zxid);
+        }
+        self.parted = true;
+        Some(DigestMismatch {
+            zxid,
+            expected,
+            actual: self.sum,
+        })
+    }
+
+    /// Txns whose carried digest disagreed with the tree so far.
+    pub fn mismatches(&self) -> u64 {
+        self.mismatches
+    }
+
+    /// Marks the tree fuzzy (see the field): loaded from a snapshot whose
+    /// log replay has yet to make it exact.
+    pub fn fuzzy(&mut self) {
+        self.fuzzy = true;
+    }
+
+    /// Ends a fuzzy window: from now on every carried digest is compared.
+    pub fn exact(&mut self) {
+        self.fuzzy = false;
+    }
+
+    fn push_log(&mut self, zxid: i64) {
+        self.log.push_back((zxid, self.sum));
+        if self.log.len() > LOG_LIMIT {
+            self.log.pop_front();
         }
     }
 

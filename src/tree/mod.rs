@@ -426,6 +426,40 @@ impl DataTree {
         self.digest.value()
     }
 
+    /// Whether nodes have digests (`zookeeper.digest.enabled`): prep then
+    /// attaches a TxnDigest to every txn.
+    pub fn digest_enabled(&self) -> bool {
+        self.digest.enabled()
+    }
+
+    /// Compares the digest txn `zxid`, just applied, carried with the
+    /// tree's (see [`digest::TreeDigest::compare`]). Called before
+    /// [`DataTree::log_digest`] for the same zxid.
+    pub fn compare_digest(
+        &mut self,
+        zxid: i64,
+        version: i32,
+        expected: i64,
+    ) -> Option<digest::DigestMismatch> {
+        self.digest.compare(zxid, version, expected)
+    }
+
+    /// Txns whose carried digest disagreed with this tree.
+    pub fn digest_mismatches(&self) -> u64 {
+        self.digest.mismatches()
+    }
+
+    /// Marks the tree as loaded from a fuzzy snapshot: carried digests are
+    /// not compared until one matches or [`DataTree::digest_exact`].
+    pub fn digest_fuzzy(&mut self) {
+        self.digest.fuzzy();
+    }
+
+    /// The tree is exact (log replay done): every carried digest is compared.
+    pub fn digest_exact(&mut self) {
+        self.digest.exact();
+    }
+
     /// Records that the txn `zxid` was applied. Zxids never go backwards.
     pub fn set_last_processed_zxid(&mut self, zxid: i64) {
         assert!(

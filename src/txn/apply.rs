@@ -2,11 +2,21 @@
 //! randomness, no environment; every replica applying the same txn bytes gets the
 //! same tree. Errors here mean the tree disagreed with prep (or a replayed txn);
 //! they become the reply's error code, never a panic.
+//!
+//! A txn that carries a TxnDigest is checked after it is applied: the tree's
+//! digest must be the one the leader's prep computed. A mismatch means this
+//! replica's tree has parted from the leader's (a bug, a bad disk, a
+//! divergent history). As in ZooKeeper (`DataTree.compareDigest`), it is
+//! logged as an ERROR (rate-limited by count), counted
+//! (`digest_mismatches_count`) and shown in the `hash` history — and the
+//! server keeps serving: the digest detects, it does not decide which
+//! replica is right.
 
 use super::{Txn, TxnBody};
 use crate::jute::records::Stat;
 use crate::proto::reply::OpResult;
 use crate::proto::{ErrorCode, OpCode};
+use crate::tree::digest::DigestMismatch;
 use crate::tree::{DataTree, EphemeralType, TreeEvent, CONTAINER_EPHEMERAL_OWNER};
 
 /// What applying a txn produced: the reply's ingredients and the tree events for watches.
@@ -22,6 +32,9 @@ pub struct Applied {
     pub multi: Vec<OpResult>,
     /// Changes made, in order, for the watch manager.
     pub events: Vec<TreeEvent>,
+    /// The txn carried a digest the tree disagrees with (already logged and
+    /// counted in the tree; the server adds it to its metric).
+    pub digest_mismatch: Option<DigestMismatch>,
 }
 
 impl Applied {
@@ -44,8 +57,37 @@ pub fn apply(tree: &mut DataTree, txn: &Txn) -> Applied {
         }
     }
     tree.set_last_processed_zxid(h.zxid);
+    if let Some(d) = &txn.digest {
+        out.digest_mismatch = tree.compare_digest(h.zxid, d.version, d.tree_digest);
+        if let Some(m) = &out.digest_mismatch {
+            report_mismatch(m, tree.digest_mismatches());
+        }
+    }
     tree.log_digest(h.zxid);
     out
+}
+
+/// Logs a digest mismatch: as an ERROR the 1st, 2nd, 4th, 8th... time (a
+/// tree that parted from the leader's mismatches on every later txn, and
+/// ZooKeeper rate-limits these too; apply has no clock, so the limit is by
+/// count), otherwise at debug level.
+fn report_mismatch(m: &DigestMismatch, count: u64) {
+    if count.is_power_of_two() {
+        tracing::error!(
+            zxid = format_args!("{:#x}", m.zxid),
+            expected = m.expected,
+            actual = m.actual,
+            mismatches = count,
+            "Digest mismatch: the tree after this txn is not the one its digest records (the leader's)"
+        );
+    } else {
+        tracing::debug!(
+            zxid = format_args!("{:#x}", m.zxid),
+            expected = m.expected,
+            actual = m.actual,
+            "Digest mismatch"
+        );
+    }
 }
 
 fn apply_multi(

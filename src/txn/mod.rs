@@ -1,7 +1,17 @@
 //! The replicated command. A write request becomes a [`Txn`] in [`prep`]
 //! (ZooKeeper's PrepRequestProcessor) and changes the tree in [`apply`]
-//! (DataTree.processTxn). The Jute bytes of TxnHeader + body are the one encoding
-//! used everywhere: proposal payload, log record body, input of apply.
+//! (DataTree.processTxn). The Jute bytes of TxnHeader + body [+ TxnDigest]
+//! are the one encoding used everywhere: proposal payload, log record body,
+//! input of apply — laid out as ZooKeeper 3.6+'s `SerializeUtils.serializeRequest`
+//! and `Util.marshallTxnEntry` write them, so proposals and log files carry
+//! over between Paddock and ZooKeeper members in both directions:
+//!
+//! ```text
+//! txn    = TxnHeader body [TxnDigest]
+//! TxnDigest = version:int treeDigest:long     (12 bytes, version 2)
+//! ```
+//! The digest is the tree's digest after the txn (see [`crate::tree::digest`]):
+//! the leader's prep computes it, every member compares it after applying.
 
 pub mod apply;
 pub mod prep;
@@ -109,20 +119,31 @@ impl TxnBody {
     }
 }
 
-/// A txn: header (session, cxid, zxid, leader time, type) and body.
+/// Bytes of a TxnDigest record.
+pub const TXN_DIGEST_LEN: usize = 12;
+
+/// A txn: header (session, cxid, zxid, leader time, type), body, and the
+/// tree digest it should leave.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Txn {
     /// Who asked, when, at which zxid, and the type that selects the body record.
     pub header: TxnHeader,
     /// The change itself.
     pub body: TxnBody,
+    /// The tree's digest after this txn, as the leader's prep computed it;
+    /// `None` when digests are off or the writer predates them (ZooKeeper
+    /// before 3.6).
+    pub digest: Option<TxnDigest>,
 }
 
 impl Txn {
-    /// Appends TxnHeader + body.
+    /// Appends TxnHeader + body + TxnDigest (if any).
     pub fn write(&self, out: &mut Vec<u8>) {
         self.header.write(out);
         self.body.write(out);
+        if let Some(d) = &self.digest {
+            d.write(out);
+        }
     }
 
     /// The Jute bytes of the txn.
@@ -130,14 +151,37 @@ impl Txn {
         crate::jute::encode_with(|o| self.write(o))
     }
 
-    /// Decodes a txn; bytes after the body (e.g. a TxnDigest) are ignored.
+    /// Decodes a txn and the TxnDigest after its body, as ZooKeeper's
+    /// `SerializeUtils.deserializeTxn` does: fewer than 12 bytes after the
+    /// body mean no digest, and bytes after the digest are ignored — so no
+    /// trailing bytes make a decodable txn fail. A closeSession whose body
+    /// does not decode is one written without its paths (ZooKeeper before
+    /// 3.6, or `zookeeper.closeSessionTxn.enabled=false`).
     pub fn from_bytes(bytes: &[u8]) -> Result<Txn, DecodeError> {
         let (rest, header) = TxnHeader::read(bytes).map_err(|e| match e {
             nom::Err::Error(e) | nom::Err::Failure(e) => e,
             nom::Err::Incomplete(_) => DecodeError::Truncated,
         })?;
-        let (body, _) = TxnBody::read(header.r#type, rest)?;
-        Ok(Txn { header, body })
+        let (body, rest) = match TxnBody::read(header.r#type, rest) {
+            Err(_) if header.r#type == OpCode::CloseSession as i32 => {
+                // ZooKeeper does not rewind after the failed read either, so
+                // such a txn has no digest to read.
+                let body = TxnBody::CloseSession(CloseSessionTxn {
+                    paths2_delete: Vec::new(),
+                });
+                (body, &[][..])
+            }
+            r => r?,
+        };
+        let digest = match rest.get(..TXN_DIGEST_LEN).map(TxnDigest::read) {
+            Some(Ok((_, d))) => Some(d),
+            _ => None,
+        };
+        Ok(Txn {
+            header,
+            body,
+            digest,
+        })
     }
 }
 

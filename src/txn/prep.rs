@@ -5,6 +5,15 @@
 //! pipeline of writes sees each other's effects. A write that fails validation
 //! still becomes a txn — an [`ErrorTxn`] that takes a zxid — as in ZooKeeper.
 //! Prep reads no clock: the leader's time arrives in [`PrepContext`].
+//!
+//! With digests on, every txn carries the tree digest it will leave
+//! (ZooKeeper's `PrecalculatedDigest`): each change record keeps its node's
+//! digest, and the path and data already hashed, so a change is digested
+//! from the record alone — the tree's digest after the newest prepped txn
+//! plus, per record, the node's new digest minus its old. Nothing walks
+//! the tree and nothing is allocated for it; what it costs is CRC-32 over
+//! each changed node's path, data and Stat, as ZooKeeper's prep pays too
+//! (for a create: the parent's, read from the tree, and the new node's).
 
 use super::{Txn, TxnBody};
 use crate::auth::fixup_acl;
@@ -12,6 +21,7 @@ use crate::jute::records::*;
 use crate::proto::codes::perms;
 use crate::proto::request::MultiOp;
 use crate::proto::{ErrorCode, OpCode, Request};
+use crate::tree::digest::{NodeDigestPrefix, DIGEST_VERSION};
 use crate::tree::path::{self, parent_of};
 use crate::tree::path_hash::PathHashBuilder;
 use crate::tree::{
@@ -63,6 +73,11 @@ struct ChangeRecord {
     acl: Arc<[Acl]>,
     /// Length of the node's data, for the setData quota check.
     data_len: usize,
+    /// The node's digest in the state this record was read as (0 when
+    /// absent); [`Prep::add`] turns it into the digest of the state added.
+    node_digest: i64,
+    /// The node's path and data hashed: its digest for any Stat.
+    digest_prefix: NodeDigestPrefix,
 }
 
 /// The outstanding changes of prepped but unapplied txns.
@@ -75,6 +90,12 @@ pub struct Prep {
     order: VecDeque<(i64, Box<str>)>,
     /// Records replaced during the multi being prepped, to roll back on failure.
     multi_undo: Option<Vec<(Box<str>, Option<ChangeRecord>)>>,
+    /// What the records added for the txn being prepped change the tree's
+    /// digest by (wrapping, as a Java `long`).
+    txn_digest_delta: i64,
+    /// (zxid, tree digest after it) of the newest txn prepped: the digest
+    /// the next txn starts from until the tree has applied that zxid.
+    last_digest: Option<(i64, i64)>,
 }
 
 type PrepResult<T> = Result<T, ErrorCode>;
@@ -107,8 +128,14 @@ impl Prep {
     }
 
     /// The txn creating a session with the negotiated timeout. `ctx.session_id` is the new id.
-    pub fn create_session(&mut self, ctx: &PrepContext<'_>, timeout_ms: i32) -> Txn {
-        txn(
+    pub fn create_session(
+        &mut self,
+        tree: &DataTree,
+        ctx: &PrepContext<'_>,
+        timeout_ms: i32,
+    ) -> Txn {
+        self.txn(
+            tree,
             ctx,
             OpCode::CreateSession,
             TxnBody::CreateSession(CreateSessionTxn {
@@ -144,6 +171,7 @@ impl Prep {
         }
         let paths: Vec<String> = set.java_order().into_iter().map(str::to_owned).collect();
         for p in &paths {
+            let node_digest = self.record(tree, p).map_or(0, |r| r.node_digest);
             if let Some(parent) = parent_of(p) {
                 if let Ok(mut rec) = self.record(tree, parent) {
                     rec.child_count -= 1;
@@ -159,11 +187,14 @@ impl Prep {
                     child_count: 0,
                     acl: Arc::from(Vec::new()),
                     data_len: 0,
+                    node_digest,
+                    digest_prefix: NodeDigestPrefix::default(),
                 },
                 ctx.zxid,
             );
         }
-        txn(
+        self.txn(
+            tree,
             ctx,
             OpCode::CloseSession,
             TxnBody::CloseSession(CloseSessionTxn {
@@ -196,14 +227,18 @@ impl Prep {
             Request::SetData(r) => self.set_data(tree, ctx, r),
             Request::SetAcl(r) => self.set_acl(tree, ctx, r),
             Request::Reconfig(_) => Err(self.reconfig_error()),
-            Request::Multi(ops) => return txn(ctx, OpCode::Multi, self.multi(tree, ctx, ops)),
+            Request::Multi(ops) => {
+                let body = self.multi(tree, ctx, ops);
+                return self.txn(tree, ctx, OpCode::Multi, body);
+            }
             Request::CloseSession => return self.close_session(tree, ctx),
             Request::Malformed { .. } => Err(ErrorCode::MarshallingError),
             other => unreachable!("prep called with a read request {other:?}"),
         };
         match result {
-            Ok(body) => txn(ctx, op, body),
-            Err(e) => txn(
+            Ok(body) => self.txn(tree, ctx, op, body),
+            Err(e) => self.txn(
+                tree,
                 ctx,
                 OpCode::Error,
                 TxnBody::Error(ErrorTxn { err: e.code() }),
@@ -213,9 +248,41 @@ impl Prep {
 
     /// The error txn for a write refused before validation (its session
     /// moved to another server: SESSIONMOVED). It takes its zxid as any
-    /// refused write does.
-    pub fn refuse(&mut self, ctx: &PrepContext<'_>, e: ErrorCode) -> Txn {
-        txn(ctx, OpCode::Error, error_body(e))
+    /// refused write does, and carries the digest as an error txn does.
+    pub fn refuse(&mut self, tree: &DataTree, ctx: &PrepContext<'_>, e: ErrorCode) -> Txn {
+        self.txn(tree, ctx, OpCode::Error, error_body(e))
+    }
+
+    /// The txn of `body`, with the tree digest it leaves when digests are
+    /// on: the digest after the newest prepped txn (or the tree's, once that
+    /// one is applied) plus this txn's changes (ZooKeeper's
+    /// `getCurrentTreeDigest`; a txn that changes nothing carries it as is).
+    fn txn(&mut self, tree: &DataTree, ctx: &PrepContext<'_>, op: OpCode, body: TxnBody) -> Txn {
+        let header = TxnHeader {
+            client_id: ctx.session_id,
+            cxid: ctx.cxid,
+            zxid: ctx.zxid,
+            time: ctx.time,
+            r#type: op as i32,
+        };
+        let delta = std::mem::take(&mut self.txn_digest_delta);
+        let digest = tree.digest_enabled().then(|| {
+            let base = match self.last_digest {
+                Some((zxid, digest)) if zxid > tree.last_processed_zxid() => digest,
+                _ => tree.digest(),
+            };
+            let tree_digest = base.wrapping_add(delta);
+            self.last_digest = Some((ctx.zxid, tree_digest));
+            TxnDigest {
+                version: DIGEST_VERSION,
+                tree_digest,
+            }
+        });
+        Txn {
+            header,
+            body,
+            digest,
+        }
     }
 
     fn reconfig_error(&self) -> ErrorCode {
@@ -297,6 +364,8 @@ impl Prep {
         while self.order.back().is_some_and(|(z, _)| *z == zxid) {
             self.order.pop_back();
         }
+        // The multi is the whole txn: none of its changes happen.
+        self.txn_digest_delta = 0;
     }
 
     /// NoAuth unless the session may do `perm` on `record` (ZooKeeper's checkACL).
@@ -356,17 +425,31 @@ impl Prep {
             };
         }
         let node = tree.get(path).ok_or(ErrorCode::NoNode)?;
+        let stat = node.stat();
+        let digest_prefix = NodeDigestPrefix::new(tree.digest_enabled(), path, node.data());
         Ok(ChangeRecord {
             zxid: -1,
-            stat: Some(node.stat()),
+            node_digest: digest_prefix.digest(&stat),
+            digest_prefix,
+            stat: Some(stat),
             child_count: node.children().len() as i32,
             acl: tree.acl_of(node).clone(),
             data_len: node.data_len(),
         })
     }
 
+    /// Makes `record` the newest state of `path`, made by txn `zxid`, and
+    /// counts its digest change towards the txn's digest.
     fn add(&mut self, path: &str, mut record: ChangeRecord, zxid: i64) {
         record.zxid = zxid;
+        let new_digest = record
+            .stat
+            .as_ref()
+            .map_or(0, |s| record.digest_prefix.digest(s));
+        self.txn_digest_delta = self
+            .txn_digest_delta
+            .wrapping_add(new_digest.wrapping_sub(record.node_digest));
+        record.node_digest = new_digest;
         let key: Box<str> = path.into();
         let previous = self.outstanding.insert(key.clone(), record);
         if let Some(undo) = &mut self.multi_undo {
@@ -467,6 +550,12 @@ impl Prep {
                 child_count: 0,
                 acl: Arc::from(acl),
                 data_len: data_len(&req.data),
+                node_digest: 0,
+                digest_prefix: NodeDigestPrefix::new(
+                    tree.digest_enabled(),
+                    &path,
+                    req.data.as_deref(),
+                ),
             },
             ctx.zxid,
         );
@@ -515,7 +604,7 @@ impl Prep {
         if node.child_count > 0 {
             return Err(ErrorCode::NotEmpty);
         }
-        self.remove_node(parent_path, parent, path, ctx.zxid);
+        self.remove_node(parent_path, parent, path, node.node_digest, ctx.zxid);
         Ok(TxnBody::Delete(DeleteTxn {
             path: path.to_owned(),
         }))
@@ -540,13 +629,20 @@ impl Prep {
             return Err(ErrorCode::BadVersion);
         }
         let parent = self.record(tree, parent_path)?;
-        self.remove_node(parent_path, parent, path, ctx.zxid);
+        self.remove_node(parent_path, parent, path, node.node_digest, ctx.zxid);
         Ok(TxnBody::Delete(DeleteTxn {
             path: path.to_owned(),
         }))
     }
 
-    fn remove_node(&mut self, parent_path: &str, mut parent: ChangeRecord, path: &str, zxid: i64) {
+    fn remove_node(
+        &mut self,
+        parent_path: &str,
+        mut parent: ChangeRecord,
+        path: &str,
+        node_digest: i64,
+        zxid: i64,
+    ) {
         parent.child_count -= 1;
         parent.stat.as_mut().expect("live").pzxid = zxid;
         self.add(parent_path, parent, zxid);
@@ -558,6 +654,8 @@ impl Prep {
                 child_count: -1,
                 acl: Arc::from(Vec::new()),
                 data_len: 0,
+                node_digest,
+                digest_prefix: NodeDigestPrefix::default(),
             },
             zxid,
         );
@@ -573,9 +671,11 @@ impl Prep {
         let mut node = self.permitted(tree, ctx, &r.path, perms::WRITE)?;
         let bytes_diff = data_len(&r.data) as i64 - node.data_len as i64;
         self.check_quota(tree, &r.path, bytes_diff, 0)?;
+        let version = check_version(node.stat.as_ref().expect("live").version, r.version)?;
         node.data_len = data_len(&r.data);
+        node.digest_prefix =
+            NodeDigestPrefix::new(tree.digest_enabled(), &r.path, r.data.as_deref());
         let stat = node.stat.as_mut().expect("live");
-        let version = check_version(stat.version, r.version)?;
         stat.version = version;
         stat.mtime = ctx.time;
         stat.mzxid = ctx.zxid;
@@ -601,6 +701,8 @@ impl Prep {
         let body = checked.and_then(|data| {
             let mut node = self.permitted(tree, ctx, CONFIG_PATH, perms::WRITE)?;
             node.data_len = data.len();
+            node.digest_prefix =
+                NodeDigestPrefix::new(tree.digest_enabled(), CONFIG_PATH, Some(&data));
             let stat = node.stat.as_mut().expect("live");
             stat.version = -1;
             stat.mtime = ctx.time;
@@ -613,8 +715,9 @@ impl Prep {
             }))
         });
         match body {
-            Ok(body) => txn(ctx, OpCode::Reconfig, body),
-            Err(e) => txn(
+            Ok(body) => self.txn(tree, ctx, OpCode::Reconfig, body),
+            Err(e) => self.txn(
+                tree,
                 ctx,
                 OpCode::Error,
                 TxnBody::Error(ErrorTxn { err: e.code() }),
@@ -684,17 +787,6 @@ fn check_version(current: i32, expected: i32) -> PrepResult<i32> {
 
 fn error_body(e: ErrorCode) -> TxnBody {
     TxnBody::Error(ErrorTxn { err: e.code() })
-}
-
-fn txn(ctx: &PrepContext<'_>, op: OpCode, body: TxnBody) -> Txn {
-    let header = TxnHeader {
-        client_id: ctx.session_id,
-        cxid: ctx.cxid,
-        zxid: ctx.zxid,
-        time: ctx.time,
-        r#type: op as i32,
-    };
-    Txn { header, body }
 }
 
 /// The flags of a create (`CreateMode`).

@@ -8,6 +8,8 @@ use crate::proto::{ErrorCode, OpCode, Request};
 use crate::tree::acl_cache::open_acl_unsafe;
 use crate::tree::DataTree;
 
+mod digest;
+
 struct Harness {
     tree: DataTree,
     prep: Prep,
@@ -40,17 +42,29 @@ impl Harness {
         let ctx = self.next_context();
         let op = match &req {
             Request::Create { op, .. } => *op,
+            Request::CreateTtl(_) => OpCode::CreateTtl,
             Request::Delete(_) => OpCode::Delete,
+            Request::DeleteContainer { .. } => OpCode::DeleteContainer,
             Request::SetData(_) => OpCode::SetData,
+            Request::SetAcl(_) => OpCode::SetAcl,
             Request::Multi(_) => OpCode::Multi,
+            Request::CloseSession => OpCode::CloseSession,
             _ => OpCode::Error,
         };
         self.prep.prep(&self.tree, &ctx, op, &req)
     }
 
+    /// Applies `t`, which must carry the digest the tree then has: every
+    /// test through the harness checks prep's digest for its txns.
     fn apply(&mut self, t: &Txn) -> apply::Applied {
         let a = apply(&mut self.tree, t);
         self.prep.applied(t.header.zxid);
+        assert_eq!(a.digest_mismatch, None, "prep's digest of {t:?}");
+        assert_eq!(
+            t.digest.as_ref().map(|d| d.tree_digest),
+            Some(self.tree.digest()),
+            "{t:?}"
+        );
         a
     }
 

@@ -531,6 +531,9 @@ impl Core {
         if !self.settings.digest_enabled {
             tree.disable_digest();
         }
+        // A ZooKeeper leader's SNAP is fuzzy: compare digests from the first
+        // txn that matches (a Paddock leader's image is exact: the first).
+        tree.digest_fuzzy();
         // Records after the snapshot may be a divergent tail; those before it are
         // never replayed again (recovery starts after the newest snapshot).
         self.cut_log(zxid);
@@ -730,14 +733,14 @@ impl Core {
                     i32::from_be_bytes(b.try_into().expect("4 bytes"))
                 });
             self.take_owner(session_id, Owner::Learner(from));
-            self.prep.create_session(&ctx, timeout)
+            self.prep.create_session(&self.tree, &ctx, timeout)
         } else {
             let decoded = crate::proto::decode_request(frame);
             let closes = matches!(decoded, Ok((_, Request::CloseSession)));
             let moved =
                 decoded.is_ok() && !closes && self.session_moved(session_id, Owner::Learner(from));
             match decoded {
-                Ok(_) if moved => self.prep.refuse(&ctx, ErrorCode::SessionMoved),
+                Ok(_) if moved => self.prep.refuse(&self.tree, &ctx, ErrorCode::SessionMoved),
                 Ok((_, Request::Reconfig(r))) => self.prep_reconfig(&ctx, &r),
                 Ok((_, req)) => {
                     if closes {

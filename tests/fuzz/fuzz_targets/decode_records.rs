@@ -52,8 +52,14 @@ fuzz_target!(|data: &[u8]| {
     // The frame decoders of the client port: bad bytes give an error, never a panic.
     let _ = paddock::proto::decode_request(data);
     let _ = paddock::proto::decode_connect_request(data);
-    // The txn decoder reads the log and peers' proposals.
-    let _ = paddock::txn::Txn::from_bytes(data);
+    // The txn decoder reads the log and peers' proposals: whatever it
+    // accepts re-encodes (with its TxnDigest, if any) to bytes that decode
+    // to the same txn, digest and all.
+    if let Ok(txn) = paddock::txn::Txn::from_bytes(data) {
+        let again = paddock::txn::Txn::from_bytes(&txn.to_bytes()).expect("an encoding decodes");
+        assert_eq!(again.digest, txn.digest, "the digest survives a round trip");
+        assert_eq!(again.to_bytes(), txn.to_bytes(), "encoding is not stable");
+    }
     // A snapshot's tree part (ACL cache, nodes): the loader puts each node
     // under its parent and frees what it gathered when the input is bad.
     let _ = paddock::tree::DataTree::read_snapshot_part(data, false);

@@ -60,11 +60,13 @@ impl Harness {
         let a = apply(&mut self.tree, t);
         self.prep.applied(t.header.zxid);
         assert_eq!(a.digest_mismatch, None, "prep's digest of {t:?}");
-        assert_eq!(
-            t.digest.as_ref().map(|d| d.tree_digest),
-            Some(self.tree.digest()),
-            "{t:?}"
-        );
+        if self.tree.digest_enabled() {
+            assert_eq!(
+                t.digest.as_ref().map(|d| d.tree_digest),
+                Some(self.tree.digest()),
+                "{t:?}"
+            );
+        }
         a
     }
 
@@ -131,6 +133,11 @@ fn sequential_suffix_past_integer_max_value_is_javas() {
     h.tree
         .create_node("/q/seed", None, &acl, 0, i32::MAX, h.zxid, 0, &mut events)
         .unwrap();
+    // At the counter's overflow apply leaves the parent's Stat as it was
+    // (ZooKeeper's createNode only raises cversion) while prep's record
+    // wraps, as ZooKeeper's does: the digest prep attaches then differs from
+    // the tree's in ZooKeeper too. This test is about names, not digests.
+    h.tree.disable_digest();
     let first = h.prep(create("/q/s-", 2));
     let second = h.prep(create("/q/s-", 2));
     assert_eq!(h.apply(&first).path.as_deref(), Some("/q/s-2147483647"));

@@ -159,6 +159,24 @@ impl SessionTracker {
         }
     }
 
+    /// A new leader's view: every tracked session is open again with a full
+    /// timeout from `now_ms`. Closing marks are dropped: they stood for a
+    /// closeSession this server prepped (as an earlier leader, possibly a
+    /// paused one that lost its quorum) that was never applied, so the
+    /// session is still alive in the replicated state and must be able to
+    /// expire again. ZooKeeper gets the same by building a fresh session
+    /// tracker from the database's sessions at every election.
+    pub fn reopen_all(&mut self, now_ms: u64) {
+        let ids: Vec<i64> = self.sessions.keys().copied().collect();
+        for session_id in ids {
+            self.sessions
+                .get_mut(&session_id)
+                .expect("listed above")
+                .closing = false;
+            self.reschedule(session_id, now_ms);
+        }
+    }
+
     /// Takes every bucket due at `now_ms` and returns its sessions, in order
     /// of expiry time then id, each marked closing. Each session is returned
     /// once; the server submits a closeSession for each and calls
@@ -249,6 +267,26 @@ mod tests {
     use super::*;
 
     const TICK_MS: u32 = 2000;
+
+    /// A paused leader expired a session (prepped its closeSession) and lost
+    /// its quorum before the close was applied; leading again later, it must
+    /// still expire the session, whose ephemerals otherwise live forever.
+    #[test]
+    fn a_session_expired_but_never_closed_expires_again_under_a_new_leadership() {
+        let mut t = SessionTracker::new(1, TICK_MS, 0);
+        t.add(7, 4000, 0);
+        assert_eq!(t.expire(10_000), vec![7]);
+        assert!(t.is_closing(7));
+        assert!(!t.touch(7, 10_000), "a closing session takes no touch");
+        assert!(t.expire(100_000).is_empty(), "expired once, never again");
+        t.reopen_all(100_000);
+        assert!(!t.is_closing(7));
+        assert!(
+            t.expire(103_000).is_empty(),
+            "a full timeout from the takeover"
+        );
+        assert_eq!(t.expire(110_000), vec![7]);
+    }
 
     fn tracker() -> SessionTracker {
         SessionTracker::new(1, TICK_MS, 1_000_000)

@@ -654,12 +654,11 @@ impl Core {
                 }
                 self.last_zxid = zab::make_zxid(epoch, 0).max(self.tree.last_processed_zxid());
                 self.logged_upto = self.last_zxid;
+                // Sessions learners served before this leader took over start
+                // afresh, and so do closes this server prepped as an earlier
+                // leader that were never applied (the sessions still live).
                 let now = self.now_ms();
-                // Sessions learners served before this leader took over start afresh.
-                let ids: Vec<i64> = self.sessions.sessions().map(|(id, _)| id).collect();
-                for id in ids {
-                    self.sessions.touch(id, now);
-                }
+                self.sessions.reopen_all(now);
             }
             _ => r.leading_since = None,
         }

@@ -251,3 +251,51 @@ fn a_replayed_zookeeper_log_gives_zookeepers_digests() {
     // Every record carries ZooKeeper's TxnDigest; replay compared each.
     assert_eq!(r.tree.digest_mismatches(), 0);
 }
+
+/// The byte range of a ZooKeeper log's records (after the 16-byte header,
+/// up to the zero fill or the end): frames of checksum, length, payload, 'B'.
+fn zk_record_bytes(log: &[u8]) -> std::ops::Range<usize> {
+    let mut end = 16;
+    while let Some(len) = log.get(end + 8..end + 12) {
+        let len = i32::from_be_bytes(len.try_into().unwrap());
+        if len <= 0 || end + 12 + len as usize + 1 > log.len() {
+            break;
+        }
+        end += 12 + len as usize + 1;
+    }
+    16..end
+}
+
+/// A ZooKeeper 3.8.0 follower whose sync failed half way (ZOOKEEPER-4394)
+/// syncs again and logs the same txns a second time in the same file;
+/// ZooKeeper starts from such a log, and so must a takeover: the repeats
+/// are skipped and the state is the same.
+#[test]
+fn a_zookeeper_log_holding_txns_twice_recovers_as_the_original() {
+    let original = recover_zookeeper(&fixture_dir(), &fixture_dir(), true).unwrap();
+    let dir = std::env::temp_dir().join(format!("paddock-zk-relog-{}", std::process::id()));
+    let logs = dir.join("version-2");
+    std::fs::create_dir_all(&logs).unwrap();
+    let mut repeated = 0;
+    for entry in std::fs::read_dir(fixture_dir().join("version-2")).unwrap() {
+        let entry = entry.unwrap();
+        let mut bytes = std::fs::read(entry.path()).unwrap();
+        let name = entry.file_name().into_string().unwrap();
+        if name.starts_with("log.") {
+            let records = zk_record_bytes(&bytes);
+            let again = bytes[records.clone()].to_vec();
+            repeated += usize::from(!again.is_empty());
+            bytes.splice(records.end..records.end, again);
+        }
+        std::fs::write(logs.join(&name), bytes).unwrap();
+    }
+    assert!(repeated > 1, "the fixture has logs with records");
+    let relogged = recover_zookeeper(&dir, &dir, true);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let relogged = relogged.expect("repeated txns are skipped, not corruption");
+    assert_eq!(relogged.last_zxid, original.last_zxid);
+    assert_eq!(
+        snapshot_bytes(&relogged.tree, &relogged.sessions),
+        snapshot_bytes(&original.tree, &original.sessions)
+    );
+}

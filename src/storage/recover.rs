@@ -86,9 +86,8 @@ pub fn recover(
 /// files are not changed: a partial last record is ignored, as ZooKeeper
 /// does, and `truncated` is always `None`.
 ///
-/// Errors: `Corrupt` when every snapshot fails its checks, a log record
-/// fails its checksum or does not decode, or zxids go backwards; `Io` when a
-/// file cannot be read.
+/// Errors: `Corrupt` when every snapshot fails its checks or a log record
+/// fails its checksum or does not decode; `Io` when a file cannot be read.
 pub fn recover_zookeeper(
     data_dir: &Path,
     data_log_dir: &Path,
@@ -204,20 +203,34 @@ impl Replay {
     }
 
     /// Replays ZooKeeper's own log files in `dir`.
+    ///
+    /// A record at or below the highest zxid already read is a txn ZooKeeper
+    /// logged twice (a 3.8.0 follower whose sync failed half way —
+    /// ZOOKEEPER-4394 — syncs again and appends the same txns once more): it
+    /// is skipped, with a warning, where ZooKeeper logs an error and applies
+    /// it again (its apply ignores what is already there).
     fn zookeeper_logs(&mut self, dir: &Path) -> Result<(), StorageError> {
         let mut last_zxid = i64::MIN;
         for path in self.log_files(dir)? {
             let bytes = std::fs::read(&path).map_err(|e| StorageError::io(&path, e))?;
+            let mut repeated = 0u64;
             for record in zk_log_records(&path, &bytes)? {
                 let txn = decode(&path, record.offset, record.payload)?;
                 if txn.header.zxid <= last_zxid {
-                    let reason = "txn zxid does not increase";
-                    return Err(StorageError::corrupt(&path, record.offset, reason));
+                    repeated += 1;
+                    continue;
                 }
                 last_zxid = txn.header.zxid;
                 if last_zxid > self.snap_zxid {
                     self.apply(&txn);
                 }
+            }
+            if repeated > 0 {
+                tracing::warn!(
+                    file = %path.display(),
+                    records = repeated,
+                    "ZooKeeper log holds txns it had logged before (a follower's repeated sync); skipped"
+                );
             }
         }
         Ok(())

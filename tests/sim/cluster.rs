@@ -638,15 +638,7 @@ impl Cluster {
         let keep = node.disk.durable_len;
         node.disk.log.truncate(keep);
         node.disk.generation += 1;
-        let mine: Vec<u64> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| c.alive && (c.learner == i || c.leader == i))
-            .map(|(id, _)| *id)
-            .collect();
-        for cid in mine {
-            self.break_conn(cid, Some(i));
-        }
+        self.close_all(i);
     }
 
     /// Starts (or restarts) node `i` from its disk.

@@ -70,15 +70,7 @@ impl Cluster {
     /// connection, as `PeerNet::connect_leader` does).
     pub(super) fn connect(&mut self, learner: usize, leader: usize) {
         self.nodes[learner].links.clear();
-        let mine: Vec<u64> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| c.alive && (c.learner == learner || c.leader == learner))
-            .map(|(id, _)| *id)
-            .collect();
-        for cid in mine {
-            self.break_conn(cid, Some(learner));
-        }
+        self.close_all(learner);
         self.nodes[learner].conn = None;
         let delay = self.rng.range(1, 20);
         let life = self.nodes[learner].life;
@@ -110,6 +102,19 @@ impl Cluster {
             late: false,
         };
         self.schedule(delay, ev);
+    }
+
+    /// Node `i` closes every live quorum connection it is an end of.
+    pub(super) fn close_all(&mut self, i: usize) {
+        let mine: Vec<u64> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.alive && (c.learner == i || c.leader == i))
+            .map(|(id, _)| *id)
+            .collect();
+        for cid in mine {
+            self.break_conn(cid, Some(i));
+        }
     }
 
     /// Node `i` closes its connection with `other`.

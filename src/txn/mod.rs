@@ -109,6 +109,11 @@ impl TxnBody {
                 };
                 let mut subs = Vec::with_capacity(multi.txns.len());
                 for t in multi.txns {
+                    // ZooKeeper never nests a multi; apply has no meaning for
+                    // one, so a peer's or a file's bytes that do are refused.
+                    if t.r#type == O::Multi as i32 {
+                        return Err(DecodeError::Invalid("a multi inside a multi"));
+                    }
                     let (body, _) = TxnBody::read(t.r#type, t.data.as_deref().unwrap_or_default())?;
                     subs.push((t.r#type, body));
                 }

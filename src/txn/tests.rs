@@ -378,3 +378,24 @@ fn close_session_without_paths_deletes_the_sessions_ephemerals() {
     assert_eq!(h.tree.ephemerals_count(), 0);
     assert_eq!(h.tree.ephemerals_by_session().count(), 0);
 }
+
+/// A multi nested in a multi is no txn ZooKeeper makes and apply has no
+/// meaning for: bytes from a peer or a file holding one are refused at
+/// decode, never handed to apply (which would panic).
+#[test]
+fn a_multi_inside_a_multi_does_not_decode() {
+    let error = TxnBody::Error(crate::jute::records::ErrorTxn { err: -2 });
+    let inner = TxnBody::Multi(vec![(OpCode::Error as i32, error)]);
+    let txn = Txn {
+        header: TxnHeader {
+            client_id: 1,
+            cxid: 1,
+            zxid: 1,
+            time: 1,
+            r#type: OpCode::Multi as i32,
+        },
+        body: TxnBody::Multi(vec![(OpCode::Multi as i32, inner)]),
+        digest: None,
+    };
+    assert!(Txn::from_bytes(&txn.to_bytes()).is_err());
+}

@@ -10,16 +10,6 @@ use proptest::prelude::*;
 
 const GOLDEN: &str = include_str!("fixtures/zk38-paths/golden.tsv");
 
-fn unhex(s: &str) -> Vec<u8> {
-    if s == "-" {
-        return Vec::new();
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
-
 fn buffer(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&(bytes.len() as i32).to_be_bytes());
     out.extend_from_slice(bytes);
@@ -162,8 +152,8 @@ fn paths_get_zookeeper_38s_answers() {
     let mut checked = 0;
     for line in GOLDEN.lines().filter(|l| !l.starts_with('#')) {
         let fields: Vec<&str> = line.split('\t').collect();
-        let (op, path) = (fields[0], unhex(fields[1]));
-        let want = (fields[2].parse::<i32>().unwrap(), unhex(fields[3]));
+        let (op, path) = (fields[0], common::unhex(fields[1]));
+        let want = (fields[2].parse::<i32>().unwrap(), common::unhex(fields[3]));
         let (code, body) = request(op, &path);
         xid += 1;
         c.send_raw(frame(xid, code, &body));

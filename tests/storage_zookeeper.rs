@@ -4,6 +4,8 @@
 //! to ZooKeeper's final state from any of its snapshots. The fixture and the
 //! client's view come from tests/fixtures/zk38/make_fixture.py.
 
+mod common;
+
 use paddock::storage::{read_snapshot, recover_zookeeper, snapshot_bytes, write_snapshot_bytes};
 use std::path::{Path, PathBuf};
 
@@ -27,16 +29,6 @@ fn fixture_snapshot() -> PathBuf {
     fixture_dir().join("version-2").join(name)
 }
 
-fn unhex(s: &str) -> Vec<u8> {
-    if s == "-" {
-        return Vec::new();
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
-
 /// One `node` line of expected.txt: path, data, the 11 Stat fields, ACL.
 struct Expected {
     path: String,
@@ -56,7 +48,7 @@ fn expected() -> (i64, u32, Vec<Expected>) {
             let stat: Vec<i64> = f[3..14].iter().map(|v| v.parse().unwrap()).collect();
             Expected {
                 path: f[1].into(),
-                data: unhex(f[2]),
+                data: common::unhex(f[2]),
                 stat: stat.try_into().unwrap(),
                 acl: f[14].into(),
             }

@@ -227,3 +227,14 @@ pub fn create_req(path: &str, data: &[u8], flags: i32) -> CreateRequest {
         flags,
     }
 }
+
+/// Bytes from hex text as the fixture tables write them; "-" is empty.
+pub fn unhex(s: &str) -> Vec<u8> {
+    if s == "-" {
+        return Vec::new();
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
